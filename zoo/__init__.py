@@ -1,0 +1,45 @@
+"""Optimizer Zoo: optimizers, activations and models as plugins, and an engine to race them.
+
+This package is the public API plugin authors import.  It never imports Qt.
+"""
+
+from zoo.engine import EngineError, RunConfig, RunSet, RunStatus, Trajectory, build_problem, simulate
+from zoo.hookspecs import hookimpl
+from zoo.problem import BuildContext, Plane, Problem
+from zoo.randomness import run_normal
+from zoo.registry import Registry, load_registry
+from zoo.specs import (
+    ActivationSpec,
+    ModelSpec,
+    OptimizerSpec,
+    Param,
+    ScheduleSpec,
+    SpecError,
+    preset,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActivationSpec",
+    "BuildContext",
+    "EngineError",
+    "ModelSpec",
+    "OptimizerSpec",
+    "Param",
+    "Plane",
+    "Problem",
+    "Registry",
+    "RunConfig",
+    "RunSet",
+    "RunStatus",
+    "ScheduleSpec",
+    "SpecError",
+    "Trajectory",
+    "build_problem",
+    "hookimpl",
+    "load_registry",
+    "preset",
+    "run_normal",
+    "simulate",
+]

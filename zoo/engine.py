@@ -1,0 +1,691 @@
+"""Runs: many optimizers stepping on one problem, batched, each with its own fate.
+
+A ``RunSet`` holds runs (optimizer, hyper-parameters, schedule, start, seed) on one
+``Problem``.  Runs that share an optimizer and the values of its discrete parameters are
+stepped together as one ``(B, D)`` batch; float hyper-parameters are per-run columns, so
+one batch can sweep a learning rate.  Every run has a status (running, converged,
+diverged, failed), evaluation counters and a history.  A step that raises, returns the
+wrong shape or non-finite numbers is retried run by run so that only the runs at fault
+are marked; the others go on.  ``simulate`` is the one-call front door.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from zoo.problem import BuildContext, Problem, missing_needs
+from zoo.specs import ModelSpec, OptimizerSpec, ScheduleSpec, SpecError, resolve_values
+
+RUNNING, CONVERGED, DIVERGED, FAILED = 0, 1, 2, 3
+STATE_NAMES = ("running", "converged", "diverged", "failed")
+EVAL_KINDS = ("loss", "grad", "hess", "residuals", "jacobian")
+#: A coordinate beyond this magnitude counts as divergence.
+DIVERGENCE_LIMIT = 1e12
+
+
+class EngineError(ValueError):
+    """A run or problem that cannot be set up; the message says why."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What a run is: everything needed to replay it exactly."""
+
+    optimizer: str
+    hyper: Mapping[str, Any] = field(default_factory=dict)
+    schedule: str | None = None
+    schedule_params: Mapping[str, Any] = field(default_factory=dict)
+    start: tuple[float, ...] | None = None
+    seed: int = 0
+    batch_size: int = 0  # 0: the full data; otherwise minibatches (models with samples)
+    label: str = ""
+    color: str = ""
+    visible: bool = True
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    state: str
+    step: int
+    message: str = ""
+
+    def __str__(self) -> str:
+        if self.state == "running":
+            return "running"
+        if self.state == "failed":
+            return f"failed at step {self.step}: {self.message}"
+        return f"{self.state} at step {self.step}"
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """One run's history: ``x`` (steps+1, D), ``loss`` and ``grad_norm`` (steps+1,)."""
+
+    x: np.ndarray
+    loss: np.ndarray
+    grad_norm: np.ndarray
+    status: RunStatus
+    evals: dict[str, int]
+
+    @property
+    def steps(self) -> int:
+        return len(self.x) - 1
+
+
+class _CountingProblem:
+    """Passes calls to the problem, counting them, and serving the engine's last
+    evaluation at the same ``x`` instead of computing it twice."""
+
+    def __init__(self, problem: Problem, cached_x: np.ndarray | None, cache: dict) -> None:
+        self._problem = problem
+        self._cached_x = cached_x
+        self._cache = cache
+        self.counts = dict.fromkeys(EVAL_KINDS, 0)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._problem, name)
+
+    def _call(self, kind: str, x: np.ndarray) -> np.ndarray:
+        self.counts[kind] += 1
+        if x is self._cached_x and kind in self._cache:
+            return self._cache[kind]
+        return getattr(self._problem, kind)(x)
+
+    def loss(self, x):
+        return self._call("loss", x)
+
+    def grad(self, x):
+        return self._call("grad", x)
+
+    def hess(self, x):
+        return self._call("hess", x)
+
+    def residuals(self, x):
+        return self._call("residuals", x)
+
+    def jacobian(self, x):
+        return self._call("jacobian", x)
+
+    def minibatch(self, rng, size):
+        return self._problem.minibatch(rng, size)
+
+
+class _StepFailure(Exception):
+    pass
+
+
+class Group:
+    """Runs sharing an optimizer, its discrete settings, schedule and batch size."""
+
+    def __init__(self, key: tuple, spec: OptimizerSpec, schedule: ScheduleSpec | None,
+                 discrete: dict[str, Any], batch_size: int, dim: int) -> None:
+        self.key = key
+        self.spec = spec
+        self.schedule = schedule
+        self.discrete = discrete
+        self.batch_size = batch_size
+        self.run_ids: list[int] = []
+        self.x = np.empty((0, dim))
+        self.state: dict[str, np.ndarray] = {}
+        self.hyper: dict[str, np.ndarray] = {}  # float hyper-parameters, (B, 1)
+        self.schedule_params: dict[str, np.ndarray] = {}
+        self.seeds = np.empty((0, 1), dtype=np.int64)
+        self.t = np.empty(0, dtype=np.int64)
+        self.code = np.empty(0, dtype=np.int8)
+        self.stop_step = np.empty(0, dtype=np.int64)
+        self.evals = np.empty((0, len(EVAL_KINDS)), dtype=np.int64)
+        self.hist_x = np.empty((0, 16, dim))
+        self.hist_loss = np.empty((0, 16))
+        self.hist_gnorm = np.empty((0, 16))
+        self.messages: dict[int, str] = {}
+        self.cache_x: np.ndarray | None = None
+        self.cache: dict[str, np.ndarray] = {}
+        self._static_hyper: dict[str, Any] | None = None
+
+    # Per-run arrays that move with a run between groups and snapshots.
+    _ROW_ARRAYS = ("x", "seeds", "t", "code", "stop_step", "evals", "hist_x", "hist_loss",
+                   "hist_gnorm")
+
+    def __len__(self) -> int:
+        return len(self.run_ids)
+
+    def row(self, run_id: int) -> int:
+        return self.run_ids.index(run_id)
+
+    def invalidate(self) -> None:
+        self.cache_x = None
+        self.cache = {}
+        self._static_hyper = None
+
+    def delete(self, row: int) -> None:
+        run_id = self.run_ids.pop(row)
+        self.messages.pop(run_id, None)
+        for name in self._ROW_ARRAYS:
+            setattr(self, name, np.delete(getattr(self, name), row, axis=0))
+        for table in (self.state, self.hyper, self.schedule_params):
+            for name in table:
+                table[name] = np.delete(table[name], row, axis=0)
+        self.invalidate()
+
+    def append(self, run_id: int, rows: dict[str, np.ndarray], state: dict[str, np.ndarray],
+               hyper: dict[str, np.ndarray], schedule_params: dict[str, np.ndarray]) -> None:
+        if self.run_ids and set(state) != set(self.state):
+            raise _StepFailure("init returned state keys that differ from the batch's")
+        capacity = max(self.hist_x.shape[1], rows["hist_x"].shape[1])
+        self._grow(capacity)
+        rows = dict(rows)
+        for name in ("hist_x", "hist_loss", "hist_gnorm"):
+            rows[name] = _pad_history(rows[name], capacity)
+        for name in self._ROW_ARRAYS:
+            setattr(self, name, np.concatenate([getattr(self, name), rows[name]], axis=0))
+        for table, new in ((self.state, state), (self.hyper, hyper),
+                           (self.schedule_params, schedule_params)):
+            for name, value in new.items():
+                table[name] = np.concatenate([table[name], value], axis=0) if name in table \
+                    else value
+        self.run_ids.append(run_id)
+        self.invalidate()
+
+    def take(self, row: int) -> dict[str, np.ndarray]:
+        return {name: getattr(self, name)[row:row + 1].copy() for name in self._ROW_ARRAYS}
+
+    def _grow(self, capacity: int) -> None:
+        if capacity > self.hist_x.shape[1]:
+            self.hist_x = _pad_history(self.hist_x, capacity)
+            self.hist_loss = _pad_history(self.hist_loss, capacity)
+            self.hist_gnorm = _pad_history(self.hist_gnorm, capacity)
+
+    def hyper_for(self, rows: np.ndarray | None) -> dict[str, Any]:
+        """The ``hyper`` dict for the active rows, with ``lr`` scaled by the schedule."""
+        if rows is None and self.schedule is None and self._static_hyper is not None:
+            return self._static_hyper
+        pick = (lambda a: a) if rows is None else (lambda a: a[rows])
+        hyper: dict[str, Any] = {name: pick(value) for name, value in self.hyper.items()}
+        hyper.update(self.discrete)
+        hyper["seed"] = pick(self.seeds)
+        if self.schedule is not None:
+            params = {name: pick(value) for name, value in self.schedule_params.items()}
+            factor = np.asarray(self.schedule.factor(pick(self.t)[:, None], **params), dtype=float)
+            hyper["lr"] = hyper["lr"] * np.broadcast_to(factor, hyper["lr"].shape)
+        elif rows is None:
+            self._static_hyper = hyper
+        return hyper
+
+
+def _pad_history(array: np.ndarray, capacity: int) -> np.ndarray:
+    if array.shape[1] >= capacity:
+        return array
+    pad = [(0, 0), (0, capacity - array.shape[1])] + [(0, 0)] * (array.ndim - 2)
+    return np.pad(array, pad, constant_values=np.nan)
+
+
+def build_problem(model: str | ModelSpec | Problem, settings: Mapping[str, Any] | None = None,
+                  *, seed: int = 0, registry: Any = None) -> Problem:
+    """A ``Problem`` from a model name or spec and its settings (or the problem itself)."""
+    if isinstance(model, Problem):
+        if settings:
+            raise EngineError("settings only apply to a model given by name or spec")
+        return model
+    if registry is None and isinstance(model, str):
+        from zoo.registry import load_registry
+
+        registry = load_registry()
+    spec = registry.get("model", model) if isinstance(model, str) else model
+    activations = registry.activations if registry is not None else {}
+    try:
+        values = resolve_values(spec.params, settings, where=f"model {spec.name}",
+                                activations=list(activations) or None)
+    except SpecError as error:
+        raise EngineError(str(error)) from None
+    context = BuildContext(activations=activations, rng=np.random.default_rng(seed))
+    try:
+        problem = spec.build(values, context)
+    except (ValueError, ArithmeticError) as error:
+        raise EngineError(f"model {spec.name}: {error}") from None
+    if not isinstance(problem, Problem):
+        raise EngineError(f"model {spec.name}: build() returned {type(problem).__name__}, "
+                          "not a zoo.Problem")
+    return problem
+
+
+class RunSet:
+    """A set of runs on one problem.  Not thread-safe: step it from one thread at a time."""
+
+    def __init__(self, problem: Problem, registry: Any = None, *, gtol: float = 1e-10,
+                 track_grad: bool = True) -> None:
+        if registry is None:
+            from zoo.registry import load_registry
+
+            registry = load_registry()
+        self.problem = problem
+        self.registry = registry
+        self.gtol = gtol
+        self.track_grad = track_grad and "grad" in problem.provides
+        self.configs: dict[int, RunConfig] = {}
+        self.groups: list[Group] = []
+        self._group_of: dict[int, Group] = {}
+        self._next_id = 0
+
+    # ------------------------------------------------------------ set-up
+    def add(self, config: RunConfig) -> int:
+        """Add a run at its start and return its id; ``EngineError`` says what is wrong."""
+        config = self._checked(config)
+        run_id = self._next_id
+        self._next_id += 1
+        self.configs[run_id] = config
+        self._place(run_id, config, None)
+        return run_id
+
+    def remove(self, run_id: int) -> None:
+        group = self._group_of.pop(run_id)
+        group.delete(group.row(run_id))
+        del self.configs[run_id]
+        if not group.run_ids:
+            self.groups.remove(group)
+
+    def update(self, run_id: int, config: RunConfig, *, restart: bool = True) -> None:
+        """Change a run.  ``restart`` sends it back to its start; otherwise it continues
+        from where it is (with fresh optimizer state if its batch had to change)."""
+        config = self._checked(config)
+        group = self._group_of[run_id]
+        row = group.row(run_id)
+        keep = None if restart else group.take(row)
+        same_group = self._group_key(config) == group.key
+        if keep is not None and same_group:
+            self.configs[run_id] = config
+            hyper, _, sched = self._run_columns(config, group.spec)
+            for name, value in hyper.items():
+                group.hyper[name][row] = value[0]
+            for name, value in sched.items():
+                group.schedule_params[name][row] = value[0]
+            group.seeds[row] = config.seed
+            group.invalidate()
+            return
+        group.delete(row)
+        if not group.run_ids:
+            self.groups.remove(group)
+        self.configs[run_id] = config
+        self._place(run_id, config, keep)
+
+    def reset(self, run_ids: Iterable[int] | None = None, start: Any = None) -> None:
+        """Send runs back to their start (or to a new ``start``) with fresh state."""
+        for run_id in list(self.configs) if run_ids is None else list(run_ids):
+            config = self.configs[run_id]
+            if start is not None:
+                config = replace(config, start=tuple(float(v) for v in np.ravel(start)))
+            self.update(run_id, config, restart=True)
+
+    def _checked(self, config: RunConfig) -> RunConfig:
+        registry = self.registry
+        spec = registry.get("optimizer", config.optimizer)
+        missing = missing_needs(spec.needs, self.problem)
+        if missing:
+            raise EngineError(
+                f"optimizer {spec.name} needs {', '.join(sorted(missing))}, which this model "
+                f"does not provide (it provides {', '.join(sorted(self.problem.provides))})")
+        try:
+            hyper = resolve_values(spec.params, config.hyper, where=f"optimizer {spec.name}",
+                                   activations=list(registry.activations))
+            schedule_params: dict[str, Any] = {}
+            if config.schedule is not None:
+                schedule = registry.get("schedule", config.schedule)
+                if "lr" not in hyper:
+                    raise EngineError(f"optimizer {spec.name} has no lr for schedule "
+                                      f"{schedule.name} to scale")
+                schedule_params = resolve_values(schedule.params, config.schedule_params,
+                                                 where=f"schedule {schedule.name}")
+            elif config.schedule_params:
+                raise EngineError("schedule settings given without a schedule")
+        except (SpecError, KeyError) as error:
+            raise EngineError(str(error)) from None
+        if config.batch_size:
+            if config.batch_size < 0:
+                raise EngineError("batch_size must be 0 (full data) or positive")
+            if "samples" not in self.problem.provides:
+                raise EngineError("batch_size needs a model with samples (a data-driven model)")
+        start = config.start
+        if start is not None:
+            start = tuple(float(v) for v in np.ravel(start))
+            if len(start) not in (self.problem.dim, 2):
+                raise EngineError(f"start has {len(start)} coordinates; the model has "
+                                  f"{self.problem.dim}")
+            if not np.all(np.isfinite(start)):
+                raise EngineError("start must be finite")
+        return replace(config, hyper=hyper, schedule_params=schedule_params, start=start,
+                       seed=int(config.seed))
+
+    def _group_key(self, config: RunConfig) -> tuple:
+        spec = self.registry.get("optimizer", config.optimizer)
+        discrete = tuple((p.name, config.hyper[p.name]) for p in spec.params if p.discrete)
+        return (spec.name, discrete, config.schedule, config.batch_size)
+
+    def _run_columns(self, config: RunConfig, spec: OptimizerSpec):
+        hyper = {p.name: np.full((1, 1), float(config.hyper[p.name]))
+                 for p in spec.params if not p.discrete}
+        discrete = {p.name: config.hyper[p.name] for p in spec.params if p.discrete}
+        schedule = {name: np.full((1, 1), value) for name, value in config.schedule_params.items()}
+        return hyper, discrete, schedule
+
+    def start_of(self, config: RunConfig) -> np.ndarray:
+        if config.start is None:
+            return np.asarray(self.problem.start, dtype=float).reshape(self.problem.dim)
+        start = np.asarray(config.start, dtype=float)
+        if len(start) == self.problem.dim:
+            return start
+        return np.asarray(self.problem.from_view(start[0], start[1]), dtype=float)
+
+    def _place(self, run_id: int, config: RunConfig, keep: dict[str, np.ndarray] | None) -> None:
+        key = self._group_key(config)
+        spec = self.registry.get("optimizer", config.optimizer)
+        hyper, discrete, sched = self._run_columns(config, spec)
+        group = next((g for g in self.groups if g.key == key), None)
+        if group is None:
+            schedule = self.registry.get("schedule", config.schedule) if config.schedule else None
+            group = Group(key, spec, schedule, discrete, config.batch_size, self.problem.dim)
+            self.groups.append(group)
+        if keep is None:
+            x0 = self.start_of(config)[None, :]
+            keep = self._fresh_rows(x0, config.seed)
+        x0 = keep["x"]
+        init_hyper = dict(hyper)
+        init_hyper.update(discrete)
+        init_hyper["seed"] = keep["seeds"]
+        message = None
+        try:
+            state = spec.init(self.problem, x0.copy(), init_hyper)
+            state = _check_state(state, 1)
+        except Exception as error:
+            message = f"init raised {_describe(error)}"
+            state = {name: np.zeros((1, *value.shape[1:]), value.dtype)
+                     for name, value in group.state.items()}
+        try:
+            group.append(run_id, keep, state, hyper, sched)
+        except _StepFailure as error:
+            message = str(error)
+            state = {name: np.zeros((1, *value.shape[1:]), value.dtype)
+                     for name, value in group.state.items()}
+            group.append(run_id, keep, state, hyper, sched)
+        self._group_of[run_id] = group
+        if message is not None:
+            row = group.row(run_id)
+            group.code[row] = FAILED
+            group.stop_step[row] = group.t[row]
+            group.messages[run_id] = message
+
+    def _fresh_rows(self, x0: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+        loss = self._evaluate(x0)
+        capacity = 16
+        hist_x = np.full((1, capacity, x0.shape[1]), np.nan)
+        hist_loss = np.full((1, capacity), np.nan)
+        hist_gnorm = np.full((1, capacity), np.nan)
+        hist_x[0, 0] = x0[0]
+        hist_loss[0, 0] = loss[0][0]
+        hist_gnorm[0, 0] = loss[1][0]
+        return {
+            "x": x0.copy(), "seeds": np.full((1, 1), seed, dtype=np.int64),
+            "t": np.zeros(1, dtype=np.int64), "code": np.zeros(1, dtype=np.int8),
+            "stop_step": np.zeros(1, dtype=np.int64),
+            "evals": np.zeros((1, len(EVAL_KINDS)), dtype=np.int64),
+            "hist_x": hist_x, "hist_loss": hist_loss, "hist_gnorm": hist_gnorm,
+        }
+
+    def _evaluate(self, x: np.ndarray, cache: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The engine's own loss and gradient norm at ``x`` (not counted as evaluations)."""
+        problem = self.problem
+        with np.errstate(all="ignore"):
+            try:
+                loss = np.asarray(problem.loss(x), dtype=float).reshape(len(x))
+            except Exception:
+                loss = np.full(len(x), np.nan)
+            if not self.track_grad:
+                return loss, np.full(len(x), np.nan)
+            try:
+                grad = np.asarray(problem.grad(x), dtype=float).reshape(x.shape)
+            except Exception:
+                return loss, np.full(len(x), np.nan)
+        if cache is not None:
+            cache["loss"] = loss
+            cache["grad"] = grad
+        return loss, np.sqrt(np.einsum("ij,ij->i", grad, grad))
+
+    # ------------------------------------------------------------ stepping
+    def step(self, n: int = 1, groups: Iterable[Group] | None = None) -> None:
+        """Advance every running run by ``n`` steps (or only those of ``groups``)."""
+        for group in list(self.groups if groups is None else groups):
+            for _ in range(n):
+                if not self._step_group(group):
+                    break
+
+    def _step_group(self, group: Group) -> bool:
+        active = group.code == RUNNING
+        if not active.any():
+            return False
+        rows = None if active.all() else np.flatnonzero(active)
+        x = group.x if rows is None else group.x[rows]
+        state = group.state if rows is None else {k: v[rows] for k, v in group.state.items()}
+        hyper = group.hyper_for(rows)
+        problem: Problem = self.problem
+        if group.batch_size:
+            seed = int(group.seeds[0, 0] if rows is None else group.seeds[rows[0], 0])
+            step_count = int(group.t[0] if rows is None else group.t[rows[0]])
+            problem = problem.minibatch(np.random.default_rng([abs(seed), step_count]),
+                                        group.batch_size)
+        results = self._try_step(group, problem, x, state, hyper, rows)
+        if results is None:
+            return bool((group.code == RUNNING).any())
+        x_new, new_state, counts = results
+        self._commit(group, rows, x, x_new, new_state, counts)
+        return True
+
+    def _try_step(self, group, problem, x, state, hyper, rows):
+        cached = group.cache if rows is None and group.cache_x is x and not group.batch_size else {}
+        counting = _CountingProblem(problem, x if cached else None, cached)
+        try:
+            with np.errstate(all="ignore"):
+                x_new, new_state = group.spec.step(counting, x, state, hyper)
+            x_new = np.asarray(x_new, dtype=float)
+            if x_new.shape != x.shape:
+                raise _StepFailure(f"step returned x of shape {x_new.shape}, expected {x.shape}")
+            new_state = _check_state(new_state, len(x))
+            if set(new_state) != set(state):
+                raise _StepFailure("step changed the state's keys")
+            counts = np.array([counting.counts[k] for k in EVAL_KINDS], dtype=np.int64)
+            return x_new, new_state, counts
+        except Exception as error:
+            if len(x) > 1:
+                self._step_one_by_one(group, problem, x, state, hyper, rows)
+                return None
+            row = 0 if rows is None else rows[0]
+            group.code[row] = FAILED
+            group.stop_step[row] = group.t[row]
+            group.messages[group.run_ids[row]] = _describe(error)
+            group.invalidate()
+            return None
+
+    def _step_one_by_one(self, group, problem, x, state, hyper, rows) -> None:
+        all_rows = np.arange(len(group)) if rows is None else rows
+        for position, row in enumerate(all_rows):
+            single_hyper = {name: (value[position:position + 1] if isinstance(value, np.ndarray)
+                                   else value) for name, value in hyper.items()}
+            single_state = {k: v[position:position + 1] for k, v in state.items()}
+            one = np.array([row])
+            result = self._try_step(group, problem, x[position:position + 1], single_state,
+                                    single_hyper, one)
+            if result is not None:
+                x_new, new_state, counts = result
+                self._commit(group, one, x[position:position + 1], x_new, new_state, counts)
+
+    def _commit(self, group: Group, rows, x, x_new, new_state, counts) -> None:
+        cache: dict[str, np.ndarray] = {}
+        finite = np.isfinite(x_new).all(axis=1) & (np.abs(x_new) < DIVERGENCE_LIMIT).all(axis=1)
+        loss, gnorm = self._evaluate(x_new, cache)
+        finite &= np.isfinite(loss)
+        index = np.arange(len(group)) if rows is None else rows
+        t_new = group.t[index] + 1
+        capacity = group.hist_x.shape[1]
+        if t_new.max() >= capacity:
+            group._grow(max(2 * capacity, int(t_new.max()) + 1))
+        if finite.all():
+            kept = x_new
+        else:
+            kept = np.where(finite[:, None], x_new, x)
+            bad = index[~finite]
+            group.code[bad] = DIVERGED
+            group.stop_step[bad] = t_new[~finite]
+            cache = {}
+        if self.track_grad:
+            done = finite & (gnorm <= self.gtol)
+        else:
+            done = finite & (x_new == x).all(axis=1)
+        if done.any():
+            group.code[index[done]] = CONVERGED
+            group.stop_step[index[done]] = t_new[done]
+        if rows is None:
+            group.x = kept
+            group.state = new_state
+            group.t = t_new
+        else:
+            group.x[rows] = kept
+            for name, value in new_state.items():
+                group.state[name][rows] = value
+            group.t[rows] = t_new
+        group.evals[index] += counts
+        ok = index[finite]
+        group.hist_x[ok, t_new[finite]] = x_new[finite]
+        group.hist_loss[ok, t_new[finite]] = loss[finite]
+        group.hist_gnorm[ok, t_new[finite]] = gnorm[finite]
+        if rows is None and finite.all():
+            group.cache_x, group.cache = group.x, cache
+        else:
+            group.cache_x, group.cache = None, {}
+
+    # ------------------------------------------------------------ reading
+    def _locate(self, run_id: int) -> tuple[Group, int]:
+        group = self._group_of[run_id]
+        return group, group.row(run_id)
+
+    def status(self, run_id: int) -> RunStatus:
+        group, row = self._locate(run_id)
+        code = int(group.code[row])
+        step = int(group.t[row]) if code == RUNNING else int(group.stop_step[row])
+        return RunStatus(STATE_NAMES[code], step, group.messages.get(run_id, ""))
+
+    def steps_taken(self, run_id: int) -> int:
+        group, row = self._locate(run_id)
+        return int(group.t[row])
+
+    def position(self, run_id: int) -> np.ndarray:
+        group, row = self._locate(run_id)
+        return group.x[row].copy()
+
+    def optimizer_state(self, run_id: int) -> dict[str, np.ndarray]:
+        group, row = self._locate(run_id)
+        return {name: value[row].copy() for name, value in group.state.items()}
+
+    def evals(self, run_id: int) -> dict[str, int]:
+        group, row = self._locate(run_id)
+        return {kind: int(n) for kind, n in zip(EVAL_KINDS, group.evals[row], strict=True)}
+
+    def history(self, run_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Views of (x, loss, grad_norm) for the points the run has reached."""
+        group, row = self._locate(run_id)
+        code = group.code[row]
+        last = int(group.t[row]) if code != DIVERGED else int(group.stop_step[row]) - 1
+        return (group.hist_x[row, :last + 1], group.hist_loss[row, :last + 1],
+                group.hist_gnorm[row, :last + 1])
+
+    def trajectory(self, run_id: int) -> Trajectory:
+        x, loss, gnorm = self.history(run_id)
+        return Trajectory(x.copy(), loss.copy(), gnorm.copy(), self.status(run_id),
+                          self.evals(run_id))
+
+    def snapshot(self) -> dict[str, Any]:
+        """A deep copy of everything, for ``restore`` (rewinding)."""
+        return copy.deepcopy({"configs": self.configs, "groups": self.groups,
+                              "group_of": self._group_of, "next_id": self._next_id})
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        snapshot = copy.deepcopy(snapshot)
+        self.configs = snapshot["configs"]
+        self.groups = snapshot["groups"]
+        self._group_of = snapshot["group_of"]
+        self._next_id = snapshot["next_id"]
+        for group in self.groups:
+            group.invalidate()
+
+
+def _check_state(state: Any, batch: int) -> dict[str, np.ndarray]:
+    if not isinstance(state, dict):
+        raise _StepFailure(f"state must be a dict of arrays, got {type(state).__name__}")
+    checked = {}
+    for name, value in state.items():
+        value = np.asarray(value)
+        if value.ndim == 0 or value.shape[0] != batch:
+            raise _StepFailure(f"state[{name!r}] has shape {value.shape}; its leading axis "
+                               f"must be the batch ({batch})")
+        checked[name] = value
+    return checked
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, _StepFailure):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def simulate(model: str | ModelSpec | Problem, optimizer: str | OptimizerSpec, *, steps: int,
+             start: Any = None, settings: Mapping[str, Any] | None = None,
+             hyper: Mapping[str, Any] | None = None,
+             schedule: str | ScheduleSpec | tuple | None = None, seed: int = 0,
+             registry: Any = None, gtol: float = 1e-10) -> Trajectory:
+    """Run one optimizer on one model for ``steps`` steps and return its trajectory.
+
+    ``model`` and ``optimizer`` are registry names, specs or (model) a ``Problem``;
+    ``schedule`` is a name, a spec, or ``(name_or_spec, params)``.  A run that converges
+    (gradient norm ≤ ``gtol``), diverges or fails stops early; its trajectory ends there.
+    Never raises for what the optimizer does; raises ``EngineError`` for bad set-up.
+    """
+    if registry is None:
+        from zoo.registry import load_registry
+
+        registry = load_registry()
+    problem = build_problem(model, settings, seed=seed, registry=registry)
+    registry = _with_records(registry, optimizer, schedule)
+    schedule_name, schedule_params = None, {}
+    if schedule is not None:
+        item, schedule_params = schedule if isinstance(schedule, tuple) else (schedule, {})
+        schedule_name = item if isinstance(item, str) else item.name
+    name = optimizer if isinstance(optimizer, str) else optimizer.name
+    runs = RunSet(problem, registry, gtol=gtol)
+    run_id = runs.add(RunConfig(name, dict(hyper or {}), schedule_name, dict(schedule_params),
+                                None if start is None else tuple(np.ravel(start)), seed))
+    runs.step(steps)
+    return runs.trajectory(run_id)
+
+
+def _with_records(registry: Any, optimizer: Any, schedule: Any) -> Any:
+    """A view of ``registry`` that also knows specs passed directly to ``simulate``."""
+    extra = {}
+    if isinstance(optimizer, OptimizerSpec):
+        extra[("optimizer", optimizer.name)] = optimizer
+    item = schedule[0] if isinstance(schedule, tuple) else schedule
+    if isinstance(item, ScheduleSpec):
+        extra[("schedule", item.name)] = item
+    return _Overlay(registry, extra) if extra else registry
+
+
+class _Overlay:
+    def __init__(self, registry: Any, extra: dict) -> None:
+        self._registry = registry
+        self._extra = extra
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._registry, name)
+
+    def get(self, kind: str, name: str) -> Any:
+        return self._extra.get((kind, name)) or self._registry.get(kind, name)

@@ -1,0 +1,147 @@
+"""The ``Problem`` a model builds: an objective over batches of parameter vectors.
+
+Every method takes ``x`` of shape ``(B, D)`` (B runs at once) and returns arrays with
+the same leading axis.  A subclass overrides what it can compute exactly; ``provides``
+reports what it offers so the engine and the GUI can pair it only with optimizers whose
+``needs`` it meets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+#: Methods whose presence (an override of the base) adds a capability.
+_CAPABILITIES = {
+    "loss": "loss",
+    "grad": "grad",
+    "residuals": "residuals",
+    "minibatch": "samples",
+}
+
+
+@dataclass(frozen=True)
+class Plane:
+    """A 2-D view of a D-dimensional space: ``x = origin + a·u + b·v``."""
+
+    origin: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+
+    def to_weights(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Map plane coordinates (any equal shapes) to weights of shape ``(..., D)``."""
+        a = np.asarray(a, dtype=float)[..., None]
+        b = np.asarray(b, dtype=float)[..., None]
+        return self.origin + a * self.u + b * self.v
+
+    def project(self, x: np.ndarray) -> np.ndarray:
+        """Least-squares plane coordinates ``(..., 2)`` of weights ``x`` of shape ``(..., D)``."""
+        basis = np.stack([self.u, self.v], axis=1)  # (D, 2)
+        coords, *_ = np.linalg.lstsq(basis, (np.asarray(x) - self.origin).T, rcond=None)
+        return coords.T
+
+
+@dataclass
+class BuildContext:
+    """What ``ModelSpec.build`` receives besides its settings."""
+
+    activations: Mapping[str, Any] = field(default_factory=dict)
+    rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
+
+
+class Problem:
+    """Base class of every objective; subclasses override what they provide.
+
+    Attributes a subclass sets: ``dim`` (D), ``bounds`` (default view in plane
+    coordinates), ``start`` (D,), ``minima`` (K, D), ``plane`` (for D > 2), and for local
+    learning rules ``inputs`` (N, D) and ``labels`` (N,) of ±1.
+    """
+
+    dim: int = 2
+    bounds: tuple[tuple[float, float], tuple[float, float]] = ((-2.0, 2.0), (-2.0, 2.0))
+    plane: Plane | None = None
+    inputs: np.ndarray | None = None
+    labels: np.ndarray | None = None
+    #: Step size of the central differences behind the default ``hess``.
+    hess_step: float = 1e-5
+
+    @property
+    def start(self) -> np.ndarray:
+        return np.zeros(self.dim)
+
+    @property
+    def minima(self) -> np.ndarray:
+        return np.empty((0, self.dim))
+
+    def loss(self, x: np.ndarray) -> np.ndarray:
+        """(B, D) -> (B,)"""
+        raise NotImplementedError(f"{type(self).__name__} has no loss")
+
+    def grad(self, x: np.ndarray) -> np.ndarray:
+        """(B, D) -> (B, D)"""
+        raise NotImplementedError(f"{type(self).__name__} has no gradient")
+
+    def hess(self, x: np.ndarray) -> np.ndarray:
+        """(B, D) -> (B, D, D); by default central differences of ``grad``, symmetrised."""
+        x = np.asarray(x, dtype=float)
+        batch, dim = x.shape
+        h = self.hess_step * np.maximum(1.0, np.abs(x))
+        shifts = np.eye(dim)[None, :, :] * h[:, :, None]  # (B, D, D)
+        forward = self.grad((x[:, None, :] + shifts).reshape(-1, dim)).reshape(batch, dim, dim)
+        backward = self.grad((x[:, None, :] - shifts).reshape(-1, dim)).reshape(batch, dim, dim)
+        columns = (forward - backward) / (2 * h[:, :, None])
+        return 0.5 * (columns + np.swapaxes(columns, 1, 2))
+
+    def residuals(self, x: np.ndarray) -> np.ndarray:
+        """(B, D) -> (B, N) for least-squares models, whose loss is ½‖r‖²."""
+        raise NotImplementedError(f"{type(self).__name__} is not a least-squares model")
+
+    def jacobian(self, x: np.ndarray) -> np.ndarray:
+        """(B, D) -> (B, N, D), the derivative of ``residuals``."""
+        raise NotImplementedError(f"{type(self).__name__} is not a least-squares model")
+
+    def minibatch(self, rng: np.random.Generator, size: int) -> Problem:
+        """A problem on ``size`` random samples of the data (data-driven models only)."""
+        raise NotImplementedError(f"{type(self).__name__} has no samples")
+
+    @property
+    def n_samples(self) -> int:
+        """How many data points a data-driven model holds (0 otherwise)."""
+        return 0
+
+    @property
+    def provides(self) -> frozenset[str]:
+        """What this problem offers, in the vocabulary of ``OptimizerSpec.needs``."""
+        cls = type(self)
+        offered = {
+            capability
+            for method, capability in _CAPABILITIES.items()
+            if getattr(cls, method) is not getattr(Problem, method)
+        }
+        if "grad" in offered:
+            offered.add("hess")
+        if self.inputs is not None:
+            offered.add("inputs")
+        if self.labels is not None:
+            offered.add("labels")
+        return frozenset(offered)
+
+    def to_view(self, x: np.ndarray) -> np.ndarray:
+        """Plane coordinates ``(..., 2)`` of weights ``x``: the identity when D = 2."""
+        if self.plane is None:
+            return np.asarray(x)[..., :2]
+        return self.plane.project(x)
+
+    def from_view(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Weights ``(..., D)`` at plane coordinates ``(a, b)``."""
+        if self.plane is None:
+            return np.stack([np.asarray(a, dtype=float), np.asarray(b, dtype=float)], axis=-1)
+        return self.plane.to_weights(a, b)
+
+
+def missing_needs(needs: frozenset[str], problem: Problem) -> frozenset[str]:
+    """What an optimizer needs that ``problem`` does not provide."""
+    return frozenset(needs) - problem.provides

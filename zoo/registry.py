@@ -1,0 +1,271 @@
+"""Collect records from every plugin, validate them once, and keep going past failures.
+
+Order of loading: entry points of the group ``optimizer_zoo`` (the built-ins use it
+too), then ``*.py`` files of the local plugin folder, then whatever is passed to
+``Registry.register`` at run time.  A plugin that fails to import, raises in a hook,
+returns a malformed record or reuses a taken name is recorded in ``failures`` and
+skipped; everything else still loads.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+import traceback
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from zoo import hookspecs
+from zoo.specs import (
+    ActivationSpec,
+    ModelSpec,
+    OptimizerSpec,
+    Provenance,
+    ScheduleSpec,
+    SpecError,
+    validate_record,
+)
+
+KINDS = ("optimizer", "activation", "model", "schedule")
+HOOK_OF_KIND = {
+    "optimizer": "zoo_optimizers",
+    "activation": "zoo_activations",
+    "model": "zoo_models",
+    "schedule": "zoo_schedules",
+}
+LOCAL_MODULE_PREFIX = "optimizer_zoo_local."
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    """A plugin, or one of its records, that could not be loaded."""
+
+    plugin: str
+    source: str
+    message: str
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """A plugin that loaded (possibly with some records refused)."""
+
+    name: str
+    source: str
+    origin: str  # "entry point", "local folder" or "registered"
+
+
+class UnknownName(KeyError):
+    """A name that no plugin provides; the message lists the valid ones."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def local_plugin_dirs() -> list[Path]:
+    """The folders searched for ``*.py`` plugins: ``ZOO_PLUGIN_PATH`` or the user folder."""
+    override = os.environ.get("ZOO_PLUGIN_PATH")
+    if override is not None:
+        return [Path(p).expanduser() for p in override.split(os.pathsep) if p]
+    import platformdirs
+
+    return [Path(platformdirs.user_config_dir("optimizer-zoo")) / "plugins"]
+
+
+def disabled_plugins() -> frozenset[str]:
+    text = os.environ.get("ZOO_DISABLE_PLUGINS", "")
+    return frozenset(name.strip() for name in text.split(",") if name.strip())
+
+
+class Registry:
+    """Every record by kind and name, where each came from, and what failed."""
+
+    def __init__(self) -> None:
+        self._manager = pluggy.PluginManager(hookspecs.PROJECT)
+        self._manager.add_hookspecs(hookspecs)
+        self._records: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}
+        self._provenance: dict[tuple[str, str], Provenance] = {}
+        self.failures: list[PluginFailure] = []
+        self.plugins: list[PluginInfo] = []
+        self._disabled = disabled_plugins()
+
+    # ----------------------------------------------------------------- reading
+    @property
+    def optimizers(self) -> dict[str, OptimizerSpec]:
+        return self._records["optimizer"]
+
+    @property
+    def activations(self) -> dict[str, ActivationSpec]:
+        return self._records["activation"]
+
+    @property
+    def models(self) -> dict[str, ModelSpec]:
+        return self._records["model"]
+
+    @property
+    def schedules(self) -> dict[str, ScheduleSpec]:
+        return self._records["schedule"]
+
+    def records(self, kind: str) -> dict[str, Any]:
+        return self._records[kind]
+
+    def get(self, kind: str, name: str) -> Any:
+        """The record ``name`` of ``kind``; ``UnknownName`` lists the valid names."""
+        try:
+            return self._records[kind][name]
+        except KeyError:
+            valid = ", ".join(sorted(self._records[kind])) or "none"
+            raise UnknownName(f"unknown {kind} {name!r} (valid: {valid})") from None
+
+    def provenance(self, kind: str, name: str) -> Provenance:
+        return self._provenance[(kind, name)]
+
+    def __iter__(self) -> Iterator[tuple[str, str, Any]]:
+        for kind in KINDS:
+            for name, record in self._records[kind].items():
+                yield kind, name, record
+
+    # ----------------------------------------------------------------- loading
+    def load_entry_points(self) -> None:
+        for entry in sorted(entry_points(group=hookspecs.PROJECT), key=lambda e: e.name):
+            if entry.name in self._disabled:
+                continue
+            dist = entry.dist
+            source = f"{dist.name} {dist.version}" if dist is not None else entry.value
+            try:
+                plugin = entry.load()
+            except Exception as error:  # a plugin's import may raise anything
+                self._fail(entry.name, source, f"import failed: {_describe(error)}")
+                continue
+            self._add_plugin(plugin, entry.name, source, "entry point")
+
+    def load_local(self, folders: Iterable[Path] | None = None) -> None:
+        """Import every ``*.py`` in the local plugin folders (fresh each call)."""
+        for folder in local_plugin_dirs() if folders is None else folders:
+            if not folder.is_dir():
+                continue
+            for path in sorted(folder.glob("*.py")):
+                name = path.stem
+                if name.startswith("_") or name in self._disabled:
+                    continue
+                module_name = LOCAL_MODULE_PREFIX + name
+                sys.modules.pop(module_name, None)
+                try:
+                    spec = importlib.util.spec_from_file_location(module_name, path)
+                    if spec is None or spec.loader is None:
+                        raise ImportError("not a Python module")
+                    module = importlib.util.module_from_spec(spec)
+                    sys.modules[module_name] = module
+                    spec.loader.exec_module(module)
+                except Exception as error:
+                    sys.modules.pop(module_name, None)
+                    self._fail(name, str(path), f"import failed: {_describe(error)}")
+                    continue
+                self._add_plugin(module, name, str(path), "local folder")
+
+    def register(self, plugin: Any, name: str | None = None, source: str = "") -> None:
+        """Add a module or object with hook implementations at run time."""
+        name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+        if name in self._disabled:
+            return
+        self._add_plugin(plugin, name, source or "registered at run time", "registered")
+
+    def unregister_origin(self, origin: str) -> None:
+        """Forget every plugin of one origin, its records and failures (for reloading)."""
+        names = {p.name for p in self.plugins if p.origin == origin}
+        self.plugins = [p for p in self.plugins if p.origin != origin]
+        for kind in KINDS:
+            for record_name in list(self._records[kind]):
+                if self._provenance[(kind, record_name)].plugin in names:
+                    del self._records[kind][record_name]
+                    del self._provenance[(kind, record_name)]
+        for name in names:
+            plugin = self._manager.get_plugin(name)
+            if plugin is not None:
+                self._manager.unregister(plugin, name=name)
+        if origin == "local folder":
+            folders = tuple(str(folder) for folder in local_plugin_dirs())
+            self.failures = [f for f in self.failures if not f.source.startswith(folders)]
+
+    def reload_local(self) -> None:
+        """Pick up new, edited or removed files in the local plugin folder."""
+        self.unregister_origin("local folder")
+        self.load_local()
+
+    # --------------------------------------------------------------- internals
+    def _fail(self, plugin: str, source: str, message: str) -> None:
+        self.failures.append(PluginFailure(plugin, source, message))
+
+    def _add_plugin(self, plugin: Any, name: str, source: str, origin: str) -> None:
+        if self._manager.has_plugin(name):
+            other = next((p for p in self.plugins if p.name == name), None)
+            where = other.source if other else "another plugin"
+            self._fail(name, source, f"a plugin named {name!r} is already loaded from {where}")
+            return
+        try:
+            self._manager.register(plugin, name=name)
+        except Exception as error:  # pluggy refuses malformed hook implementations
+            self._fail(name, source, f"not a valid plugin: {_describe(error)}")
+            return
+        self.plugins.append(PluginInfo(name, source, origin))
+        provenance = Provenance(name, source)
+        for kind, hook_name in HOOK_OF_KIND.items():
+            hook = getattr(self._manager.hook, hook_name)
+            for impl in hook.get_hookimpls():
+                if impl.plugin_name != name:
+                    continue
+                try:
+                    records = list(impl.function() or ())
+                except Exception as error:
+                    self._fail(name, source, f"{hook_name}() raised {_describe(error)}")
+                    continue
+                for record in records:
+                    self._add_record(kind, record, provenance)
+
+    def _add_record(self, kind: str, record: Any, provenance: Provenance) -> None:
+        plugin, source = provenance.plugin, provenance.source
+        try:
+            record_kind = validate_record(record)
+        except SpecError as error:
+            self._fail(plugin, source, str(error))
+            return
+        except Exception as error:
+            self._fail(plugin, source, f"malformed record: {_describe(error)}")
+            return
+        if record_kind != kind:
+            self._fail(
+                plugin, source, f"{HOOK_OF_KIND[kind]}() returned a {record_kind} {record.name!r}"
+            )
+            return
+        taken = self._provenance.get((kind, record.name))
+        if taken is not None:
+            self._fail(
+                plugin,
+                source,
+                f"{kind} {record.name!r} is already provided by plugin {taken.plugin!r} "
+                f"({taken.source}); this one from plugin {plugin!r} ({source}) is skipped",
+            )
+            return
+        self._records[kind][record.name] = record
+        self._provenance[(kind, record.name)] = provenance
+
+
+def _describe(error: BaseException) -> str:
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return f"{type(error).__name__}: {error}{where}"
+
+
+def load_registry(*, local: bool = True) -> Registry:
+    """A registry with the built-ins, installed plugins and (by default) local plugins."""
+    registry = Registry()
+    registry.load_entry_points()
+    if local:
+        registry.load_local()
+    return registry
