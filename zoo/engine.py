@@ -235,7 +235,10 @@ def build_problem(model: str | ModelSpec | Problem, settings: Mapping[str, Any] 
         from zoo.registry import load_registry
 
         registry = load_registry()
-    spec = registry.get("model", model) if isinstance(model, str) else model
+    try:
+        spec = registry.get("model", model) if isinstance(model, str) else model
+    except KeyError as error:
+        raise EngineError(str(error)) from None
     activations = registry.activations if registry is not None else {}
     try:
         values = resolve_values(spec.params, settings, where=f"model {spec.name}",
@@ -322,7 +325,10 @@ class RunSet:
 
     def _checked(self, config: RunConfig) -> RunConfig:
         registry = self.registry
-        spec = registry.get("optimizer", config.optimizer)
+        try:
+            spec = registry.get("optimizer", config.optimizer)
+        except KeyError as error:
+            raise EngineError(str(error)) from None
         missing = missing_needs(spec.needs, self.problem)
         if missing:
             raise EngineError(

@@ -126,6 +126,10 @@ class Registry:
     def provenance(self, kind: str, name: str) -> Provenance:
         return self._provenance[(kind, name)]
 
+    def plugin_object(self, name: str) -> Any:
+        """The module or object registered under plugin ``name`` (None if unknown)."""
+        return self._manager.get_plugin(name)
+
     def __iter__(self) -> Iterator[tuple[str, str, Any]]:
         for kind in KINDS:
             for name, record in self._records[kind].items():

@@ -16,11 +16,13 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
-PARAM_KINDS = ("float", "int", "bool", "choice", "activation")
+PARAM_KINDS = ("float", "int", "bool", "choice", "activation", "text")
+#: Longest value a ``text`` parameter accepts.
+MAX_TEXT_LENGTH = 500
 #: What an optimizer may ask of a problem (see ``Problem.provides``).
 KNOWN_NEEDS = frozenset({"loss", "grad", "hess", "residuals", "samples", "inputs", "labels"})
 #: Parameters whose values are plain Python scalars inside one batch of runs.
-DISCRETE_KINDS = frozenset({"int", "bool", "choice", "activation"})
+DISCRETE_KINDS = frozenset({"int", "bool", "choice", "activation", "text"})
 
 
 class SpecError(ValueError):
@@ -31,8 +33,9 @@ class SpecError(ValueError):
 class Param:
     """One user-settable value: drives GUI forms, CLI ``key=value``, sessions and checks.
 
-    ``kind`` is ``float``, ``int``, ``bool``, ``choice`` (one of ``choices``) or
-    ``activation`` (the name of any registered activation).  ``log=True`` asks for a
+    ``kind`` is ``float``, ``int``, ``bool``, ``choice`` (one of ``choices``),
+    ``activation`` (the name of any registered activation) or ``text`` (free text of at
+    most ``MAX_TEXT_LENGTH`` characters, such as a typed formula).  ``log=True`` asks for a
     logarithmic slider; it needs a positive ``low``.
     """
 
@@ -67,6 +70,14 @@ class Param:
             if text in ("0", "false", "no", "off"):
                 return False
             raise SpecError(f"{self.name}: expected true or false, got {value!r}")
+        if kind == "text":
+            if not isinstance(value, str):
+                raise SpecError(f"{self.name}: expected text, got {value!r}")
+            if len(value) > MAX_TEXT_LENGTH:
+                raise SpecError(
+                    f"{self.name}: {len(value)} characters is over the limit of {MAX_TEXT_LENGTH}"
+                )
+            return value
         if kind in ("choice", "activation"):
             allowed = tuple(choices) if choices is not None else self.choices
             text = str(value).strip()
@@ -192,7 +203,7 @@ def _check_param(param: Any, where: str) -> None:
         raise SpecError(f"{where}.default: expected True or False, got {param.default!r}")
     if param.kind == "int" and (isinstance(param.default, bool) or not isinstance(param.default, int)):
         raise SpecError(f"{where}.default: expected an int, got {param.default!r}")
-    if param.kind == "activation" and not isinstance(param.default, str):
+    if param.kind in ("activation", "text") and not isinstance(param.default, str):
         raise SpecError(f"{where}.default: expected an activation name, got {param.default!r}")
     if param.kind != "activation":
         try:

@@ -1,0 +1,1 @@
+"""An example Optimizer Zoo plugin distribution."""

@@ -1,0 +1,20 @@
+"""The core never imports Qt, and heavy modules load only when first used."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_the_core_and_built_in_plugins_run_without_qt_or_heavy_imports():
+    code = (
+        "import sys, zoo, zoo.cli, zoo.testing\n"
+        "registry = zoo.load_registry(local=False)\n"
+        "zoo.simulate('rosenbrock', 'adam', steps=5, registry=registry)\n"
+        "heavy = [m for m in ('PySide6', 'pyqtgraph', 'imageio', 'torch') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""

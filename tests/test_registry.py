@@ -1,0 +1,162 @@
+"""The registry loads every plugin it can and records, with reasons, the ones it cannot."""
+
+from __future__ import annotations
+
+import textwrap
+import types
+
+import pytest
+
+from zoo import OptimizerSpec, Param, hookimpl, load_registry
+from zoo.registry import Registry, UnknownName
+
+GOOD = '''
+import numpy as np
+from zoo import OptimizerSpec, Param, hookimpl
+
+def init(problem, x, hyper):
+    return {"t": np.zeros(len(x), dtype=np.int64)}
+
+def step(problem, x, state, hyper):
+    return x - hyper["lr"] * problem.grad(x), {"t": state["t"] + 1}
+
+@hookimpl
+def zoo_optimizers():
+    return [OptimizerSpec("NAME", init, step, params=(Param("lr", 0.1, 0.0, 1.0),))]
+'''
+
+
+def write(folder, name, text):
+    path = folder / f"{name}.py"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+@pytest.fixture
+def plugin_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZOO_PLUGIN_PATH", str(tmp_path))
+    return tmp_path
+
+
+def test_built_ins_arrive_through_entry_points_with_their_distribution(registry):
+    assert {"sgd", "adam"} <= set(registry.optimizers)
+    assert {"quadratic", "rosenbrock"} <= set(registry.models)
+    origin = registry.provenance("optimizer", "sgd")
+    assert origin.plugin == "first_order"
+    assert origin.source.startswith("optimizer-zoo ")
+    assert not [f for f in registry.failures if f.source.startswith("optimizer-zoo")]
+
+
+def test_a_local_file_plugin_is_loaded_with_its_path(plugin_dir):
+    path = write(plugin_dir, "mine", GOOD.replace("NAME", "local_gd"))
+    registry = load_registry()
+    assert "local_gd" in registry.optimizers
+    origin = registry.provenance("optimizer", "local_gd")
+    assert (origin.plugin, origin.source) == ("mine", str(path))
+
+
+def test_broken_plugins_are_listed_while_the_rest_loads(plugin_dir):
+    write(plugin_dir, "a_import_error", "import not_a_module_anywhere\n")
+    write(plugin_dir, "b_syntax", "def broken(:\n")
+    write(plugin_dir, "c_raises", """
+        from zoo import hookimpl
+        @hookimpl
+        def zoo_models():
+            raise RuntimeError("database unavailable")
+        """)
+    write(plugin_dir, "d_malformed", """
+        import numpy as np
+        from zoo import OptimizerSpec, Param, hookimpl
+        @hookimpl
+        def zoo_optimizers():
+            ok = OptimizerSpec("fine_one", lambda p, x, h: {}, lambda p, x, s, h: (x, s))
+            bad = OptimizerSpec("bad_one", None, lambda p, x, s, h: (x, s))
+            wrong = OptimizerSpec("bad_two", lambda p, x, h: {}, lambda p, x, s, h: (x, s),
+                                  params=(Param("lr", 5.0, 0.0, 1.0),))
+            return [ok, bad, wrong, "not a record"]
+        """)
+    write(plugin_dir, "e_good", GOOD.replace("NAME", "survivor"))
+    registry = load_registry()
+    messages = {f.plugin: [] for f in registry.failures}
+    for failure in registry.failures:
+        messages[failure.plugin].append(failure.message)
+    assert "ModuleNotFoundError" in messages["a_import_error"][0]
+    assert "SyntaxError" in messages["b_syntax"][0]
+    assert "zoo_models() raised RuntimeError: database unavailable" in messages["c_raises"][0]
+    malformed = " | ".join(messages["d_malformed"])
+    assert "optimizer 'bad_one': field 'init' must be callable" in malformed
+    assert "optimizer 'bad_two': field 'params[0]' (lr).default" in malformed
+    assert "got str" in malformed
+    assert "fine_one" in registry.optimizers and "survivor" in registry.optimizers
+    assert {"sgd", "adam", "quadratic"} <= set(registry.optimizers) | set(registry.models)
+    assert all(f.source.endswith(".py") for f in registry.failures)
+
+
+def test_a_name_clash_names_both_providers_and_the_first_keeps_the_name(plugin_dir):
+    write(plugin_dir, "first", GOOD.replace("NAME", "twin"))
+    write(plugin_dir, "second", GOOD.replace("NAME", "twin"))
+    write(plugin_dir, "third", GOOD.replace("NAME", "sgd"))
+    registry = load_registry()
+    assert registry.provenance("optimizer", "twin").plugin == "first"
+    clash = [f for f in registry.failures if f.plugin == "second"][0]
+    assert "'twin' is already provided by plugin 'first'" in clash.message
+    assert "plugin 'second'" in clash.message
+    builtin = [f for f in registry.failures if f.plugin == "third"][0]
+    assert "plugin 'first_order' (optimizer-zoo" in builtin.message
+    assert registry.provenance("optimizer", "sgd").plugin == "first_order"
+
+
+def test_disabled_plugins_are_skipped(plugin_dir, monkeypatch):
+    write(plugin_dir, "extra", GOOD.replace("NAME", "extra_gd"))
+    monkeypatch.setenv("ZOO_DISABLE_PLUGINS", "adaptive, extra")
+    registry = load_registry()
+    assert "adam" not in registry.optimizers and "extra_gd" not in registry.optimizers
+    assert "sgd" in registry.optimizers
+
+
+def test_register_at_run_time_and_unknown_names_list_the_valid_ones():
+    registry = Registry()
+    plugin = types.SimpleNamespace()
+
+    @hookimpl
+    def zoo_optimizers():
+        return [OptimizerSpec("runtime_gd", lambda p, x, h: {}, lambda p, x, s, h: (x, s),
+                              params=(Param("lr", 0.1),))]
+
+    plugin.zoo_optimizers = zoo_optimizers
+    registry.register(plugin, name="notebook")
+    assert registry.provenance("optimizer", "runtime_gd").plugin == "notebook"
+    with pytest.raises(UnknownName, match=r"unknown optimizer 'nope' \(valid: runtime_gd\)"):
+        registry.get("optimizer", "nope")
+    registry.register(plugin, name="notebook")
+    assert "already loaded" in registry.failures[-1].message
+
+
+def test_a_record_in_the_wrong_hook_is_refused():
+    registry = Registry()
+    module = types.ModuleType("confused")
+
+    @hookimpl
+    def zoo_models():
+        return [OptimizerSpec("misfiled", lambda p, x, h: {}, lambda p, x, s, h: (x, s))]
+
+    module.zoo_models = zoo_models
+    registry.register(module)
+    assert "zoo_models() returned a optimizer 'misfiled'" in registry.failures[0].message
+    assert "misfiled" not in registry.optimizers
+
+
+def test_reload_picks_up_new_edited_and_removed_local_files(plugin_dir):
+    path = write(plugin_dir, "live", GOOD.replace("NAME", "version_one"))
+    registry = load_registry()
+    assert "version_one" in registry.optimizers
+    path.write_text(GOOD.replace("NAME", "version_two"))
+    write(plugin_dir, "broken", "raise ValueError('half written')\n")
+    registry.reload_local()
+    assert "version_two" in registry.optimizers and "version_one" not in registry.optimizers
+    assert [f.plugin for f in registry.failures] == ["broken"]
+    (plugin_dir / "broken.py").unlink()
+    path.unlink()
+    registry.reload_local()
+    assert "version_two" not in registry.optimizers and not registry.failures
+    assert "sgd" in registry.optimizers
