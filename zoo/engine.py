@@ -81,35 +81,40 @@ class _CountingProblem:
     """Passes calls to the problem, counting them, and serving the engine's last
     evaluation at the same ``x`` instead of computing it twice."""
 
+    __slots__ = ("_cache", "_cached_x", "_problem", "counts")
+
     def __init__(self, problem: Problem, cached_x: np.ndarray | None, cache: dict) -> None:
         self._problem = problem
         self._cached_x = cached_x
         self._cache = cache
-        self.counts = dict.fromkeys(EVAL_KINDS, 0)
+        self.counts = [0] * len(EVAL_KINDS)  # in the order of EVAL_KINDS
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._problem, name)
 
-    def _call(self, kind: str, x: np.ndarray) -> np.ndarray:
-        self.counts[kind] += 1
-        if x is self._cached_x and kind in self._cache:
-            return self._cache[kind]
-        return getattr(self._problem, kind)(x)
-
     def loss(self, x):
-        return self._call("loss", x)
+        self.counts[0] += 1
+        if x is self._cached_x and "loss" in self._cache:
+            return self._cache["loss"]
+        return self._problem.loss(x)
 
     def grad(self, x):
-        return self._call("grad", x)
+        self.counts[1] += 1
+        if x is self._cached_x and "grad" in self._cache:
+            return self._cache["grad"]
+        return self._problem.grad(x)
 
     def hess(self, x):
-        return self._call("hess", x)
+        self.counts[2] += 1
+        return self._problem.hess(x)
 
     def residuals(self, x):
-        return self._call("residuals", x)
+        self.counts[3] += 1
+        return self._problem.residuals(x)
 
     def jacobian(self, x):
-        return self._call("jacobian", x)
+        self.counts[4] += 1
+        return self._problem.jacobian(x)
 
     def minibatch(self, rng, size):
         return self._problem.minibatch(rng, size)
@@ -146,6 +151,7 @@ class Group:
         self.cache_x: np.ndarray | None = None
         self.cache: dict[str, np.ndarray] = {}
         self._static_hyper: dict[str, Any] | None = None
+        self.lockstep = True  # every run has taken the same number of steps
 
     # Per-run arrays that move with a run between groups and snapshots.
     _ROW_ARRAYS = ("x", "seeds", "t", "code", "stop_step", "evals", "hist_x", "hist_loss",
@@ -161,6 +167,7 @@ class Group:
         self.cache_x = None
         self.cache = {}
         self._static_hyper = None
+        self.lockstep = bool(len(self.t) == 0 or (self.t == self.t[0]).all())
 
     def delete(self, row: int) -> None:
         run_id = self.run_ids.pop(row)
@@ -424,7 +431,8 @@ class RunSet:
             group.messages[run_id] = message
 
     def _fresh_rows(self, x0: np.ndarray, seed: int) -> dict[str, np.ndarray]:
-        loss = self._evaluate(x0)
+        with np.errstate(all="ignore"):
+            loss = self._evaluate(x0)
         capacity = 16
         hist_x = np.full((1, capacity, x0.shape[1]), np.nan)
         hist_loss = np.full((1, capacity), np.nan)
@@ -441,19 +449,20 @@ class RunSet:
         }
 
     def _evaluate(self, x: np.ndarray, cache: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The engine's own loss and gradient norm at ``x`` (not counted as evaluations)."""
+        """The engine's own loss and gradient norm at ``x`` (not counted as evaluations).
+
+        Called with floating-point warnings silenced (see ``step``)."""
         problem = self.problem
-        with np.errstate(all="ignore"):
-            try:
-                loss = np.asarray(problem.loss(x), dtype=float).reshape(len(x))
-            except Exception:
-                loss = np.full(len(x), np.nan)
-            if not self.track_grad:
-                return loss, np.full(len(x), np.nan)
-            try:
-                grad = np.asarray(problem.grad(x), dtype=float).reshape(x.shape)
-            except Exception:
-                return loss, np.full(len(x), np.nan)
+        try:
+            loss = np.asarray(problem.loss(x), dtype=float).reshape(len(x))
+        except Exception:
+            loss = np.full(len(x), np.nan)
+        if not self.track_grad:
+            return loss, np.full(len(x), np.nan)
+        try:
+            grad = np.asarray(problem.grad(x), dtype=float).reshape(x.shape)
+        except Exception:
+            return loss, np.full(len(x), np.nan)
         if cache is not None:
             cache["loss"] = loss
             cache["grad"] = grad
@@ -462,46 +471,50 @@ class RunSet:
     # ------------------------------------------------------------ stepping
     def step(self, n: int = 1, groups: Iterable[Group] | None = None) -> None:
         """Advance every running run by ``n`` steps (or only those of ``groups``)."""
-        for group in list(self.groups if groups is None else groups):
-            for _ in range(n):
-                if not self._step_group(group):
-                    break
+        with np.errstate(all="ignore"):
+            for group in list(self.groups if groups is None else groups):
+                for _ in range(n):
+                    if not self._step_group(group):
+                        break
 
     def _step_group(self, group: Group) -> bool:
-        active = group.code == RUNNING
-        if not active.any():
+        code = group.code
+        if not code.any():
+            rows = None  # every run is running: the fast path
+            x, state = group.x, group.state
+        elif code.all():
             return False
-        rows = None if active.all() else np.flatnonzero(active)
-        x = group.x if rows is None else group.x[rows]
-        state = group.state if rows is None else {k: v[rows] for k, v in group.state.items()}
+        else:
+            rows = np.flatnonzero(code == RUNNING)
+            x = group.x[rows]
+            state = {k: v[rows] for k, v in group.state.items()}
         hyper = group.hyper_for(rows)
         problem: Problem = self.problem
         if group.batch_size:
-            seed = int(group.seeds[0, 0] if rows is None else group.seeds[rows[0], 0])
-            step_count = int(group.t[0] if rows is None else group.t[rows[0]])
-            problem = problem.minibatch(np.random.default_rng([abs(seed), step_count]),
+            first = 0 if rows is None else rows[0]
+            seed, step_count = abs(int(group.seeds[first, 0])), int(group.t[first])
+            problem = problem.minibatch(np.random.default_rng([seed, step_count]),
                                         group.batch_size)
         results = self._try_step(group, problem, x, state, hyper, rows)
         if results is None:
-            return bool((group.code == RUNNING).any())
+            return not group.code.all()
         x_new, new_state, counts = results
         self._commit(group, rows, x, x_new, new_state, counts)
         return True
 
     def _try_step(self, group, problem, x, state, hyper, rows):
-        cached = group.cache if rows is None and group.cache_x is x and not group.batch_size else {}
-        counting = _CountingProblem(problem, x if cached else None, cached)
+        usable = rows is None and group.cache_x is x and not group.batch_size
+        counting = _CountingProblem(problem, x if usable else None,
+                                    group.cache if usable else {})
         try:
-            with np.errstate(all="ignore"):
-                x_new, new_state = group.spec.step(counting, x, state, hyper)
+            x_new, new_state = group.spec.step(counting, x, state, hyper)
             x_new = np.asarray(x_new, dtype=float)
             if x_new.shape != x.shape:
                 raise _StepFailure(f"step returned x of shape {x_new.shape}, expected {x.shape}")
             new_state = _check_state(new_state, len(x))
-            if set(new_state) != set(state):
+            if new_state.keys() != state.keys():
                 raise _StepFailure("step changed the state's keys")
-            counts = np.array([counting.counts[k] for k in EVAL_KINDS], dtype=np.int64)
-            return x_new, new_state, counts
+            return x_new, new_state, counting.counts
         except Exception as error:
             if len(x) > 1:
                 self._step_one_by_one(group, problem, x, state, hyper, rows)
@@ -528,47 +541,56 @@ class RunSet:
 
     def _commit(self, group: Group, rows, x, x_new, new_state, counts) -> None:
         cache: dict[str, np.ndarray] = {}
-        finite = np.isfinite(x_new).all(axis=1) & (np.abs(x_new) < DIVERGENCE_LIMIT).all(axis=1)
         loss, gnorm = self._evaluate(x_new, cache)
-        finite &= np.isfinite(loss)
+        # NaN and ±inf fail the comparisons too, so these tests cover all three.
+        if (rows is None and group.lockstep and np.abs(x_new).max() < DIVERGENCE_LIMIT
+                and np.isfinite(loss.sum())):
+            top = int(group.t[0]) + 1  # the fast path: everyone ran and is fine
+            if top >= group.hist_x.shape[1]:
+                group._grow(2 * top)
+            group.x, group.state = x_new, new_state
+            group.t = group.t + 1
+            for column, count in enumerate(counts):
+                if count:
+                    group.evals[:, column] += count
+            group.hist_x[:, top] = x_new
+            group.hist_loss[:, top] = loss
+            group.hist_gnorm[:, top] = gnorm
+            group.cache_x, group.cache = x_new, cache
+            if (gnorm.min() <= self.gtol) if self.track_grad else (x_new == x).all(axis=1).any():
+                done = self._done(x, x_new, gnorm)
+                group.code[done] = CONVERGED
+                group.stop_step[done] = top
+            return
+        finite = (np.abs(x_new) < DIVERGENCE_LIMIT).all(axis=1) & np.isfinite(loss)
+        done = self._done(x, x_new, gnorm)
         index = np.arange(len(group)) if rows is None else rows
         t_new = group.t[index] + 1
-        capacity = group.hist_x.shape[1]
-        if t_new.max() >= capacity:
-            group._grow(max(2 * capacity, int(t_new.max()) + 1))
-        if finite.all():
-            kept = x_new
-        else:
-            kept = np.where(finite[:, None], x_new, x)
-            bad = index[~finite]
-            group.code[bad] = DIVERGED
-            group.stop_step[bad] = t_new[~finite]
-            cache = {}
-        if self.track_grad:
-            done = finite & (gnorm <= self.gtol)
-        else:
-            done = finite & (x_new == x).all(axis=1)
-        if done.any():
-            group.code[index[done]] = CONVERGED
-            group.stop_step[index[done]] = t_new[done]
-        if rows is None:
-            group.x = kept
-            group.state = new_state
-            group.t = t_new
-        else:
-            group.x[rows] = kept
-            for name, value in new_state.items():
-                group.state[name][rows] = value
-            group.t[rows] = t_new
+        top = int(t_new.max())
+        if top >= group.hist_x.shape[1]:
+            group._grow(2 * top)
+        bad = index[~finite]
+        group.code[bad] = DIVERGED
+        group.stop_step[bad] = t_new[~finite]
+        done &= finite
+        group.code[index[done]] = CONVERGED
+        group.stop_step[index[done]] = t_new[done]
+        x_new = np.where(finite[:, None], x_new, x)
+        group.x[index] = x_new
+        for name, value in new_state.items():
+            group.state[name][index] = value
+        group.t[index] = t_new
         group.evals[index] += counts
-        ok = index[finite]
-        group.hist_x[ok, t_new[finite]] = x_new[finite]
-        group.hist_loss[ok, t_new[finite]] = loss[finite]
-        group.hist_gnorm[ok, t_new[finite]] = gnorm[finite]
-        if rows is None and finite.all():
-            group.cache_x, group.cache = group.x, cache
-        else:
-            group.cache_x, group.cache = None, {}
+        ok, at = index[finite], t_new[finite]
+        group.hist_x[ok, at] = x_new[finite]
+        group.hist_loss[ok, at] = loss[finite]
+        group.hist_gnorm[ok, at] = gnorm[finite]
+        group.cache_x, group.cache = None, {}
+        group.lockstep = bool((group.t == group.t[0]).all())
+
+    def _done(self, x: np.ndarray, x_new: np.ndarray, gnorm: np.ndarray) -> np.ndarray:
+        """Which runs converged: a vanishing gradient, or no move where there is none."""
+        return (gnorm <= self.gtol) if self.track_grad else (x_new == x).all(axis=1)
 
     # ------------------------------------------------------------ reading
     def _locate(self, run_id: int) -> tuple[Group, int]:
@@ -628,14 +650,15 @@ class RunSet:
 def _check_state(state: Any, batch: int) -> dict[str, np.ndarray]:
     if not isinstance(state, dict):
         raise _StepFailure(f"state must be a dict of arrays, got {type(state).__name__}")
-    checked = {}
     for name, value in state.items():
-        value = np.asarray(value)
-        if value.ndim == 0 or value.shape[0] != batch:
-            raise _StepFailure(f"state[{name!r}] has shape {value.shape}; its leading axis "
-                               f"must be the batch ({batch})")
-        checked[name] = value
-    return checked
+        shape = getattr(value, "shape", None)
+        if type(value) is not np.ndarray or not shape or shape[0] != batch:
+            value = np.asarray(value)
+            if value.ndim == 0 or value.shape[0] != batch:
+                raise _StepFailure(f"state[{name!r}] has shape {value.shape}; its leading "
+                                   f"axis must be the batch ({batch})")
+            state = {**state, name: value}
+    return state
 
 
 def _describe(error: BaseException) -> str:
