@@ -204,7 +204,8 @@ def _check_param(param: Any, where: str) -> None:
     if param.kind == "int" and (isinstance(param.default, bool) or not isinstance(param.default, int)):
         raise SpecError(f"{where}.default: expected an int, got {param.default!r}")
     if param.kind in ("activation", "text") and not isinstance(param.default, str):
-        raise SpecError(f"{where}.default: expected an activation name, got {param.default!r}")
+        wanted = "an activation name" if param.kind == "activation" else "text"
+        raise SpecError(f"{where}.default: expected {wanted}, got {param.default!r}")
     if param.kind != "activation":
         try:
             coerced = param.coerce(param.default)

@@ -1,0 +1,477 @@
+"""Typed-in objectives: text → validated syntax tree → sympy → numpy with exact derivatives.
+
+A formula in ``x`` and ``y`` is parsed by ``ast`` (``mode="eval"``, which only builds a
+tree) and checked against a whitelist before anything else happens to it; the text is never
+run.  The sympy expression is then built by walking the checked tree, so no user text ever
+reaches ``eval``, ``exec``, ``compile`` or ``sympify``.  sympy differentiates it and
+``lambdify`` turns the loss, gradient and Hessian into batched numpy functions that return
+NaN where the formula is undefined instead of raising.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+#: Longest formula accepted, in characters.
+MAX_LENGTH = 500
+#: Deepest nesting of the syntax tree accepted.
+MAX_DEPTH = 40
+#: Largest |exponent| accepted where the exponent is a constant.
+MAX_EXPONENT = 100
+#: Largest number of decimal digits a constant power may produce (9**100 has 96).
+MAX_POWER_DIGITS = 1000
+
+VARIABLES = ("x", "y")
+CONSTANTS = ("pi", "e")
+#: Functions of one argument, by the name a user types, with their sympy names.
+UNARY_FUNCTIONS = {
+    "sin": "sin",
+    "cos": "cos",
+    "tan": "tan",
+    "exp": "exp",
+    "log": "log",
+    "sqrt": "sqrt",
+    "abs": "Abs",
+    "tanh": "tanh",
+    "sinh": "sinh",
+    "cosh": "cosh",
+    "arctan": "atan",
+}
+#: Functions of two or more arguments.
+VARIADIC_FUNCTIONS = {"min": "Min", "max": "Max"}
+FUNCTIONS = (*UNARY_FUNCTIONS, *VARIADIC_FUNCTIONS)
+
+_OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_UNARY = {ast.USub: "-", ast.UAdd: "+"}
+#: How a refused kind of syntax is named in a message.
+_DESCRIPTIONS = {
+    ast.Attribute: "attribute access",
+    ast.Subscript: "indexing",
+    ast.Lambda: "a lambda",
+    ast.ListComp: "a comprehension",
+    ast.SetComp: "a comprehension",
+    ast.DictComp: "a comprehension",
+    ast.GeneratorExp: "a comprehension",
+    ast.Compare: "a comparison",
+    ast.BoolOp: "a logical operator",
+    ast.IfExp: "a conditional",
+    ast.Tuple: "a tuple",
+    ast.List: "a list",
+    ast.Set: "a set",
+    ast.Dict: "a dictionary",
+    ast.NamedExpr: "an assignment",
+    ast.JoinedStr: "an f-string",
+    ast.Starred: "unpacking",
+    ast.keyword: "a keyword argument",
+}
+_SNIPPET = 40
+
+
+class FormulaError(ValueError):
+    """A formula is refused; the message names the offending piece and its column."""
+
+    def __init__(self, message: str, column: int | None = None) -> None:
+        super().__init__(f"column {column}: {message}" if column else message)
+        self.column = column
+        self.reason = message
+
+
+def _column(text: str, lineno: int, col_offset: int) -> int:
+    """1-based character column in the whole text of ``ast``'s (line, UTF-8 byte offset)."""
+    lines = text.split("\n")
+    before = sum(len(line) + 1 for line in lines[: lineno - 1])
+    line = lines[lineno - 1] if lineno - 1 < len(lines) else ""
+    return before + len(line.encode("utf-8")[:col_offset].decode("utf-8", "replace")) + 1
+
+
+def _snippet(text: str, node: ast.AST) -> str:
+    piece = ast.get_source_segment(text, node) or type(node).__name__
+    piece = " ".join(piece.split())
+    return piece if len(piece) <= _SNIPPET else piece[: _SNIPPET - 1] + "…"
+
+
+class _Checker:
+    """Walks a parsed formula, refusing the first piece (leftmost, outermost) not allowed."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def refuse(self, node: ast.AST, message: str) -> FormulaError:
+        column = (
+            _column(self.text, node.lineno, node.col_offset) if hasattr(node, "lineno") else None
+        )
+        return FormulaError(message, column)
+
+    def check(self, node: ast.AST) -> None:
+        if isinstance(node, ast.Constant):
+            self.check_constant(node)
+        elif isinstance(node, ast.Name):
+            self.check_name(node)
+        elif isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
+            self.check(node.operand)
+        elif isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+            self.check(node.left)
+            if isinstance(node.op, ast.Pow):
+                self.check_power(node)
+            else:
+                self.check(node.right)
+        elif isinstance(node, (ast.BinOp, ast.UnaryOp)):
+            symbol = self.operator_text(node)
+            hint = "; a power is written **" if symbol == "^" else ""
+            raise self.operator_error(
+                node, f"the operator '{symbol}' is not allowed (use + - * / **{hint})"
+            )
+        elif isinstance(node, ast.Call):
+            self.check_call(node)
+        else:
+            what = _DESCRIPTIONS.get(type(node), type(node).__name__.lower())
+            raise self.refuse(node, f"{what} '{_snippet(self.text, node)}' is not allowed")
+
+    def check_constant(self, node: ast.Constant) -> None:
+        value = node.value
+        if isinstance(value, str):
+            raise self.refuse(node, f"a string '{_snippet(self.text, node)}' is not allowed")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.refuse(node, f"'{_snippet(self.text, node)}' is not a real number")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.refuse(node, f"the number '{_snippet(self.text, node)}' is too large")
+
+    def check_name(self, node: ast.Name) -> None:
+        if node.id in VARIABLES or node.id in CONSTANTS:
+            return
+        if node.id in FUNCTIONS:
+            raise self.refuse(node, f"'{node.id}' is a function: write {node.id}(…)")
+        raise self.refuse(
+            node,
+            f"the name '{node.id}' is not allowed (use x, y, pi, e and {', '.join(FUNCTIONS)})",
+        )
+
+    def check_power(self, node: ast.BinOp) -> None:
+        # A power inside an exponent is what makes 9**9**9 astronomically large.
+        if any(
+            isinstance(inner, ast.BinOp) and isinstance(inner.op, ast.Pow)
+            for inner in ast.walk(node.right)
+        ):
+            raise self.refuse(
+                node,
+                f"the exponent tower '{_snippet(self.text, node)}' is not "
+                "allowed (write exp(…) or simplify the exponent)",
+            )
+        self.check(node.right)
+        exponent = _constant_value(node.right)
+        if exponent is not None and not abs(exponent) <= MAX_EXPONENT:
+            raise self.refuse(
+                node.right,
+                f"the exponent '{_snippet(self.text, node.right)}' "
+                f"is too large (at most {MAX_EXPONENT} in size)",
+            )
+
+    def check_call(self, node: ast.Call) -> None:
+        func = node.func
+        if not isinstance(func, ast.Name):
+            self.check(func)
+            raise self.refuse(node, f"the call '{_snippet(self.text, node)}' is not allowed")
+        name = func.id
+        if name not in FUNCTIONS:
+            what = "is not a function" if name in VARIABLES + CONSTANTS else "is not allowed"
+            raise self.refuse(
+                node,
+                f"the call '{_snippet(self.text, node)}' {what} "
+                f"(functions: {', '.join(FUNCTIONS)})",
+            )
+        if node.keywords:
+            keyword = node.keywords[0]
+            raise self.refuse(
+                keyword, f"a keyword argument '{_snippet(self.text, keyword)}' is not allowed"
+            )
+        for argument in node.args:
+            self.check(argument)
+        count = len(node.args)
+        if name in UNARY_FUNCTIONS and count != 1:
+            raise self.refuse(
+                node, f"{name} takes one argument, got {count} in '{_snippet(self.text, node)}'"
+            )
+        if name in VARIADIC_FUNCTIONS and count < 2:
+            raise self.refuse(
+                node,
+                f"{name} takes two or more arguments, got {count} in '{_snippet(self.text, node)}'",
+            )
+
+    def operator_text(self, node: ast.AST) -> str:
+        if isinstance(node, ast.BinOp):
+            between = self.text_between(node.left, node.right)
+            return between.strip().strip("()").strip() or type(node.op).__name__
+        return {ast.Not: "not", ast.Invert: "~"}.get(type(node.op), type(node.op).__name__)
+
+    def text_between(self, left: ast.AST, right: ast.AST) -> str:
+        start = _column(self.text, left.end_lineno, left.end_col_offset) - 1
+        stop = _column(self.text, right.lineno, right.col_offset) - 1
+        return self.text[start:stop]
+
+    def operator_error(self, node: ast.AST, message: str) -> FormulaError:
+        """Point at the operator itself where it can be found, not at its left operand."""
+        if isinstance(node, ast.BinOp):
+            start = _column(self.text, node.left.end_lineno, node.left.end_col_offset) - 1
+            between = self.text_between(node.left, node.right)
+            skip = len(between) - len(between.lstrip().lstrip(")").lstrip())
+            return FormulaError(message, start + skip + 1)
+        return self.refuse(node, message)
+
+
+def _constant_value(node: ast.AST) -> float | None:
+    """The value of an exponent that holds no x or y (towers already refused), else None."""
+    if isinstance(node, ast.Constant):
+        try:
+            return float(node.value)
+        except OverflowError:
+            return math.inf
+    if isinstance(node, ast.Name):
+        return {"pi": math.pi, "e": math.e}.get(node.id)
+    if isinstance(node, ast.UnaryOp):
+        value = _constant_value(node.operand)
+        return None if value is None else (-value if isinstance(node.op, ast.USub) else value)
+    if isinstance(node, ast.BinOp):
+        left, right = _constant_value(node.left), _constant_value(node.right)
+        if left is None or right is None:
+            return None
+        with np.errstate(all="ignore"):
+            operands = np.float64(left), np.float64(right)
+            operator = {
+                ast.Add: np.add,
+                ast.Sub: np.subtract,
+                ast.Mult: np.multiply,
+                ast.Div: np.divide,
+            }[type(node.op)]
+            return float(operator(*operands))
+    if isinstance(node, ast.Call):
+        values = [_constant_value(argument) for argument in node.args]
+        if any(value is None for value in values):
+            return None
+        function = {"abs": np.abs, "arctan": np.arctan, "min": np.min, "max": np.max}.get(
+            node.func.id, getattr(np, node.func.id, None)
+        )
+        with np.errstate(all="ignore"):
+            return float(function(values if node.func.id in VARIADIC_FUNCTIONS else values[0]))
+    return None
+
+
+def _too_deep(tree: ast.AST) -> ast.AST | None:
+    """The first node nested deeper than ``MAX_DEPTH``, found without recursion."""
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return node
+        children = [c for c in ast.iter_child_nodes(node) if hasattr(c, "lineno")]
+        stack.extend((child, depth + 1) for child in reversed(children))
+    return None
+
+
+def parse_formula(text: str) -> ast.Expression:
+    """The checked syntax tree of ``text``, or ``FormulaError`` naming what is refused.
+
+    Only ``ast.parse(mode="eval")`` ever sees the text: it builds a tree and runs nothing.
+    """
+    if not isinstance(text, str):
+        raise FormulaError(f"a formula is text, not {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise FormulaError(
+            f"the formula is {len(text)} characters long, over the limit of {MAX_LENGTH}",
+            MAX_LENGTH + 1,
+        )
+    if not text.strip():
+        raise FormulaError("the formula is empty")
+    if "\x00" in text:
+        raise FormulaError("a null character is not allowed", text.index("\x00") + 1)
+    try:
+        with warnings.catch_warnings():
+            # The parser warns about odd literals (1e3x); the error that follows says more.
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text, mode="eval")
+    except SyntaxError as error:
+        reason = (error.msg or "invalid syntax").replace("'", "")
+        if not error.lineno:
+            raise FormulaError(reason) from None
+        column = _column(text, error.lineno, 0) + max(error.offset or 1, 1) - 1
+        if not error.offset or column > len(text):
+            reason, column = "the formula ends too early", len(text) + 1
+        raise FormulaError(reason, column) from None
+    except (ValueError, MemoryError, RecursionError) as error:
+        raise FormulaError(f"cannot be read: {error}") from None
+    deep = _too_deep(tree)
+    if deep is not None:
+        raise FormulaError(
+            f"the formula is nested too deeply (over {MAX_DEPTH} levels) at "
+            f"'{_snippet(text, deep)}'",
+            _column(text, deep.lineno, deep.col_offset),
+        )
+    _Checker(text).check(tree.body)
+    return tree
+
+
+@dataclass(frozen=True, eq=False)
+class Formula:
+    """A compiled formula: batched ``loss (B,2)->(B,)``, ``grad``, ``hess`` in numpy."""
+
+    text: str
+    sympy: Any
+    gradient: tuple[Any, Any]
+    hessian: tuple[tuple[Any, Any], tuple[Any, Any]]
+    _loss: Any
+    _grad: Any
+    _hess: Any
+
+    def loss(self, points: np.ndarray) -> np.ndarray:
+        """(B, 2) -> (B,); NaN where the formula is undefined."""
+        u, v = _columns(points)
+        return _evaluate(self._loss, u, v, ())
+
+    def grad(self, points: np.ndarray) -> np.ndarray:
+        """(B, 2) -> (B, 2)."""
+        u, v = _columns(points)
+        return _evaluate(self._grad, u, v, (2,))
+
+    def hess(self, points: np.ndarray) -> np.ndarray:
+        """(B, 2) -> (B, 2, 2)."""
+        u, v = _columns(points)
+        return _evaluate(self._hess, u, v, (2, 2))
+
+
+def _columns(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    points = np.asarray(points, dtype=float)
+    return points[:, 0], points[:, 1]
+
+
+def _evaluate(function: Any, u: np.ndarray, v: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Call a lambdified ``[loss, *values]`` function and return the values as floats of
+    shape (B, *shape), NaN where the formula is undefined: complex, non-finite, raising
+    for want of a real value, or where the loss itself is undefined (the derivative of an
+    undefined function is undefined, however finite its formula, like 1/x for log x)."""
+    size = len(u)
+    try:
+        with np.errstate(all="ignore"):
+            parts = function(u, v)
+            values = np.stack([np.broadcast_to(np.asarray(part), (size,)) for part in parts], -1)
+    except (ArithmeticError, ValueError, TypeError):
+        return np.full((size, *shape), np.nan)
+    if np.iscomplexobj(values):
+        values = np.where(values.imag == 0, values.real, np.nan)
+    values = np.array(values, dtype=float)
+    values[~np.isfinite(values)] = np.nan
+    values[np.isnan(values[:, 0])] = np.nan
+    if not shape:
+        return values[:, 0]
+    return values[:, 1:].reshape(size, *shape)
+
+
+def _sympy_tree(text: str, tree: ast.Expression) -> Any:
+    """Build the sympy expression of a checked tree by walking it: no text is evaluated."""
+    import sympy
+
+    checker = _Checker(text)
+    x, y = sympy.symbols("x y", real=True)
+    names = {"x": x, "y": y, "pi": sympy.pi, "e": sympy.E}
+    functions = {**UNARY_FUNCTIONS, **VARIADIC_FUNCTIONS}
+    undefined = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo)
+
+    def power(node: ast.BinOp, base: Any, exponent: Any) -> Any:
+        # sympy folds constant powers exactly; bound them before it tries 9**(x - x + 10**9).
+        if exponent.is_number and not abs(complex(exponent.evalf(15))) <= MAX_EXPONENT:
+            raise checker.refuse(
+                node.right,
+                f"the exponent '{_snippet(text, node.right)}' "
+                f"is too large (at most {MAX_EXPONENT} in size)",
+            )
+        if base.is_number and exponent.is_number and base != 0:
+            digits = abs(complex(exponent.evalf(15))) * abs(
+                complex(sympy.log(abs(base), 10).evalf(15))
+            )
+            if not digits <= MAX_POWER_DIGITS:
+                raise checker.refuse(node, f"the number '{_snippet(text, node)}' is too large")
+        return sympy.Pow(base, exponent)
+
+    def walk(node: ast.AST) -> Any:
+        if isinstance(node, ast.Constant):
+            value = node.value
+            result = sympy.Integer(value) if isinstance(value, int) else sympy.Float(value)
+        elif isinstance(node, ast.Name):
+            result = names[node.id]
+        elif isinstance(node, ast.UnaryOp):
+            operand = walk(node.operand)
+            result = -operand if isinstance(node.op, ast.USub) else operand
+        elif isinstance(node, ast.BinOp):
+            left, right = walk(node.left), walk(node.right)
+            if isinstance(node.op, ast.Pow):
+                result = power(node, left, right)
+            else:
+                result = {
+                    ast.Add: sympy.Add,
+                    ast.Sub: lambda a, b: a - b,
+                    ast.Mult: sympy.Mul,
+                    ast.Div: lambda a, b: a / b,
+                }[type(node.op)](left, right)
+        else:  # a call, checked to be one of FUNCTIONS
+            function = getattr(sympy, functions[node.func.id])
+            result = function(*[walk(argument) for argument in node.args])
+        if result.has(*undefined):
+            raise checker.refuse(node, f"'{_snippet(text, node)}' is undefined")
+        return result
+
+    return walk(tree.body), (x, y)
+
+
+def _numpy_function(symbols: Any, expressions: Any) -> Any:
+    """lambdify with DiracDelta (the second derivative of abs, min, max) taken as 0, the
+    value it has almost everywhere, since numpy has no delta."""
+    import sympy
+
+    expressions = [e.replace(sympy.DiracDelta, lambda *_: sympy.S.Zero) for e in expressions]
+    return sympy.lambdify(symbols, expressions, modules="numpy", cse=True)
+
+
+def compile_formula(text: str) -> Formula:
+    """Parse, check, differentiate and vectorise ``text``; ``FormulaError`` if refused.
+
+    Compiled formulas are kept (by text), since a model is rebuilt on every settings change.
+    """
+    if not isinstance(text, str):
+        raise FormulaError(f"a formula is text, not {type(text).__name__}")
+    return _compile(text)
+
+
+@lru_cache(maxsize=64)
+def _compile(text: str) -> Formula:
+    tree = parse_formula(text)
+    try:
+        expression, symbols = _sympy_tree(text, tree)
+        import sympy
+
+        gradient = tuple(sympy.diff(expression, s) for s in symbols)
+        hessian = tuple(tuple(sympy.diff(g, s) for s in symbols) for g in gradient)
+        # The loss rides along with every derivative to mark where they are undefined.
+        loss = _numpy_function(symbols, [expression])
+        grad = _numpy_function(symbols, [expression, *gradient])
+        hess = _numpy_function(symbols, [expression, *(h for row in hessian for h in row)])
+    except FormulaError:
+        raise
+    except Exception as error:  # sympy refusing a corner case must not crash the caller
+        raise FormulaError(f"cannot be differentiated: {error}") from None
+    return Formula(
+        text=text,
+        sympy=expression,
+        gradient=gradient,
+        hessian=hessian,
+        _loss=loss,
+        _grad=grad,
+        _hess=hess,
+    )
+
+
+__all__ = ["MAX_LENGTH", "Formula", "FormulaError", "compile_formula", "parse_formula"]
