@@ -1,4 +1,9 @@
-"""Adaptive methods: per-coordinate step sizes from running gradient statistics."""
+"""Adaptive methods: per-coordinate step sizes from running gradient statistics.
+
+Each update is written in the order of torch.optim's single-tensor path (``a + v·b/c`` is
+torch's ``addcdiv``, ``a + v·b·c`` its ``addcmul``), so that in float64 the iterates agree
+with torch to the last few bits rather than merely to the formula.
+"""
 
 from __future__ import annotations
 
@@ -7,49 +12,396 @@ import numpy as np
 from zoo import OptimizerSpec, Param, hookimpl
 
 
+def _lerp(start: np.ndarray, end: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """torch.lerp: the formula switches at weight ½ to keep both ends exact."""
+    return np.where(
+        weight < 0.5, start + weight * (end - start), end - (end - start) * (1 - weight)
+    )
+
+
+def _counter(x: np.ndarray) -> np.ndarray:
+    return np.zeros(len(x), dtype=np.int64)
+
+
+def _steps(t: np.ndarray) -> np.ndarray:
+    return t[:, None].astype(float)
+
+
+def _lr(default: float, high: float = 10.0) -> Param:
+    return Param("lr", default, low=1e-6, high=high, log=True, doc="learning rate γ")
+
+
+def _eps(default: float, doc: str) -> Param:
+    return Param("eps", default, low=1e-16, high=1.0, log=True, doc=doc)
+
+
+WEIGHT_DECAY = Param("weight_decay", 0.0, low=0.0, high=1.0, doc="coupled L2 penalty λ")
+BETA1 = Param("beta1", 0.9, low=0.0, high=0.9999, doc="first-moment decay β₁")
+BETA2 = Param("beta2", 0.999, low=0.0, high=0.99999, doc="second-moment decay β₂")
+DECOUPLED = Param(
+    "decoupled_weight_decay", False, kind="bool", doc="shrink θ by (1 − γλ) instead of adding λθ"
+)
+
+
+def _decay(x, g, hyper, decoupled: bool):
+    """(θ, g) after weight decay: coupled adds λθ to g, decoupled shrinks θ first."""
+    if decoupled:
+        return x * (1 - hyper["lr"] * hyper["weight_decay"]), g
+    return x, g + hyper["weight_decay"] * x
+
+
+# --------------------------------------------------------------------- Adagrad
+def adagrad_init(problem, x, hyper):
+    return {"t": _counter(x), "sum": np.full_like(x, 1.0) * hyper["initial_accumulator_value"]}
+
+
+def adagrad_step(problem, x, state, hyper):
+    g = problem.grad(x) + hyper["weight_decay"] * x
+    t = state["t"] + 1
+    clr = hyper["lr"] / (1 + (_steps(t) - 1) * hyper["lr_decay"])
+    total = state["sum"] + 1 * g * g
+    std = np.sqrt(total) + hyper["eps"]
+    return x + -clr * g / std, {"t": t, "sum": total}
+
+
+ADAGRAD = OptimizerSpec(
+    name="adagrad",
+    init=adagrad_init,
+    step=adagrad_step,
+    params=(
+        _lr(1e-2),
+        Param("lr_decay", 0.0, low=0.0, high=1.0, doc="γ is divided by 1 + (t − 1)·lr_decay"),
+        WEIGHT_DECAY,
+        Param("initial_accumulator_value", 0.0, low=0.0, high=10.0, doc="starting value of s"),
+        _eps(1e-10, "ε, added to √s"),
+    ),
+    label="Adagrad",
+    family="adaptive",
+    doc="s ← s + g²; θ ← θ − γ/(1 + (t − 1)·lr_decay)·g/(√s + ε). Exactly torch.optim.Adagrad.",
+    reference="Duchi, Hazan & Singer 2011",
+)
+
+
+# --------------------------------------------------------------------- RMSprop
+def rmsprop_init(problem, x, hyper):
+    state = {"t": _counter(x), "square_avg": np.zeros_like(x), "buf": np.zeros_like(x)}
+    if hyper["centered"]:
+        state["grad_avg"] = np.zeros_like(x)
+    return state
+
+
+def rmsprop_step(problem, x, state, hyper):
+    alpha, mu, lr = hyper["alpha"], hyper["momentum"], hyper["lr"]
+    g = problem.grad(x) + hyper["weight_decay"] * x
+    square_avg = state["square_avg"] * alpha + (1 - alpha) * g * g
+    new_state = {"t": state["t"] + 1, "square_avg": square_avg}
+    if hyper["centered"]:
+        grad_avg = new_state["grad_avg"] = _lerp(state["grad_avg"], g, 1 - alpha)
+        avg = np.sqrt(square_avg + -1 * grad_avg * grad_avg)
+    else:
+        avg = np.sqrt(square_avg)
+    avg = avg + hyper["eps"]
+    buf = new_state["buf"] = np.where(mu > 0, state["buf"] * mu + 1 * g / avg, state["buf"])
+    return np.where(mu > 0, x + -lr * buf, x + -lr * g / avg), new_state
+
+
+RMSPROP = OptimizerSpec(
+    name="rmsprop",
+    init=rmsprop_init,
+    step=rmsprop_step,
+    params=(
+        _lr(1e-2),
+        Param("alpha", 0.99, low=0.0, high=0.9999, doc="smoothing constant α"),
+        _eps(1e-8, "ε, added outside the square root"),
+        WEIGHT_DECAY,
+        Param("momentum", 0.0, low=0.0, high=0.999, doc="momentum μ"),
+        Param("centered", False, kind="bool", doc="divide by the estimated variance of g"),
+    ),
+    label="RMSprop",
+    family="adaptive",
+    doc="v ← αv + (1 − α)g²; denom = √(v − ḡ²) + ε if centered (ḡ ← ḡ + (1 − α)(g − ḡ)) else "
+    "√v + ε; with μ > 0: b ← μb + g/denom, θ ← θ − γb; otherwise θ ← θ − γg/denom. "
+    "Exactly torch.optim.RMSprop.",
+    reference="Tieleman & Hinton 2012 (Coursera lecture 6.5); Graves 2013 (centered)",
+)
+
+
+# --------------------------------------------------------------------- Adadelta
+def adadelta_init(problem, x, hyper):
+    return {"t": _counter(x), "square_avg": np.zeros_like(x), "acc_delta": np.zeros_like(x)}
+
+
+def adadelta_step(problem, x, state, hyper):
+    rho, eps = hyper["rho"], hyper["eps"]
+    g = problem.grad(x) + hyper["weight_decay"] * x
+    square_avg = state["square_avg"] * rho + (1 - rho) * g * g
+    std = np.sqrt(square_avg + eps)
+    delta = np.sqrt(state["acc_delta"] + eps) / std * g
+    acc_delta = state["acc_delta"] * rho + (1 - rho) * delta * delta
+    new_state = {"t": state["t"] + 1, "square_avg": square_avg, "acc_delta": acc_delta}
+    return x + -hyper["lr"] * delta, new_state
+
+
+ADADELTA = OptimizerSpec(
+    name="adadelta",
+    init=adadelta_init,
+    step=adadelta_step,
+    params=(
+        _lr(1.0, high=100.0),
+        Param("rho", 0.9, low=0.0, high=0.9999, doc="decay ρ of both running averages"),
+        _eps(1e-6, "ε, inside both square roots"),
+        WEIGHT_DECAY,
+    ),
+    label="Adadelta",
+    family="adaptive",
+    doc="v ← ρv + (1 − ρ)g²; Δ = √(u + ε)/√(v + ε)·g; u ← ρu + (1 − ρ)Δ²; θ ← θ − γΔ. "
+    "Exactly torch.optim.Adadelta.",
+    reference="Zeiler 2012, ADADELTA: an adaptive learning rate method",
+)
+
+
+# --------------------------------------------------------------------- Adam, AdamW
 def adam_init(problem, x, hyper):
-    state = {"t": np.zeros(len(x), dtype=np.int64), "m": np.zeros_like(x), "v": np.zeros_like(x)}
+    state = {"t": _counter(x), "m": np.zeros_like(x), "v": np.zeros_like(x)}
     if hyper["amsgrad"]:
         state["v_max"] = np.zeros_like(x)
     return state
 
 
-def adam_step(problem, x, state, hyper):
+def _adam(problem, x, state, hyper, decoupled: bool):
     beta1, beta2 = hyper["beta1"], hyper["beta2"]
-    g = problem.grad(x) + hyper["weight_decay"] * x
+    x, g = _decay(x, problem.grad(x), hyper, decoupled)
     t = state["t"] + 1
-    m = state["m"] + (1 - beta1) * (g - state["m"])
-    v = beta2 * state["v"] + (1 - beta2) * g * g
-    steps = t[:, None].astype(float)
-    correction1 = 1 - beta1**steps
-    correction2_sqrt = np.sqrt(1 - beta2**steps)
+    m = _lerp(state["m"], g, 1 - beta1)
+    v = state["v"] * beta2 + (1 - beta2) * g * g
+    steps = _steps(t)
+    step_size = hyper["lr"] / (1 - beta1**steps)
+    correction2_sqrt = (1 - beta2**steps) ** 0.5
     new_state = {"t": t, "m": m, "v": v}
     if hyper["amsgrad"]:
         v = new_state["v_max"] = np.maximum(state["v_max"], v)
     denom = np.sqrt(v) / correction2_sqrt + hyper["eps"]
-    return x - (hyper["lr"] / correction1) * (m / denom), new_state
+    return x + -step_size * m / denom, new_state
 
+
+def adam_step(problem, x, state, hyper):
+    return _adam(problem, x, state, hyper, hyper["decoupled_weight_decay"])
+
+
+def adamw_step(problem, x, state, hyper):
+    return _adam(problem, x, state, hyper, True)
+
+
+ADAM_DOC = (
+    "m ← m + (1 − β₁)(g − m); v ← β₂v + (1 − β₂)g²; θ ← θ − γ/(1 − β₁ᵗ)·m/(√v̄/√(1 − β₂ᵗ) + ε), "
+    "v̄ = v, or its running maximum with amsgrad; ε is added to the bias-corrected √v̂ "
+    "(Kingma & Ba's efficient form adds it to √v)."
+)
+AMSGRAD = Param("amsgrad", False, kind="bool", doc="use the running maximum of v")
 
 ADAM = OptimizerSpec(
     name="adam",
     init=adam_init,
     step=adam_step,
     params=(
-        Param("lr", 1e-3, low=1e-6, high=10.0, log=True, doc="learning rate γ"),
-        Param("beta1", 0.9, low=0.0, high=0.9999, doc="first-moment decay β₁"),
-        Param("beta2", 0.999, low=0.0, high=0.99999, doc="second-moment decay β₂"),
-        Param("eps", 1e-8, low=1e-12, high=1.0, log=True, doc="ε, added to the corrected √v̂"),
-        Param("weight_decay", 0.0, low=0.0, high=1.0, doc="coupled L2 penalty λ"),
-        Param("amsgrad", False, kind="bool", doc="use the running maximum of v"),
+        _lr(1e-3),
+        BETA1,
+        BETA2,
+        _eps(1e-8, "ε, added to the corrected √v̂"),
+        WEIGHT_DECAY,
+        AMSGRAD,
+        DECOUPLED,
     ),
     label="Adam",
     family="adaptive",
-    doc="m ← m + (1 − β₁)(g − m); v ← β₂v + (1 − β₂)g²; θ ← θ − γ/(1 − β₁ᵗ)·m/(√v̄/√(1 − β₂ᵗ) "
-    "+ ε), v̄ = v or max(v) with amsgrad. Exactly torch.optim.Adam.",
+    doc=ADAM_DOC + " Weight decay adds λθ to g. Exactly torch.optim.Adam.",
     reference="Kingma & Ba 2015; Reddi, Kale & Kumar 2018 (AMSGrad)",
+)
+
+ADAMW = OptimizerSpec(
+    name="adamw",
+    init=adam_init,
+    step=adamw_step,
+    params=(
+        _lr(1e-3),
+        BETA1,
+        BETA2,
+        _eps(1e-8, "ε, added to the corrected √v̂"),
+        Param("weight_decay", 1e-2, low=0.0, high=1.0, doc="decoupled weight decay λ"),
+        AMSGRAD,
+    ),
+    label="AdamW",
+    family="adaptive",
+    doc="θ ← θ(1 − γλ) first, then Adam with the raw gradient: "
+    + ADAM_DOC
+    + " Exactly torch.optim.AdamW.",
+    reference="Loshchilov & Hutter 2019, Decoupled Weight Decay Regularization",
+)
+
+
+# --------------------------------------------------------------------- NAdam
+def nadam_init(problem, x, hyper):
+    return {
+        "t": _counter(x),
+        "m": np.zeros_like(x),
+        "v": np.zeros_like(x),
+        "mu_product": np.ones(len(x)),
+    }
+
+
+def nadam_step(problem, x, state, hyper):
+    beta1, beta2, lr, psi = hyper["beta1"], hyper["beta2"], hyper["lr"], hyper["momentum_decay"]
+    t = state["t"] + 1
+    steps = _steps(t)
+    correction2 = 1 - beta2**steps
+    x, g = _decay(x, problem.grad(x), hyper, hyper["decoupled_weight_decay"])
+    mu = beta1 * (1.0 - 0.5 * (0.96 ** (steps * psi)))
+    mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((steps + 1) * psi)))
+    mu_product = state["mu_product"][:, None] * mu
+    m = _lerp(state["m"], g, 1 - beta1)
+    v = state["v"] * beta2 + (1 - beta2) * g * g
+    denom = np.sqrt(v / correction2) + hyper["eps"]
+    x = x + (-lr * (1.0 - mu) / (1.0 - mu_product)) * g / denom
+    x = x + ((-lr * mu_next) / (1.0 - mu_product * mu_next)) * m / denom
+    return x, {"t": t, "m": m, "v": v, "mu_product": mu_product[:, 0]}
+
+
+NADAM = OptimizerSpec(
+    name="nadam",
+    init=nadam_init,
+    step=nadam_step,
+    params=(
+        _lr(2e-3),
+        BETA1,
+        BETA2,
+        _eps(1e-8, "ε, added to √v̂"),
+        WEIGHT_DECAY,
+        Param("momentum_decay", 4e-3, low=0.0, high=0.1, doc="momentum decay ψ"),
+        DECOUPLED,
+    ),
+    label="NAdam",
+    family="adaptive",
+    doc="μₜ = β₁(1 − ½·0.96^(tψ)); Π ← Π·μₜ; m, v as in Adam; denom = √(v/(1 − β₂ᵗ)) + ε; "
+    "θ ← θ − γ(1 − μₜ)/(1 − Π)·g/denom − γμₜ₊₁/(1 − Πμₜ₊₁)·m/denom. Exactly torch.optim.NAdam "
+    "in float64.",
+    reference="Dozat 2016, Incorporating Nesterov Momentum into Adam",
+)
+
+
+# --------------------------------------------------------------------- RAdam
+def radam_init(problem, x, hyper):
+    return {"t": _counter(x), "m": np.zeros_like(x), "v": np.zeros_like(x)}
+
+
+def radam_step(problem, x, state, hyper):
+    beta1, beta2, lr = hyper["beta1"], hyper["beta2"], hyper["lr"]
+    x, g = _decay(x, problem.grad(x), hyper, hyper["decoupled_weight_decay"])
+    t = state["t"] + 1
+    steps = _steps(t)
+    m = _lerp(state["m"], g, 1 - beta1)
+    v = state["v"] * beta2 + (1 - beta2) * g * g
+    correction1 = 1 - beta1**steps
+    correction2 = 1 - beta2**steps
+    m_hat = m / correction1
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * steps * (beta2**steps) / correction2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rect = (
+            (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+        ) ** 0.5
+        adaptive_lr = correction2**0.5 / (np.sqrt(v) + hyper["eps"])
+        rectified = x + -1.0 * (m_hat * lr * adaptive_lr * rect)
+    x = np.where(rho_t > 5.0, rectified, x + -1.0 * (m_hat * lr))
+    return x, {"t": t, "m": m, "v": v}
+
+
+RADAM = OptimizerSpec(
+    name="radam",
+    init=radam_init,
+    step=radam_step,
+    params=(
+        _lr(1e-3),
+        BETA1,
+        BETA2,
+        _eps(1e-8, "ε, added to the uncorrected √v"),
+        WEIGHT_DECAY,
+        DECOUPLED,
+    ),
+    label="RAdam",
+    family="adaptive",
+    doc="m, v as in Adam; ρ∞ = 2/(1 − β₂) − 1, ρₜ = ρ∞ − 2tβ₂ᵗ/(1 − β₂ᵗ); if ρₜ > 5: "
+    "θ ← θ − γ·m̂·r·√(1 − β₂ᵗ)/(√v + ε) with the rectifier "
+    "r = √((ρₜ − 4)(ρₜ − 2)ρ∞/((ρ∞ − 4)(ρ∞ − 2)ρₜ)); otherwise θ ← θ − γm̂ (the first five "
+    "steps at β₂ = 0.999). Exactly torch.optim.RAdam.",
+    reference="Liu et al. 2020, On the Variance of the Adaptive Learning Rate and Beyond",
+)
+
+
+# --------------------------------------------------------------------- Adamax
+def adamax_init(problem, x, hyper):
+    return {"t": _counter(x), "m": np.zeros_like(x), "u": np.zeros_like(x)}
+
+
+def adamax_step(problem, x, state, hyper):
+    beta1 = hyper["beta1"]
+    g = problem.grad(x) + hyper["weight_decay"] * x
+    t = state["t"] + 1
+    m = _lerp(state["m"], g, 1 - beta1)
+    u = np.maximum(state["u"] * hyper["beta2"], np.abs(g) + hyper["eps"])
+    clr = hyper["lr"] / (1 - beta1 ** _steps(t))
+    return x + -clr * m / u, {"t": t, "m": m, "u": u}
+
+
+ADAMAX = OptimizerSpec(
+    name="adamax",
+    init=adamax_init,
+    step=adamax_step,
+    params=(_lr(2e-3), BETA1, BETA2, _eps(1e-8, "ε, inside the max"), WEIGHT_DECAY),
+    label="Adamax",
+    family="adaptive",
+    doc="m ← m + (1 − β₁)(g − m); u ← max(β₂u, |g| + ε); θ ← θ − γ/(1 − β₁ᵗ)·m/u. "
+    "Exactly torch.optim.Adamax.",
+    reference="Kingma & Ba 2015, section 7.1",
+)
+
+
+# --------------------------------------------------------------------- Rprop
+def rprop_init(problem, x, hyper):
+    return {"t": _counter(x), "prev": np.zeros_like(x), "step_size": np.ones_like(x) * hyper["lr"]}
+
+
+def rprop_step(problem, x, state, hyper):
+    eta_minus, eta_plus = hyper["eta_minus"], hyper["eta_plus"]
+    g = problem.grad(x)
+    s = np.sign(g * state["prev"])
+    factor = np.where(s > 0, eta_plus, np.where(s < 0, eta_minus, 1.0))
+    step_size = np.clip(state["step_size"] * factor, hyper["step_min"], hyper["step_max"])
+    # Where the sign flipped the step is skipped and the flip forgotten (iRprop⁻).
+    g = np.where(factor == eta_minus, 0.0, g)
+    new_state = {"t": state["t"] + 1, "prev": g, "step_size": step_size}
+    return x + -1 * np.sign(g) * step_size, new_state
+
+
+RPROP = OptimizerSpec(
+    name="rprop",
+    init=rprop_init,
+    step=rprop_step,
+    params=(
+        _lr(1e-2),
+        Param("eta_minus", 0.5, low=0.01, high=0.99, doc="step shrink factor η₋ on a sign flip"),
+        Param("eta_plus", 1.2, low=1.01, high=3.0, doc="step growth factor η₊ on a kept sign"),
+        Param("step_min", 1e-6, low=1e-12, high=1.0, log=True, doc="smallest step Δmin"),
+        Param("step_max", 50.0, low=1e-3, high=1e3, log=True, doc="largest step Δmax"),
+    ),
+    label="Rprop",
+    family="adaptive",
+    doc="Per coordinate: Δ ← clamp(Δ·(η₊ if g·g_prev > 0, η₋ if < 0, else 1), Δmin, Δmax); "
+    "where the sign flipped g ← 0 (no move); θ ← θ − sign(g)·Δ; g_prev ← g; Δ₀ = γ. "
+    "Only the signs of the gradient matter. Exactly torch.optim.Rprop (iRprop⁻).",
+    reference="Riedmiller & Braun 1993; Igel & Hüsken 2000 (iRprop⁻)",
 )
 
 
 @hookimpl
 def zoo_optimizers():
-    return [ADAM]
+    return [ADAGRAD, RMSPROP, ADADELTA, ADAM, ADAMW, NADAM, RADAM, ADAMAX, RPROP]

@@ -1,0 +1,238 @@
+"""The classic experiments: every agreement holds, and the theory they use is the reference's."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+import numpy as np
+import pytest
+
+from zoo.experiments import EXPERIMENTS, Result, Row, command, format_table, run_experiment
+
+NAMES = (
+    "gauss_newton",
+    "perturbation",
+    "perceptron_vs_backprop",
+    "hebb_oja_sanger",
+    "deep_linear",
+    "wide_net",
+    "linear_neuron",
+    "robbins_monro",
+    "saddle_escape",
+)
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, Result]:
+    return {}
+
+
+def result_of(results, name: str) -> Result:
+    if name not in results:
+        results[name] = run_experiment(name, seed=0)
+    return results[name]
+
+
+def row(result: Result, start: str) -> Row:
+    matches = [r for r in result.rows if r.quantity.startswith(start)]
+    assert len(matches) == 1, [r.quantity for r in result.rows]
+    return matches[0]
+
+
+def test_the_experiments_are_the_nine_classics():
+    assert tuple(EXPERIMENTS) == NAMES
+    assert all(item.summary for item in EXPERIMENTS.values())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_agreement_holds(results, name):
+    result = result_of(results, name)
+    failing = [(r.quantity, r.measured, r.theory) for r in result.rows if not r.agrees]
+    assert result.passed and not failing, failing
+    assert result.name == name and len(result.rows) >= 5
+    data = json.loads(json.dumps(result.as_dict()))
+    assert data["passed"] is True and all(r["agrees"] is True for r in data["rows"])
+    for title, series in result.curves.items():
+        for label, (x, y) in series.items():
+            assert len(x) == len(y) > 0, (title, label)
+
+
+def test_robbins_monro_stalls_where_the_reference_says(results):
+    result = result_of(results, "robbins_monro")
+    stall = row(result, "η₀/(k+1)², no noise: x_K/x₀ stalls")
+    assert stall.theory == pytest.approx(0.3581878, abs=5e-8)
+    assert stall.measured == pytest.approx(0.3581878, rel=1e-3)
+    assert row(result, "inverse: Σηₖ/η₀").measured == pytest.approx(14.39, abs=0.01)
+    assert row(result, "inverse_square: Σηₖ/η₀").measured == pytest.approx(math.pi**2 / 6, rel=1e-5)
+    going = row(result, "c/(k+1), no noise")
+    assert going.measured < 0.05 * stall.measured  # the harmonic schedule keeps going
+
+
+def test_perturbation_uses_the_reference_gains_and_slopes(results):
+    from zoo.experiments.perturbation import gain, noise_term
+
+    m, n = 3, 5
+    assert gain("GD", m, n) == n + 2
+    assert gain("NP", m, n) == (m + 2) * (n + 2)
+    assert gain("WP", m, n) == (m * n + 2) * (n + 2)
+    assert noise_term("NP", m, n, 0.1) == pytest.approx(0.25 * 0.01 * n * m * (m + 2) * (m + 4))
+    result = result_of(results, "perturbation")
+    slopes = {
+        r.quantity.split(":")[0] + r.quantity.split("in ")[1][0]: r.measured
+        for r in result.rows
+        if "slope" in r.quantity
+    }
+    # The asymptotic exponents (GD 0, 1; NP 1, 1; WP 1, 2) order the measured slopes.
+    assert abs(slopes["GDM"]) < 0.1
+    assert slopes["GDN"] > 0.7 and slopes["NPM"] > 0.4 and slopes["WPN"] > 1.5
+    assert slopes["WPN"] > slopes["NPN"] + 0.7
+
+
+def test_deep_linear_closed_form_solves_saxes_equation():
+    from zoo.experiments.deep_linear import closed_form, plateau_time
+
+    s, u0, tau = 2.0, 1e-3, 50.0
+    t = np.linspace(0, 200, 2001)
+    u = closed_form(t, s, u0, tau)
+    dt = 1e-4
+    derivative = (closed_form(t + dt, s, u0, tau) - closed_form(t - dt, s, u0, tau)) / (2 * dt)
+    assert np.allclose(tau * derivative, 2 * u * (s - u), rtol=1e-6, atol=1e-9)
+    assert u[0] == pytest.approx(u0)
+    assert closed_form(np.array([plateau_time(s, u0, tau)]), s, u0, tau)[0] == pytest.approx(s / 2)
+
+
+def finite_difference_gradient(problem, x, h=1e-6):
+    columns = []
+    for i in range(x.shape[1]):
+        e = np.zeros_like(x)
+        e[:, i] = h
+        columns.append((problem.loss(x + e) - problem.loss(x - e)) / (2 * h))
+    return np.stack(columns, axis=1)
+
+
+def test_the_experiment_models_have_exact_gradients():
+    from zoo.experiments.deep_linear import DeepLinearNetwork
+    from zoo.experiments.gauss_newton import TanhUnitFit
+    from zoo.experiments.perceptron_vs_backprop import SigmoidUnit
+    from zoo.experiments.wide_net import TwoLayerReLU
+
+    rng = np.random.default_rng(3)
+    inputs = rng.standard_normal((5, 3))
+    inputs /= np.linalg.norm(inputs, axis=1, keepdims=True)
+    problems = [
+        DeepLinearNetwork(np.diag([1.0, 0.5]), np.zeros(8)),
+        TanhUnitFit(np.linspace(-2, 2, 7), rng.standard_normal(7)),
+        SigmoidUnit(rng.standard_normal(6), np.array([1.0, -1, 1, -1, 1, -1])),
+        TwoLayerReLU(
+            inputs,
+            rng.standard_normal(5),
+            rng.standard_normal((6, 3)),
+            np.array([1.0, -1, 1, -1, 1, -1]),
+            "W",
+        ),
+        TwoLayerReLU(
+            inputs,
+            rng.standard_normal(5),
+            rng.standard_normal((6, 3)),
+            np.array([1.0, -1, 1, -1, 1, -1]),
+            "a",
+        ),
+    ]
+    for problem in problems:
+        x = rng.standard_normal((2, problem.dim))
+        assert np.allclose(
+            problem.grad(x), finite_difference_gradient(problem, x), rtol=1e-5, atol=1e-7
+        ), type(problem).__name__
+        if hasattr(problem, "targets") and not isinstance(problem, TwoLayerReLU):
+            r = problem.residuals(x)
+            assert np.allclose(problem.loss(x), 0.5 * np.sum(r**2, axis=1))
+
+
+def test_wide_net_gram_matrix_is_the_closed_form():
+    from zoo.experiments.wide_net import gram_infinity
+
+    rng = np.random.default_rng(1)
+    inputs = rng.standard_normal((4, 3))
+    inputs /= np.linalg.norm(inputs, axis=1, keepdims=True)
+    gram = gram_infinity(inputs)
+    assert np.allclose(np.diag(gram), 0.5)
+    w = rng.standard_normal((200_000, 3))
+    active = (w @ inputs.T >= 0).astype(float)
+    monte_carlo = (inputs @ inputs.T) * (active.T @ active) / len(w)
+    assert np.max(np.abs(gram - monte_carlo)) < 5e-3
+
+
+def test_perceptron_bound_uses_the_best_margin():
+    from zoo.experiments.perceptron_vs_backprop import best_margin
+
+    inputs = np.array([[1.0, 0.0], [-1.0, 0.0]])
+    assert best_margin(inputs, np.array([1.0, -1.0])) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_an_experiment_is_deterministic_for_its_seed():
+    first = run_experiment("linear_neuron", seed=4)
+    again = run_experiment("linear_neuron", seed=4)
+    assert first.as_dict() == again.as_dict()
+    assert run_experiment("linear_neuron", seed=5).as_dict() != first.as_dict()
+
+
+def namespace(**values):
+    defaults = {"list": False, "name": None, "json": False, "seed": 0}
+    defaults.update(values)
+    return argparse.Namespace(**defaults)
+
+
+def test_command_lists_every_experiment_with_its_summary(capsys):
+    assert command(namespace(list=True)) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == list(NAMES)
+    assert all(len(line.split(maxsplit=1)) == 2 for line in lines)
+
+
+def test_command_prints_json_with_the_documented_keys(capsys):
+    assert command(namespace(name="linear_neuron", json=True)) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) == {"name", "rows", "passed"}
+    assert data["name"] == "linear_neuron" and data["passed"] is True
+    assert all(set(r) == {"quantity", "measured", "theory", "agrees"} for r in data["rows"])
+
+
+def test_command_prints_an_aligned_table_and_a_verdict(capsys):
+    assert command(namespace(name="linear_neuron")) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1].startswith("passed")
+    table = [line for line in out if line.endswith(("✓", "✗"))]
+    assert table and len({line.rindex("✓") for line in table}) == 1
+
+
+def test_command_exits_1_when_an_agreement_fails(capsys, monkeypatch):
+    failing = Result("linear_neuron", [Row.close("x", 1.0, 2.0, rtol=0.1)])
+    monkeypatch.setattr("zoo.experiments.run_experiment", lambda name, seed=0: failing)
+    assert command(namespace(name="linear_neuron")) == 1
+    assert "FAILED: 1 of 1" in capsys.readouterr().out
+
+
+def test_command_exits_2_for_an_unknown_name_listing_the_valid_ones(capsys):
+    assert command(namespace(name="nope")) == 2
+    message = capsys.readouterr().err
+    assert "nope" in message and all(name in message for name in NAMES)
+
+
+def test_rows_hold_plain_python_values():
+    item = Row("x", np.float64(1.5), np.int64(2), np.bool_(True))
+    assert type(item.agrees) is bool and type(item.measured) is float
+    assert type(item.theory) is int
+
+
+def test_row_close_refuses_nan():
+    assert not Row.close("x", float("nan"), 0.0, atol=1.0).agrees
+    assert Row.close("x", 1.05, 1.0, rtol=0.1).agrees
+    assert not Row.close("x", 1.2, 1.0, rtol=0.1).agrees
+
+
+def test_format_table_marks_agreement():
+    result = Result("demo", [Row.close("a", 1.0, 1.0), Row.close("b", 1.0, 3.0)])
+    text = format_table(result)
+    assert "✓" in text and "✗" in text and text.splitlines()[-1].startswith("FAILED")
