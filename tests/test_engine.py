@@ -279,3 +279,21 @@ def test_a_two_coordinate_start_is_read_in_the_plane_of_a_larger_model(registry)
     run_id = runs.add(RunConfig("sgd", {"lr": 0.1}, start=(1.0, np.sqrt(2))))
     np.testing.assert_allclose(runs.position(run_id), [1.0, 1.0, 1.0])
     np.testing.assert_allclose(Bowl3D().to_view(runs.position(run_id)), [1.0, np.sqrt(2)])
+
+
+def test_calls_made_for_some_runs_are_charged_to_those_runs_only(quadratic, registry):
+    def search(problem, x, state, hyper):
+        for row in range(len(x)):
+            for _ in range(row + 1):  # run r evaluates r + 1 times on its own
+                problem.for_rows(row).loss(x[row:row + 1])
+        problem.for_rows([0, 2]).grad(x[[0, 2]])
+        return gd_step(problem, x, state, hyper)
+
+    extra = Registry()
+    extra._records["optimizer"]["search"] = spec("search", search)
+    runs = RunSet(quadratic, extra)
+    ids = [runs.add(RunConfig("search", start=(0.1 * i, 1.0))) for i in range(3)]
+    runs.step(4)
+    assert [runs.evals(i)["loss"] for i in ids] == [4, 8, 12]
+    assert [runs.evals(i)["grad"] for i in ids] == [8, 4, 8]
+    assert quadratic.for_rows([1]) is quadratic

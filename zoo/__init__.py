@@ -3,10 +3,18 @@
 This package is the public API plugin authors import.  It never imports Qt.
 """
 
-from zoo.engine import EngineError, RunConfig, RunSet, RunStatus, Trajectory, build_problem, simulate
+from zoo.engine import (
+    EngineError,
+    RunConfig,
+    RunSet,
+    RunStatus,
+    Trajectory,
+    build_problem,
+    simulate,
+)
 from zoo.hookspecs import hookimpl
 from zoo.problem import BuildContext, Plane, Problem
-from zoo.randomness import run_normal
+from zoo.randomness import run_integers, run_normal, run_uniform
 from zoo.registry import Registry, load_registry
 from zoo.specs import (
     ActivationSpec,
@@ -40,6 +48,8 @@ __all__ = [
     "hookimpl",
     "load_registry",
     "preset",
+    "run_integers",
     "run_normal",
+    "run_uniform",
     "simulate",
 ]

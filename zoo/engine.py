@@ -79,15 +79,21 @@ class Trajectory:
 
 class _CountingProblem:
     """Passes calls to the problem, counting them, and serving the engine's last
-    evaluation at the same ``x`` instead of computing it twice."""
+    evaluation at the same ``x`` instead of computing it twice.
 
-    __slots__ = ("_cache", "_cached_x", "_problem", "counts")
+    A call counts for every run of the batch, unless it is made through
+    ``for_rows(rows)``, which charges only those runs (per-run line searches)."""
 
-    def __init__(self, problem: Problem, cached_x: np.ndarray | None, cache: dict) -> None:
+    __slots__ = ("_cache", "_cached_x", "_problem", "batch", "counts", "row_counts")
+
+    def __init__(self, problem: Problem, cached_x: np.ndarray | None, cache: dict,
+                 batch: int) -> None:
         self._problem = problem
         self._cached_x = cached_x
         self._cache = cache
+        self.batch = batch
         self.counts = [0] * len(EVAL_KINDS)  # in the order of EVAL_KINDS
+        self.row_counts: np.ndarray | None = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._problem, name)
@@ -116,8 +122,54 @@ class _CountingProblem:
         self.counts[4] += 1
         return self._problem.jacobian(x)
 
-    def minibatch(self, rng, size):
-        return self._problem.minibatch(rng, size)
+    def for_rows(self, rows) -> _RowCounting:
+        return _RowCounting(self, np.atleast_1d(np.arange(self.batch)[rows]))
+
+    def charge(self, rows: np.ndarray, kind: int) -> None:
+        if self.row_counts is None:
+            self.row_counts = np.zeros((self.batch, len(EVAL_KINDS)), dtype=np.int64)
+        np.add.at(self.row_counts[:, kind], rows, 1)
+
+    def totals(self) -> list[int] | np.ndarray:
+        """Evaluations per run: a list when every call was for the whole batch."""
+        if self.row_counts is None:
+            return self.counts
+        return self.row_counts + np.asarray(self.counts)
+
+
+class _RowCounting:
+    """The problem as seen by some runs of a batch: their calls are charged to them."""
+
+    __slots__ = ("_parent", "rows")
+
+    def __init__(self, parent: _CountingProblem, rows: np.ndarray) -> None:
+        self._parent = parent
+        self.rows = rows
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._parent._problem, name)
+
+    def _call(self, kind: int, name: str, x):
+        self._parent.charge(self.rows, kind)
+        return getattr(self._parent._problem, name)(x)
+
+    def loss(self, x):
+        return self._call(0, "loss", x)
+
+    def grad(self, x):
+        return self._call(1, "grad", x)
+
+    def hess(self, x):
+        return self._call(2, "hess", x)
+
+    def residuals(self, x):
+        return self._call(3, "residuals", x)
+
+    def jacobian(self, x):
+        return self._call(4, "jacobian", x)
+
+    def for_rows(self, rows) -> _RowCounting:
+        return _RowCounting(self._parent, np.atleast_1d(self.rows[rows]))
 
 
 class _StepFailure(Exception):
@@ -505,7 +557,7 @@ class RunSet:
     def _try_step(self, group, problem, x, state, hyper, rows):
         usable = rows is None and group.cache_x is x and not group.batch_size
         counting = _CountingProblem(problem, x if usable else None,
-                                    group.cache if usable else {})
+                                    group.cache if usable else {}, len(x))
         try:
             x_new, new_state = group.spec.step(counting, x, state, hyper)
             x_new = np.asarray(x_new, dtype=float)
@@ -514,7 +566,7 @@ class RunSet:
             new_state = _check_state(new_state, len(x))
             if new_state.keys() != state.keys():
                 raise _StepFailure("step changed the state's keys")
-            return x_new, new_state, counting.counts
+            return x_new, new_state, counting.totals()
         except Exception as error:
             if len(x) > 1:
                 self._step_one_by_one(group, problem, x, state, hyper, rows)
@@ -550,20 +602,23 @@ class RunSet:
                 group._grow(2 * top)
             group.x, group.state = x_new, new_state
             group.t = group.t + 1
-            for column, count in enumerate(counts):
-                if count:
-                    group.evals[:, column] += count
+            if isinstance(counts, list):
+                for column, count in enumerate(counts):
+                    if count:
+                        group.evals[:, column] += count
+            else:
+                group.evals += counts
             group.hist_x[:, top] = x_new
             group.hist_loss[:, top] = loss
             group.hist_gnorm[:, top] = gnorm
             group.cache_x, group.cache = x_new, cache
-            if (gnorm.min() <= self.gtol) if self.track_grad else (x_new == x).all(axis=1).any():
-                done = self._done(x, x_new, gnorm)
+            if self.track_grad and gnorm.min() <= self.gtol:
+                done = gnorm <= self.gtol
                 group.code[done] = CONVERGED
                 group.stop_step[done] = top
             return
         finite = (np.abs(x_new) < DIVERGENCE_LIMIT).all(axis=1) & np.isfinite(loss)
-        done = self._done(x, x_new, gnorm)
+        done = (gnorm <= self.gtol) if self.track_grad else np.zeros(len(x), dtype=bool)
         index = np.arange(len(group)) if rows is None else rows
         t_new = group.t[index] + 1
         top = int(t_new.max())
@@ -587,10 +642,6 @@ class RunSet:
         group.hist_gnorm[ok, at] = gnorm[finite]
         group.cache_x, group.cache = None, {}
         group.lockstep = bool((group.t == group.t[0]).all())
-
-    def _done(self, x: np.ndarray, x_new: np.ndarray, gnorm: np.ndarray) -> np.ndarray:
-        """Which runs converged: a vanishing gradient, or no move where there is none."""
-        return (gnorm <= self.gtol) if self.track_grad else (x_new == x).all(axis=1)
 
     # ------------------------------------------------------------ reading
     def _locate(self, run_id: int) -> tuple[Group, int]:

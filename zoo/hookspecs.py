@@ -62,7 +62,9 @@ def zoo_optimizers() -> Iterable[OptimizerSpec]:
     engine refuses other pairings with a message; the GUI does not offer them.
 
     A step may call ``problem`` several times (line searches, perturbations): the engine
-    counts each call per run.  If ``step`` raises, returns the wrong shape or non-finite
+    counts each call for every run of the batch.  Evaluate some runs on their own through
+    ``problem.for_rows(rows).loss(x[rows])`` (per-run line searches) and only those runs are
+    charged.  If ``step`` raises, returns the wrong shape or non-finite
     numbers, the engine isolates the runs concerned and marks them failed or diverged;
     the other runs go on.
     """

@@ -107,6 +107,14 @@ class Problem:
         """A problem on ``size`` random samples of the data (data-driven models only)."""
         raise NotImplementedError(f"{type(self).__name__} has no samples")
 
+    def for_rows(self, rows) -> Problem:
+        """This problem as seen by some runs of the batch.
+
+        An optimizer that evaluates runs separately (a per-run line search) calls
+        ``problem.for_rows(rows).loss(x[rows])`` so the engine charges the evaluation to
+        those runs only; outside the engine it is the problem itself."""
+        return self
+
     @property
     def n_samples(self) -> int:
         """How many data points a data-driven model holds (0 otherwise)."""

@@ -80,7 +80,9 @@ def backtrack(problem, x, loss, slope, direction, step, shrink=0.5):
     for _ in range(MAX_BACKTRACKS):
         if done.all():
             break
-        trial = problem.loss(x + step * direction)
+        pending = np.flatnonzero(~done)
+        trial = np.full(len(x), np.inf)
+        trial[pending] = problem.for_rows(pending).loss(x[pending] + step[pending] * direction[pending])
         ok = ~done & (trial <= loss + ARMIJO_C1 * step[:, 0] * slope)
         accepted[ok] = step[ok]
         done |= ok
@@ -207,8 +209,9 @@ def _refresh(problem, x, state):
     if stale.all():
         f, g = np.asarray(problem.loss(x), dtype=float), np.asarray(problem.grad(x), dtype=float)
     elif stale.any():
-        f[stale] = problem.loss(x[stale])
-        g[stale] = problem.grad(x[stale])
+        rows = np.flatnonzero(stale)
+        f[stale] = problem.for_rows(rows).loss(x[stale])
+        g[stale] = problem.for_rows(rows).grad(x[stale])
     return f, g
 
 
@@ -476,7 +479,7 @@ def lbfgs_step(problem, x, state, hyper):
             continue
         if wolfe:
             f_new, g_new, t, _ = strong_wolfe(
-                _line(problem, x[row], d),
+                _line(problem.for_rows(row), x[row], d),
                 t,
                 d,
                 fi,
@@ -584,7 +587,7 @@ def bfgs_step(problem, x, state, hyper):
         if gtd > -hyper["tolerance_change"][row, 0]:
             continue
         f_new, g_new, t, _ = strong_wolfe(
-            _line(problem, x[row], d),
+            _line(problem.for_rows(row), x[row], d),
             t,
             d,
             fi,
@@ -668,7 +671,7 @@ def cg_step(problem, x, state, hyper):
             new["gtd"][row] = 0.0  # start afresh next time
             continue
         f_new, g_new, t, _ = strong_wolfe(
-            _line(problem, x[row], d),
+            _line(problem.for_rows(row), x[row], d),
             t,
             d,
             fi,

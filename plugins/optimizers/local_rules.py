@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from zoo import OptimizerSpec, Param, hookimpl
+from zoo import OptimizerSpec, Param, hookimpl, run_integers
 
 LR = Param("lr", 1e-2, low=1e-6, high=10.0, log=True, doc="learning rate η")
 BATCH = Param("batch", False, kind="bool", doc="average over all examples each step")
@@ -21,14 +21,7 @@ def _examples(problem, hyper, t: np.ndarray) -> np.ndarray:
     """Index of each run's example at step t (B,), or None for the full batch."""
     if hyper["batch"]:
         return None
-    count = len(problem.inputs)
-    seeds = np.asarray(hyper["seed"]).reshape(-1)
-    return np.array(
-        [
-            np.random.default_rng([abs(int(s)), int(k), 1]).integers(count)
-            for s, k in zip(seeds, t, strict=True)
-        ]
-    )
+    return run_integers(hyper["seed"], t, len(problem.inputs))
 
 
 def _init(problem, x, hyper):

@@ -1,0 +1,33 @@
+"""Per-run random streams: reproducible per run, independent across runs and steps."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zoo import run_integers, run_normal, run_uniform
+
+
+def test_a_run_draws_the_same_numbers_alone_or_in_any_batch():
+    seeds = np.array([[3], [-7], [2**40], [3]])
+    steps = np.array([0, 5, 9, 1])
+    batch = run_normal(seeds, steps, (4, 3))
+    assert batch.shape == (4, 4, 3)
+    for row in range(4):
+        np.testing.assert_array_equal(run_normal(seeds[row], steps[row:row + 1], (4, 3))[0],
+                                      batch[row])
+    assert not np.array_equal(batch[0], batch[3])  # same seed, other step
+    assert not np.array_equal(run_normal([1], [0], (5,), stream=1), run_normal([1], [0], (5,)))
+
+
+def test_the_draws_have_the_right_distribution():
+    seeds = np.arange(400)
+    normal = run_normal(seeds, np.zeros(400), (250,))
+    assert abs(normal.mean()) < 0.01 and abs(normal.std() - 1) < 0.01
+    fourth = (normal**4).mean()
+    assert abs(fourth - 3) < 0.1  # kurtosis of a Gaussian
+    across = np.corrcoef(normal[:, 0], normal[:, 1])[0, 1]
+    assert abs(across) < 0.15
+    uniform = run_uniform(seeds, np.arange(400), (250,))
+    assert uniform.min() > 0 and uniform.max() < 1 and abs(uniform.mean() - 0.5) < 0.005
+    counts = np.bincount(run_integers(np.arange(20000), np.zeros(20000), 7), minlength=7)
+    assert counts.min() > 2600 and counts.max() < 3100
