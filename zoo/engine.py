@@ -506,13 +506,13 @@ class RunSet:
         Called with floating-point warnings silenced (see ``step``)."""
         problem = self.problem
         try:
-            loss = np.asarray(problem.loss(x), dtype=float).reshape(len(x))
+            loss = _as_float_array(problem.loss(x), (len(x),))
         except Exception:
             loss = np.full(len(x), np.nan)
         if not self.track_grad:
             return loss, np.full(len(x), np.nan)
         try:
-            grad = np.asarray(problem.grad(x), dtype=float).reshape(x.shape)
+            grad = _as_float_array(problem.grad(x), x.shape)
         except Exception:
             return loss, np.full(len(x), np.nan)
         if cache is not None:
@@ -560,7 +560,8 @@ class RunSet:
                                     group.cache if usable else {}, len(x))
         try:
             x_new, new_state = group.spec.step(counting, x, state, hyper)
-            x_new = np.asarray(x_new, dtype=float)
+            if type(x_new) is not np.ndarray or x_new.dtype != np.float64:
+                x_new = np.asarray(x_new, dtype=float)
             if x_new.shape != x.shape:
                 raise _StepFailure(f"step returned x of shape {x_new.shape}, expected {x.shape}")
             new_state = _check_state(new_state, len(x))
@@ -696,6 +697,13 @@ class RunSet:
         self._next_id = snapshot["next_id"]
         for group in self.groups:
             group.invalidate()
+
+
+def _as_float_array(value: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """``value`` as a float64 array of ``shape``; no copy when it already is one."""
+    if type(value) is not np.ndarray or value.dtype != np.float64:
+        value = np.asarray(value, dtype=float)
+    return value if value.shape == shape else value.reshape(shape)
 
 
 def _check_state(state: Any, batch: int) -> dict[str, np.ndarray]:

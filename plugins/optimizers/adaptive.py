@@ -44,7 +44,11 @@ DECOUPLED = Param(
 
 
 def _decay(x, g, hyper, decoupled: bool):
-    """(θ, g) after weight decay: coupled adds λθ to g, decoupled shrinks θ first."""
+    """(θ, g) after weight decay: coupled adds λθ to g, decoupled shrinks θ first.
+
+    Like torch, nothing is done without decay (which also keeps 0·∞ out of g)."""
+    if not hyper["weight_decay"].any():
+        return x, g
     if decoupled:
         return x * (1 - hyper["lr"] * hyper["weight_decay"]), g
     return x, g + hyper["weight_decay"] * x
