@@ -82,7 +82,8 @@ def backtrack(problem, x, loss, slope, direction, step, shrink=0.5):
             break
         pending = np.flatnonzero(~done)
         trial = np.full(len(x), np.inf)
-        trial[pending] = problem.for_rows(pending).loss(x[pending] + step[pending] * direction[pending])
+        points = x[pending] + step[pending] * direction[pending]
+        trial[pending] = problem.for_rows(pending).loss(points)
         ok = ~done & (trial <= loss + ARMIJO_C1 * step[:, 0] * slope)
         accepted[ok] = step[ok]
         done |= ok
@@ -550,12 +551,16 @@ def bfgs_init(problem, x, hyper):
     }
 
 
-def bfgs_step(problem, x, state, hyper):
+def _searching_step(problem, x, state, hyper, direction, c2: float | None = None):
+    """One iteration of a line-search method, run by run.
+
+    ``direction(row, g, new)`` returns the search direction and first trial step for a
+    run (recording what the method keeps in ``new``), or ``None`` to stay put.
+    """
     new = {name: value.copy() for name, value in state.items()}
     new["t"] = state["t"] + 1
     f, g = _refresh(problem, x, state)
     x_new = x.copy()
-    eye = np.eye(x.shape[1])
     for row in range(len(x)):
         fi, gi = float(f[row]), g[row]
         new["f"][row], new["g"][row], new["fresh"][row] = fi, gi, True
@@ -563,6 +568,34 @@ def bfgs_step(problem, x, state, hyper):
             continue
         if state["stalled"][row]:
             continue  # nothing has changed since the line search last found no decrease
+        found = direction(row, gi, new)
+        if found is None:
+            continue
+        d, t = found
+        wolfe = {} if c2 is None else {"c2": c2[row, 0]}
+        f_new, g_new, t, _ = strong_wolfe(
+            _line(problem.for_rows(row), x[row], d),
+            t,
+            d,
+            fi,
+            gi,
+            _dot(gi, d),
+            tolerance_change=hyper["tolerance_change"][row, 0],
+            max_ls=hyper["max_ls"],
+            **wolfe,
+        )
+        if _no_progress(fi, gi, f_new, g_new):
+            new["stalled"][row] = True
+            continue
+        new["f"][row], new["g"][row], new["step"][row] = f_new, g_new, t
+        x_new[row] = x[row] + t * d
+    return x_new, new
+
+
+def bfgs_step(problem, x, state, hyper):
+    eye = np.eye(x.shape[1])
+
+    def direction(row, gi, new):
         inverse = new["inverse"][row]
         if state["t"][row] > 0:
             s = state["step"][row] * state["d"][row]
@@ -582,26 +615,12 @@ def bfgs_step(problem, x, state, hyper):
         new["inverse"][row], new["d"][row], new["prev_g"][row] = inverse, d, gi
         first = new["updates"][row] == 0
         t = _first_step(gi, hyper["lr"][row, 0]) if first else float(hyper["lr"][row, 0])
-        gtd = _dot(gi, d)
         new["step"][row] = t
-        if gtd > -hyper["tolerance_change"][row, 0]:
-            continue
-        f_new, g_new, t, _ = strong_wolfe(
-            _line(problem.for_rows(row), x[row], d),
-            t,
-            d,
-            fi,
-            gi,
-            gtd,
-            tolerance_change=hyper["tolerance_change"][row, 0],
-            max_ls=hyper["max_ls"],
-        )
-        if _no_progress(fi, gi, f_new, g_new):
-            new["stalled"][row] = True
-            continue
-        new["f"][row], new["g"][row], new["step"][row] = f_new, g_new, t
-        x_new[row] = x[row] + t * d
-    return x_new, new
+        if _dot(gi, d) > -hyper["tolerance_change"][row, 0]:
+            return None
+        return d, t
+
+    return _searching_step(problem, x, state, hyper, direction)
 
 
 BFGS = OptimizerSpec(
@@ -639,17 +658,7 @@ def cg_init(problem, x, hyper):
 
 
 def cg_step(problem, x, state, hyper):
-    new = {name: value.copy() for name, value in state.items()}
-    new["t"] = state["t"] + 1
-    f, g = _refresh(problem, x, state)
-    x_new = x.copy()
-    for row in range(len(x)):
-        fi, gi = float(f[row]), g[row]
-        new["f"][row], new["g"][row], new["fresh"][row] = fi, gi, True
-        if np.max(np.abs(gi)) <= hyper["tolerance_grad"][row, 0]:
-            continue
-        if state["stalled"][row]:
-            continue  # nothing has changed since the line search last found no decrease
+    def direction(row, gi, new):
         restart = state["t"][row] == 0 or state["gtd"][row] >= 0
         if not restart:
             g_old = state["prev_g"][row]
@@ -669,24 +678,10 @@ def cg_step(problem, x, state, hyper):
         new["d"][row], new["prev_g"][row], new["gtd"][row], new["step"][row] = d, gi, gtd, t
         if gtd > -hyper["tolerance_change"][row, 0]:
             new["gtd"][row] = 0.0  # start afresh next time
-            continue
-        f_new, g_new, t, _ = strong_wolfe(
-            _line(problem.for_rows(row), x[row], d),
-            t,
-            d,
-            fi,
-            gi,
-            gtd,
-            c2=hyper["c2"][row, 0],
-            tolerance_change=hyper["tolerance_change"][row, 0],
-            max_ls=hyper["max_ls"],
-        )
-        if _no_progress(fi, gi, f_new, g_new):
-            new["stalled"][row] = True
-            continue
-        new["f"][row], new["g"][row], new["step"][row] = f_new, g_new, t
-        x_new[row] = x[row] + t * d
-    return x_new, new
+            return None
+        return d, t
+
+    return _searching_step(problem, x, state, hyper, direction, c2=hyper["c2"])
 
 
 CG = OptimizerSpec(
