@@ -1,0 +1,41 @@
+"""Starting the app: the Qt application, its look, the window, the event loop."""
+
+from __future__ import annotations
+
+from PySide6 import QtGui, QtWidgets
+
+from gui.theme import apply_theme
+
+
+def ensure_application() -> QtWidgets.QApplication:
+    """The running ``QApplication``, created (with the app's look) if there is none."""
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        app = QtWidgets.QApplication(["optimizer-zoo"])
+        app.setApplicationName("Optimizer Zoo")
+        app.setOrganizationName("optimizer-zoo")
+        apply_theme(app)
+    return app
+
+
+def run_app(scene: str | None = None, lesson: str | None = None, lab: bool = False) -> int:
+    """Open the main window (scene file, lesson, or the default scene) and run the loop.
+
+    A scene or lesson that cannot be opened is reported in the window, which then shows
+    the default scene.  Returns the exit code of the event loop.
+    """
+    app = ensure_application()
+    from gui.window import MainWindow
+
+    window = MainWindow()
+    window.resize(1500, 920)
+    window.show()
+    if scene is not None:
+        window.open_scene_file(scene)
+    if lesson is not None:
+        window.open_lesson(lesson)
+    if lab:
+        window.show_lab((window.lesson or {}).get("panels"))
+    app.lastWindowClosed.connect(window.shutdown)
+    QtGui.QGuiApplication.setQuitOnLastWindowClosed(True)
+    return app.exec()

@@ -1,0 +1,368 @@
+"""The run list and the editor of the selected run.
+
+The panel only shows and asks: every change goes out as a signal and the window applies
+it to the run set, so there is one place where runs change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from gui.forms import ParamForm
+from zoo.engine import RunConfig
+from zoo.problem import missing_needs
+
+NO_SCHEDULE = "constant lr (no schedule)"
+
+
+class RunsPanel(QtWidgets.QWidget):
+    """Run table (colour, shown, label, status, loss) above the selected run's form."""
+
+    selected = QtCore.Signal(int)  # run id or -1
+    add_clicked = QtCore.Signal()
+    duplicate_clicked = QtCore.Signal()
+    remove_clicked = QtCore.Signal()
+    sweep_clicked = QtCore.Signal()
+    config_edited = QtCore.Signal(int, object)  # run id, new RunConfig
+    visibility_toggled = QtCore.Signal(int, bool)
+    colour_clicked = QtCore.Signal(int)
+
+    COLUMNS = ("", "run", "status", "loss")
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        self.table = QtWidgets.QTableWidget(0, len(self.COLUMNS))
+        self.table.setHorizontalHeaderLabels(self.COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Fixed)
+        header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setColumnWidth(0, 44)
+        self.table.setMinimumHeight(150)
+        self.table.itemSelectionChanged.connect(self._selection)
+        self.table.itemChanged.connect(self._item_changed)
+        self.table.cellDoubleClicked.connect(self._double_clicked)
+        layout.addWidget(self.table, 2)
+
+        buttons = QtWidgets.QHBoxLayout()
+        for text, signal, tip in (
+            ("Add", self.add_clicked, "Add a run (Ctrl+N)"),
+            ("Duplicate", self.duplicate_clicked, "Copy the selected run (Ctrl+D)"),
+            ("Remove", self.remove_clicked, "Remove the selected run (Delete)"),
+            ("Sweep…", self.sweep_clicked, "Add runs over a log range of one value"),
+        ):
+            button = QtWidgets.QPushButton(text)
+            button.setToolTip(tip)
+            button.clicked.connect(signal.emit)
+            buttons.addWidget(button)
+        layout.addLayout(buttons)
+
+        self.editor = QtWidgets.QGroupBox("Selected run")
+        form = QtWidgets.QFormLayout(self.editor)
+        self.label_edit = QtWidgets.QLineEdit()
+        self.label_edit.editingFinished.connect(self._label_edited)
+        form.addRow("label", self.label_edit)
+        self.optimizer_box = QtWidgets.QComboBox()
+        self.optimizer_box.activated.connect(self._optimizer_chosen)
+        form.addRow("optimizer", self.optimizer_box)
+        self.hyper_holder = QtWidgets.QVBoxLayout()
+        form.addRow(self.hyper_holder)
+        self.schedule_box = QtWidgets.QComboBox()
+        self.schedule_box.activated.connect(self._schedule_chosen)
+        form.addRow("schedule", self.schedule_box)
+        self.schedule_holder = QtWidgets.QVBoxLayout()
+        form.addRow(self.schedule_holder)
+        self.seed_box = QtWidgets.QSpinBox()
+        self.seed_box.setRange(0, 2**31 - 1)
+        self.seed_box.setKeyboardTracking(False)
+        self.seed_box.valueChanged.connect(lambda v: self._edit(seed=int(v)))
+        form.addRow("seed", self.seed_box)
+        self.batch_box = QtWidgets.QSpinBox()
+        self.batch_box.setRange(0, 100000)
+        self.batch_box.setSpecialValueText("full data")
+        self.batch_box.setKeyboardTracking(False)
+        self.batch_box.valueChanged.connect(lambda v: self._edit(batch_size=int(v)))
+        self.batch_label = QtWidgets.QLabel("minibatch")
+        form.addRow(self.batch_label, self.batch_box)
+        self.continue_box = QtWidgets.QCheckBox("continue from where it is (else restart)")
+        self.continue_box.setToolTip("What happens to a run when one of its values changes")
+        form.addRow(self.continue_box)
+        self.message = QtWidgets.QLabel()
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #ff6b6b")
+        form.addRow(self.message)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.editor)
+        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        layout.addWidget(scroll, 3)
+
+        self.hyper_form: ParamForm | None = None
+        self.schedule_form: ParamForm | None = None
+        self.run_ids: list[int] = []
+        self.current: int | None = None
+        self.config: RunConfig | None = None
+        self._registry: Any = None
+        self._problem: Any = None
+        self._configs: dict[int, RunConfig] = {}
+        self._filling = False
+        self._shown: int | None = None
+        self.editor.setEnabled(False)
+
+    # ------------------------------------------------------------------ table
+    def set_runs(self, configs: dict[int, RunConfig], registry: Any, problem: Any) -> None:
+        """Rebuild the table (when runs are added, removed or edited, not per frame)."""
+        self._registry, self._problem = registry, problem
+        self._configs = dict(configs)
+        self._filling = True
+        self.table.setRowCount(len(configs))
+        self.run_ids = list(configs)
+        for row, config in enumerate(configs.values()):
+            swatch = QtWidgets.QTableWidgetItem()
+            swatch.setBackground(QtGui.QColor(config.color or "#ffffff"))
+            swatch.setFlags(QtCore.Qt.ItemFlag.ItemIsUserCheckable
+                            | QtCore.Qt.ItemFlag.ItemIsEnabled
+                            | QtCore.Qt.ItemFlag.ItemIsSelectable)
+            swatch.setCheckState(QtCore.Qt.CheckState.Checked if config.visible
+                                 else QtCore.Qt.CheckState.Unchecked)
+            swatch.setToolTip("shown on the canvas; double-click to change the colour")
+            self.table.setItem(row, 0, swatch)
+            self.table.setItem(row, 1, QtWidgets.QTableWidgetItem(run_label(config, registry)))
+            for column in (2, 3):
+                if self.table.item(row, column) is None:
+                    self.table.setItem(row, column, QtWidgets.QTableWidgetItem())
+        self._filling = False
+        if self.current in configs:
+            self.select(self.current)
+        else:
+            self.select(self.run_ids[0] if self.run_ids else None)
+
+    def select(self, run_id: int | None) -> None:
+        if run_id is not None and run_id in self.run_ids:
+            row = self.run_ids.index(run_id)
+            if self.table.currentRow() != row:
+                self.table.selectRow(row)
+            self._show_run(run_id)
+        else:
+            self.table.clearSelection()
+            self._show_run(None)
+
+    def set_status(self, texts: dict[int, tuple[str, str, str]]) -> None:
+        """Status and loss columns: ``{run_id: (status, colour, loss)}``; changed cells only."""
+        for row, run_id in enumerate(self.run_ids):
+            if run_id not in texts:
+                continue
+            status, colour, loss = texts[run_id]
+            for column, text in ((2, status), (3, loss)):
+                item = self.table.item(row, column)
+                if item is not None and item.text() != text:
+                    item.setText(text)
+                    if column == 2:
+                        item.setForeground(QtGui.QColor(colour))
+                        item.setToolTip(text)
+
+    def _selection(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        run_id = self.run_ids[rows[0].row()] if rows else None
+        if run_id != self.current:
+            self._show_run(run_id)
+            self.selected.emit(-1 if run_id is None else run_id)
+
+    def _item_changed(self, item: QtWidgets.QTableWidgetItem) -> None:
+        if self._filling or item.column() != 0:
+            return
+        shown = item.checkState() == QtCore.Qt.CheckState.Checked
+        self.visibility_toggled.emit(self.run_ids[item.row()], shown)
+
+    def _double_clicked(self, row: int, column: int) -> None:
+        if column == 0:
+            self.colour_clicked.emit(self.run_ids[row])
+
+    # ------------------------------------------------------------------ editor
+    def _show_run(self, run_id: int | None) -> None:
+        self.current = run_id
+        self.message.clear()
+        registry, problem = self._registry, self._problem
+        if run_id is None or registry is None:
+            self.config = None
+            self.editor.setEnabled(False)
+            return
+        self.editor.setEnabled(True)
+        previous = self.config
+        self.config = config = self._configs[run_id]
+        self._filling = True
+        if (previous is not None and self.hyper_form is not None and run_id == self._shown
+                and (previous.optimizer, previous.schedule) == (config.optimizer, config.schedule)):
+            # Same form: only the values moved (keeps focus in the box being typed in).
+            self.hyper_form.set_values(dict(config.hyper))
+            if self.schedule_form is not None:
+                self.schedule_form.set_values(dict(config.schedule_params))
+            self.label_edit.setText(config.label)
+            self.seed_box.setValue(int(config.seed))
+            self.batch_box.setValue(int(config.batch_size))
+            self._filling = False
+            return
+        self._shown = run_id
+        self.label_edit.setText(config.label)
+        self.optimizer_box.clear()
+        for name in compatible_optimizers(registry, problem):
+            self.optimizer_box.addItem(registry.optimizers[name].label or name, name)
+        self.optimizer_box.setCurrentIndex(max(self.optimizer_box.findData(config.optimizer), 0))
+        self.schedule_box.clear()
+        self.schedule_box.addItem(NO_SCHEDULE, None)
+        for name, spec in registry.schedules.items():
+            self.schedule_box.addItem(spec.label or name, name)
+        self.schedule_box.setCurrentIndex(max(self.schedule_box.findData(config.schedule), 0))
+        self.seed_box.setValue(int(config.seed))
+        has_samples = "samples" in problem.provides
+        self.batch_box.setVisible(has_samples)
+        self.batch_label.setVisible(has_samples)
+        self.batch_box.setValue(int(config.batch_size))
+        self._build_hyper_form(config)
+        self._build_schedule_form(config)
+        self._filling = False
+
+    def _build_hyper_form(self, config: RunConfig) -> None:
+        if self.hyper_form is not None:
+            self.hyper_form.deleteLater()
+        spec = self._registry.optimizers[config.optimizer]
+        self.hyper_form = ParamForm(spec.params, dict(config.hyper),
+                                    activations=list(self._registry.activations))
+        self.hyper_form.setObjectName("hyper_form")
+        self.hyper_form.changed.connect(self._hyper_changed)
+        self.hyper_holder.addWidget(self.hyper_form)
+
+    def _build_schedule_form(self, config: RunConfig) -> None:
+        if self.schedule_form is not None:
+            self.schedule_form.deleteLater()
+            self.schedule_form = None
+        if config.schedule is None or config.schedule not in self._registry.schedules:
+            return
+        spec = self._registry.schedules[config.schedule]
+        self.schedule_form = ParamForm(spec.params, dict(config.schedule_params))
+        self.schedule_form.changed.connect(
+            lambda name, value: self._edit(
+                schedule_params={**self.config.schedule_params, name: value}))
+        self.schedule_holder.addWidget(self.schedule_form)
+
+    def _hyper_changed(self, name: str, value: Any) -> None:
+        self._edit(hyper={**self.config.hyper, name: value})
+
+    def _optimizer_chosen(self, index: int) -> None:
+        name = self.optimizer_box.itemData(index)
+        if self.config is None or name == self.config.optimizer:
+            return
+        hyper = {}
+        old = self.config.hyper
+        for param in self._registry.optimizers[name].params:
+            if param.name == "lr" and "lr" in old:
+                hyper["lr"] = old["lr"]  # keep the step size the user chose
+        label = self.config.label
+        if label in ("", self.config.optimizer) or label.startswith(self.config.optimizer):
+            label = name
+        self._edit(optimizer=name, hyper=hyper, label=label)
+
+    def _schedule_chosen(self, index: int) -> None:
+        name = self.schedule_box.itemData(index)
+        if self.config is not None and name != self.config.schedule:
+            self._edit(schedule=name, schedule_params={})
+
+    def _label_edited(self) -> None:
+        if self.config is not None and self.label_edit.text() != self.config.label:
+            self._edit(label=self.label_edit.text())
+
+    def _edit(self, **changes: Any) -> None:
+        if self._filling or self.config is None or self.current is None:
+            return
+        self.config_edited.emit(self.current, replace(self.config, **changes))
+
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+
+
+def compatible_optimizers(registry: Any, problem: Any) -> list[str]:
+    """Optimizers whose ``needs`` the problem meets, in the registry's order."""
+    return [name for name, spec in registry.optimizers.items()
+            if not missing_needs(spec.needs, problem)]
+
+
+def run_label(config: RunConfig, registry: Any) -> str:
+    if config.label:
+        return config.label
+    spec = registry.optimizers.get(config.optimizer)
+    return spec.label if spec is not None and spec.label else config.optimizer
+
+
+class SweepDialog(QtWidgets.QDialog):
+    """Choose one float value of the selected run and a log range: K runs are added."""
+
+    def __init__(self, config: RunConfig, registry: Any,
+                 parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Sweep a value")
+        spec = registry.optimizers[config.optimizer]
+        self.params = {p.name: p for p in spec.params if p.kind == "float"}
+        layout = QtWidgets.QFormLayout(self)
+        self.name_box = QtWidgets.QComboBox()
+        self.name_box.addItems(list(self.params))
+        layout.addRow("value", self.name_box)
+        self.low = QtWidgets.QLineEdit()
+        self.high = QtWidgets.QLineEdit()
+        self.count = QtWidgets.QSpinBox()
+        self.count.setRange(2, 256)
+        self.count.setValue(8)
+        layout.addRow("from", self.low)
+        layout.addRow("to", self.high)
+        layout.addRow("runs", self.count)
+        self.error = QtWidgets.QLabel()
+        self.error.setStyleSheet("color: #ff6b6b")
+        layout.addRow(self.error)
+        buttons = QtWidgets.QDialogButtonBox(
+            QtWidgets.QDialogButtonBox.StandardButton.Ok
+            | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        layout.addRow(buttons)
+        self.name_box.currentTextChanged.connect(lambda name: self._fill(name, config))
+        self._fill(self.name_box.currentText(), config)
+        self.values: list[float] = []
+
+    def _fill(self, name: str, config: RunConfig) -> None:
+        param = self.params.get(name)
+        if param is None:
+            return
+        value = float(config.hyper.get(name, param.default)) or (param.low or 1e-3)
+        low = max(value / 10, param.low) if param.low is not None else value / 10
+        high = min(value * 10, param.high) if param.high is not None else value * 10
+        self.low.setText(f"{low:.3g}")
+        self.high.setText(f"{high:.3g}")
+
+    def _accept(self) -> None:
+        param = self.params.get(self.name_box.currentText())
+        if param is None:
+            self.error.setText("this optimizer has no value to sweep")
+            return
+        try:
+            low, high = param.coerce(self.low.text()), param.coerce(self.high.text())
+            if low <= 0 or high <= 0:
+                raise ValueError("a log range needs positive ends")
+        except ValueError as error:
+            self.error.setText(str(error))
+            return
+        self.values = [float(f"{v:.4g}") for v in np.geomspace(low, high, self.count.value())]
+        self.accept()
+
+    @property
+    def name(self) -> str:
+        return self.name_box.currentText()

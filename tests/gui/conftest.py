@@ -1,0 +1,37 @@
+"""Qt offscreen for every GUI test, and main windows that stop their work at teardown."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before anything imports Qt
+
+import pytest
+
+
+@pytest.fixture
+def make_window(qtbot):
+    """``make_window(registry=None, scene=None, autoplay=True)`` → a shown MainWindow;
+    each one's timer, workers and background work are stopped after the test."""
+    from gui.window import MainWindow
+
+    windows = []
+
+    def make(registry=None, scene=None, autoplay=True):
+        window = MainWindow(registry, scene, autoplay=autoplay)
+        qtbot.addWidget(window)
+        window.resize(1300, 850)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.shutdown()
+        window.stepper.idle(timeout=5.0)
+        window.close()
+
+
+@pytest.fixture
+def main_window(make_window, registry):
+    return make_window(registry)

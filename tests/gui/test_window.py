@@ -1,0 +1,359 @@
+"""The main window, driven through its real widgets, offscreen."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6 import QtCore
+from PySide6.QtWidgets import QPushButton
+
+import zoo
+from zoo.session import load_scene
+
+
+def steps_of(window):
+    return {run_id: window.runset.steps_taken(run_id) for run_id in window.runset.configs}
+
+
+def settle(window):
+    """Pause and wait for the jobs in flight, so the run set can be read exactly."""
+    window.pause()
+    assert window.stepper.idle(timeout=5.0)
+
+
+def test_default_scene_opens_with_four_runs_whose_trails_grow(qtbot, main_window):
+    window = main_window
+    assert window.model_name == "quadratic"
+    assert len(window.runset.configs) == 4
+    problem = window.problem
+    eigenvalues = np.linalg.eigvalsh(problem.hess(problem.start[None])[0])
+    assert eigenvalues.max() / eigenvalues.min() >= 10  # ill-conditioned
+    qtbot.waitUntil(lambda: min(steps_of(window).values()) >= 5, timeout=5000)
+    with qtbot.waitSignal(window.stepped, timeout=2000):
+        pass
+    first = steps_of(window)
+    qtbot.waitUntil(lambda: all(s > first[r] for r, s in steps_of(window).items()),
+                    timeout=5000)
+    with qtbot.waitSignal(window.stepped, timeout=2000):
+        pass
+    drawn = window.canvas.trails._paths
+    assert len(drawn) == 4  # four colours, one path each
+    assert all(path.elementCount() > 5 for path, _ in drawn)
+    assert len(window.canvas.heads.data) == 4
+    assert window.canvas.grid is not None and np.isfinite(window.canvas.grid.loss).all()
+
+
+def click_view_point(qtbot, window, a, b):
+    canvas = window.canvas
+    scene_point = canvas.view_box.mapViewToScene(QtCore.QPointF(a, b))
+    widget_point = canvas.mapFromScene(scene_point)
+    with qtbot.waitSignal(window.runs_changed, timeout=3000):
+        qtbot.mouseClick(canvas.viewport(), QtCore.Qt.MouseButton.LeftButton,
+                         pos=widget_point)
+
+
+def test_a_click_on_the_canvas_sets_the_start_of_every_run(qtbot, main_window):
+    window = main_window
+    settle(window)
+    click_view_point(qtbot, window, 0.8, -0.6)
+    tolerance = 0.05  # a click lands on a pixel
+    for run_id, config in window.runset.configs.items():
+        assert config.start == pytest.approx((0.8, -0.6), abs=tolerance)
+        x, _, _ = window.runset.history(run_id)
+        assert x[0] == pytest.approx(config.start, abs=1e-12)
+
+
+def test_a_click_moves_only_the_selected_run_when_asked(qtbot, main_window):
+    window = main_window
+    settle(window)
+    before = dict(window.runset.configs)
+    chosen = list(before)[2]
+    window.select_run(chosen)
+    window.click_box.setCurrentIndex(1)
+    click_view_point(qtbot, window, -0.5, 0.7)
+    for run_id, config in window.runset.configs.items():
+        if run_id == chosen:
+            assert config.start == pytest.approx((-0.5, 0.7), abs=0.05)
+        else:
+            assert config.start == before[run_id].start
+
+
+def test_editing_a_learning_rate_changes_that_run_and_no_other(qtbot, main_window, registry):
+    window = main_window
+    settle(window)
+    ids = list(window.runset.configs)
+    edited = ids[0]
+    window.select_run(edited)
+    form = window.runs_panel.hyper_form
+    old_configs = dict(window.runset.configs)
+    entry = form.fields["lr"].entry
+    entry.setFocus()
+    entry.setText("0.0123")
+    with qtbot.waitSignal(window.runs_changed, timeout=3000):
+        entry.editingFinished.emit()
+    assert window.runset.configs[edited].hyper["lr"] == 0.0123
+    for run_id in ids[1:]:
+        assert window.runset.configs[run_id] == old_configs[run_id]
+    window.play()
+    qtbot.waitUntil(lambda: min(steps_of(window).values()) >= 30, timeout=8000)
+    settle(window)
+
+    def reference(config, steps=30):
+        return zoo.simulate(window.problem, config.optimizer, hyper=config.hyper,
+                            start=config.start, steps=steps, registry=registry, gtol=0).x
+
+    new = window.runset.history(edited)[0][:31]
+    np.testing.assert_array_equal(new, reference(window.runset.configs[edited]))
+    assert not np.allclose(new, reference(old_configs[edited]))
+    for run_id in ids[1:]:
+        np.testing.assert_array_equal(window.runset.history(run_id)[0][:31],
+                                      reference(old_configs[run_id]))
+
+
+def test_a_broken_local_plugin_is_listed_while_the_app_works(qtbot, make_window, tmp_path,
+                                                              monkeypatch):
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "broken_import.py").write_text("raise RuntimeError('this plugin is broken')\n")
+    monkeypatch.setenv("ZOO_PLUGIN_PATH", str(folder))
+    window = make_window(zoo.load_registry())
+    messages = window.plugins_panel.failure_messages()
+    assert any("this plugin is broken" in m for m in messages)
+    qtbot.waitUntil(lambda: min(steps_of(window).values()) >= 3, timeout=5000)
+
+    (folder / "raising_hook.py").write_text(
+        "from zoo import hookimpl\n\n"
+        "@hookimpl\n"
+        "def zoo_optimizers():\n"
+        "    raise ValueError('no optimizers today')\n")
+    reload_button = next(b for b in window.plugins_panel.findChildren(QPushButton)
+                         if b.text() == "Reload local plugins")
+    with qtbot.waitSignal(window.scene_loaded, timeout=5000):
+        qtbot.mouseClick(reload_button, QtCore.Qt.MouseButton.LeftButton)
+    messages = window.plugins_panel.failure_messages()
+    assert any("no optimizers today" in m for m in messages)
+    assert any("this plugin is broken" in m for m in messages)
+    window.play()
+    start = steps_of(window)
+    qtbot.waitUntil(lambda: all(s > start[r] for r, s in steps_of(window).items()),
+                    timeout=5000)
+
+
+def sleepy_plugin(seconds):
+    """A plugin module whose optimizer sleeps in every step (gradient descent otherwise)."""
+    import time
+    import types
+
+    from zoo import OptimizerSpec, Param, hookimpl
+
+    def init(problem, x, hyper):
+        return {"t": np.zeros(len(x), dtype=np.int64)}
+
+    def step(problem, x, state, hyper):
+        time.sleep(seconds)
+        return x - hyper["lr"] * problem.grad(x), {"t": state["t"] + 1}
+
+    module = types.ModuleType("sleepy_plugin")
+
+    @hookimpl
+    def zoo_optimizers():
+        return [OptimizerSpec("sleepy", init, step, (Param("lr", 0.05, 1e-6, 1.0, log=True),),
+                              label="Sleepy GD")]
+
+    module.zoo_optimizers = zoo_optimizers
+    return module
+
+
+def test_a_sleeping_plugin_slows_only_its_own_run(qtbot, make_window):
+    registry = zoo.load_registry(local=False)
+    registry.register(sleepy_plugin(0.4), name="sleepy_plugin")
+    window = make_window(registry)
+    sleepy = window.add_run(zoo.RunConfig("sleepy", {"lr": 0.05}, label="sleepy"))
+    ticks = []
+    timer = QtCore.QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start()
+    try:
+        qtbot.waitUntil(lambda: window.runset.steps_taken(sleepy) >= 2, timeout=10000)
+        qtbot.wait(300)
+    finally:
+        timer.stop()
+    others = [s for r, s in steps_of(window).items() if r != sleepy]
+    # The event loop kept turning while the sleepy run was inside its steps …
+    assert len(ticks) >= 40
+    # … and the other runs went on at their own pace.
+    assert min(others) > 5 * window.runset.steps_taken(sleepy)
+    window._update_status(window._last_status + 1.0)
+    assert "slow" in window.status_text(sleepy)
+
+
+def test_a_run_that_raises_is_marked_failed_and_the_others_go_on(qtbot, make_window):
+    import types
+
+    from zoo import OptimizerSpec, hookimpl
+
+    def init(problem, x, hyper):
+        return {"t": np.zeros(len(x), dtype=np.int64)}
+
+    def step(problem, x, state, hyper):
+        raise RuntimeError("step exploded")
+
+    module = types.ModuleType("exploding_plugin")
+    module.zoo_optimizers = hookimpl(lambda: [OptimizerSpec("exploding", init, step)])
+    registry = zoo.load_registry(local=False)
+    registry.register(module, name="exploding_plugin")
+    window = make_window(registry)
+    bad = window.add_run(zoo.RunConfig("exploding", label="exploding"))
+    qtbot.waitUntil(lambda: window.runset.status(bad).state == "failed", timeout=5000)
+    start = steps_of(window)
+    qtbot.waitUntil(lambda: all(s > start[r] for r, s in steps_of(window).items() if r != bad),
+                    timeout=5000)
+    window._update_status(window._last_status + 1.0)
+    assert "step exploded" in window.status_text(bad)
+
+
+def test_save_then_load_replays_identical_trajectories(qtbot, make_window, registry, tmp_path):
+    window = make_window(registry)
+    settle(window)
+    ids = list(window.runset.configs)
+    window.set_run_hyper(ids[1], lr=0.031)
+    window.sweep(ids[2], "lr", [0.01, 0.03])
+    click_view_point(qtbot, window, 1.1, 0.4)
+    path = tmp_path / "scene.json"
+    window.save_scene_file(path)
+    other = make_window(registry, autoplay=False)
+    assert other.open_scene_file(path)
+    settle(other)
+    for win in (window, other):
+        win.runset.reset()
+        win.runset.step(60)
+    assert list(other.runset.configs.values()) == list(window.runset.configs.values())
+    for mine, theirs in zip(window.runset.configs, other.runset.configs, strict=True):
+        np.testing.assert_array_equal(window.runset.trajectory(mine).x,
+                                      other.runset.trajectory(theirs).x)
+    # A fresh build of the file gives the same paths too.
+    _, runset, fresh = load_scene(path, registry).build(registry)
+    runset.step(60)
+    for mine, theirs in zip(window.runset.configs, fresh, strict=True):
+        np.testing.assert_array_equal(window.runset.trajectory(mine).x,
+                                      runset.trajectory(theirs).x)
+
+
+@pytest.mark.parametrize("text, reason", [
+    ('{"format": "optimizer-zoo-scene", "version": 99, "model": {"name": "rosenbrock"}}',
+     "newer"),
+    ('{"format": "optimizer-zoo-scene", "version": 1, "model": ', "not valid JSON"),
+    ('{"format": "optimizer-zoo-scene", "version": 1, "model": {"name": "no_such_model"}}',
+     "unknown model"),
+])
+def test_a_bad_scene_file_is_refused_and_the_current_scene_stays(make_window, registry,
+                                                                 tmp_path, text, reason):
+    window = make_window(registry, autoplay=False)
+    before = (window.model_name, window.runset, dict(window.runset.configs))
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    assert not window.open_scene_file(path)
+    assert reason in window.last_message
+    assert (window.model_name, window.runset, dict(window.runset.configs)) == before
+
+
+def test_png_export_is_a_real_picture(qtbot, main_window, tmp_path):
+    from PySide6.QtGui import QImage
+
+    window = main_window
+    qtbot.waitUntil(lambda: min(steps_of(window).values()) >= 10, timeout=5000)
+    path = tmp_path / "canvas.png"
+    window.export_png(path)
+    image = QImage(str(path))
+    assert image.width() > 200 and image.height() > 200
+    from gui.export import image_to_array
+
+    pixels = image_to_array(image).reshape(-1, 3)
+    assert len(np.unique(pixels, axis=0)) > 200  # landscape shades, lines and runs
+
+
+def test_gif_export_has_the_requested_frame_count(main_window, tmp_path):
+    import imageio.v3 as iio
+
+    window = main_window
+    settle(window)
+    before = {r: window.runset.steps_taken(r) for r in window.runset.configs}
+    path = tmp_path / "runs.gif"
+    assert window.export_animation(path, frames=9, steps_per_frame=2) == 9
+    frames = iio.imread(path, index=None)
+    assert frames.shape[0] == 9
+    assert frames.shape[1:3] == (window.canvas.height(), window.canvas.width())
+    # The runs are back where they were.
+    assert {r: window.runset.steps_taken(r) for r in window.runset.configs} == before
+
+
+def test_csv_export_holds_every_step(main_window, tmp_path):
+    import csv
+
+    window = main_window
+    settle(window)
+    path = tmp_path / "runs.csv"
+    window.export_csv(path)
+    rows = list(csv.DictReader(path.open()))
+    expected = sum(len(window.runset.history(r)[0]) for r in window.runset.configs)
+    assert len(rows) == expected
+    run_id = next(iter(window.runset.configs))
+    x = window.runset.history(run_id)[0]
+    label = rows[0]["run"]
+    mine = [r for r in rows if r["run"] == label]
+    assert [float(mine[-1]["x0"]), float(mine[-1]["x1"])] == x[-1].tolist()
+
+
+def test_a_formula_the_parser_refuses_is_shown_under_the_box(qtbot, main_window):
+    window = main_window
+    assert window.set_model("expression", {})
+    form = window.model_panel.form
+    box = form.fields["formula"]
+    box.setText("x**2 + (y")
+    box.editingFinished.emit()
+    error = form.errors["formula"]
+    assert not error.isHidden() and "formula" in error.text().lower() or error.text()
+    assert window.model_name == "expression"
+    box.setText("x**2 + 3*y**2")
+    box.editingFinished.emit()
+    assert error.isHidden()
+    assert window.settings["formula"] == "x**2 + 3*y**2"
+
+
+def test_one_weight_models_are_drawn_as_a_loss_curve(qtbot, main_window):
+    window = main_window
+    if "quadratic_1d" not in window.registry.models:
+        pytest.skip("no one-weight model registered")
+    assert window.set_model("quadratic_1d", {})
+    assert window.canvas.one_dimensional
+    window.play()
+    qtbot.waitUntil(lambda: min(steps_of(window).values()) >= 3, timeout=5000)
+    x, loss, _ = window.runset.history(next(iter(window.runset.configs)))
+    qtbot.waitUntil(lambda: len(window.canvas.heads.data) >= 1, timeout=3000)
+    assert window.canvas.loss_curve.xData is not None
+
+
+def test_only_compatible_optimizers_are_offered(main_window):
+    from zoo.problem import missing_needs
+
+    window = main_window
+    box = window.runs_panel.optimizer_box
+    offered = {box.itemData(i) for i in range(box.count())}
+    registry = window.registry
+    expected = {name for name, spec in registry.optimizers.items()
+                if not missing_needs(spec.needs, window.problem)}
+    assert offered == expected
+    assert len(offered) < len(registry.optimizers) or all(
+        not missing_needs(s.needs, window.problem) for s in registry.optimizers.values())
+
+
+def test_closing_the_window_stops_all_work(qtbot, make_window, registry):
+    window = make_window(registry)
+    qtbot.waitUntil(lambda: min(steps_of(window).values()) >= 2, timeout=5000)
+    window.close()
+    assert not window.timer.isActive()
+    assert window.stepper.idle(timeout=5.0)
+    frozen = steps_of(window)
+    qtbot.wait(100)
+    assert steps_of(window) == frozen

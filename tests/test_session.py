@@ -1,0 +1,184 @@
+"""Scene files: round trips, replays, and every kind of bad file refused with its reason."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import zoo
+from zoo.session import (
+    FORMAT,
+    VERSION,
+    Scene,
+    SessionError,
+    load_scene,
+    save_scene,
+    scene_from_dict,
+    scene_to_dict,
+)
+
+
+def example_scene() -> Scene:
+    return Scene(
+        model="quadratic",
+        settings={"lambda1": 1.0, "lambda2": 10.0},
+        seed=3,
+        runs=[
+            zoo.RunConfig("sgd", {"lr": 0.05}, start=(-1.5, 1.0), label="GD", color="#1f77b4"),
+            zoo.RunConfig("adam", {"lr": 0.1, "beta1": 0.8}, schedule="exponential",
+                          schedule_params={"gamma": 0.95}, seed=7, label="Adam",
+                          color="#ff7f0e", visible=False),
+        ],
+        view=((-2.0, 2.0), (-1.5, 1.5)),
+        playback={"steps_per_frame": 4, "step_limit": 300},
+        lesson={"title": "Two runs", "text": "<p>Look.</p>", "panels": ["ruler"]},
+    )
+
+
+def test_a_scene_survives_a_file_round_trip(tmp_path, registry):
+    scene = example_scene()
+    path = tmp_path / "scene.json"
+    save_scene(scene, path)
+    data = json.loads(path.read_text())
+    assert data["format"] == FORMAT and data["version"] == VERSION
+    assert load_scene(path, registry) == scene
+    assert load_scene(path.read_text(), registry) == scene  # JSON text works too
+
+
+def test_a_loaded_scene_replays_the_same_trajectories_as_simulate(tmp_path, registry):
+    path = tmp_path / "scene.json"
+    save_scene(example_scene(), path)
+    problem, runset, ids = load_scene(path, registry).build(registry)
+    runset.step(40)
+    for run_id, config in zip(ids, example_scene().runs, strict=True):
+        schedule = (config.schedule, dict(config.schedule_params)) if config.schedule else None
+        expected = zoo.simulate("quadratic", config.optimizer, steps=40, start=config.start,
+                                settings={"lambda1": 1.0, "lambda2": 10.0}, seed=3,
+                                hyper=dict(config.hyper), schedule=schedule, registry=registry,
+                                gtol=1e-10)
+        np.testing.assert_array_equal(runset.trajectory(run_id).x, expected.x)
+
+
+def base() -> dict:
+    return scene_to_dict(example_scene())
+
+
+def broken(**changes) -> dict:
+    data = base()
+    for dotted, value in changes.items():
+        target = data
+        *path, last = dotted.split("__")
+        for key in path:
+            target = target[int(key)] if key.isdigit() else target[key]
+        if value is DELETE:
+            del target[last]
+        else:
+            target[int(last) if last.isdigit() else last] = value
+    return data
+
+
+DELETE = object()
+
+
+@pytest.mark.parametrize("changes, reason", [
+    ({"version": VERSION + 1}, "newer than this program"),
+    ({"version": "1"}, "'version' must be"),
+    ({"format": "something-else"}, "'format' must be"),
+    ({"model": "quadratic"}, "'model' must be an object"),
+    ({"model__name": "Not A Name"}, "model.name"),
+    ({"runs": {"a": 1}}, "'runs' must be a list"),
+    ({"runs__0__optimizer": 5}, "runs[0].optimizer"),
+    ({"runs__0__start": [1.0, "x"]}, "runs[0].start"),
+    ({"runs__0__color": "blue"}, "runs[0].color"),
+    ({"runs__0__visible": "yes"}, "runs[0].visible"),
+    ({"runs__0__seed": 1.5}, "runs[0].seed"),
+    ({"runs__0__batch_size": -1}, "runs[0].batch_size"),
+    ({"runs__0__hyper": {"lr": [1, 2]}}, "runs[0].hyper.lr"),
+    ({"runs__0__exec": "import os"}, "unknown field"),
+    ({"view": [[2, -2], [-1, 1]]}, "xmin < xmax"),
+    ({"view": [[-2, 2]]}, "'view' must be"),
+    ({"playback__steps_per_frame": 0}, "playback.steps_per_frame"),
+    ({"playback__speed": 3}, "unknown field"),
+    ({"lesson__panels": "ruler"}, "lesson.panels"),
+    ({"seed": None}, "'seed' must be"),
+])
+def test_malformed_scenes_are_refused_with_the_reason(changes, reason):
+    with pytest.raises(SessionError) as error:
+        scene_from_dict(broken(**changes))
+    assert reason in str(error.value)
+
+
+@pytest.mark.parametrize("changes, reason", [
+    ({"model__name": "no_such_model"}, "unknown model 'no_such_model'"),
+    ({"runs__1__optimizer": "no_such_optimizer"}, "unknown optimizer"),
+    ({"runs__1__schedule": "no_such_schedule"}, "unknown schedule"),
+    ({"runs__0__hyper": {"lr": -1.0}}, "below the minimum"),
+    ({"runs__0__hyper": {"learning_rate": 0.1}}, "unknown setting learning_rate"),
+    ({"model__settings": {"lambda2": "ten"}}, "expected a number"),
+])
+def test_names_and_values_are_checked_against_the_registry(changes, reason, registry):
+    with pytest.raises(SessionError) as error:
+        scene_from_dict(broken(**changes), registry)
+    assert reason in str(error.value)
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("", "not valid JSON"),
+    ("{", "not valid JSON"),
+    ('{"format": "optimizer-zoo-scene", "version": 1, "seed": NaN, "model": {"name": "a"}}',
+     "NaN is not a valid number"),
+    ("[1, 2, 3]", "must be a JSON object"),
+])
+def test_corrupt_text_is_refused(tmp_path, text, reason):
+    path = tmp_path / "scene.json"
+    path.write_text(text)
+    with pytest.raises(SessionError) as error:
+        load_scene(path)
+    assert reason in str(error.value)
+
+
+def test_binary_and_missing_files_are_refused(tmp_path):
+    binary = tmp_path / "scene.json"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(SessionError, match="not a text file"):
+        load_scene(binary)
+    with pytest.raises(SessionError, match="cannot read"):
+        load_scene(tmp_path / "missing.json")
+
+
+def test_a_scene_that_cannot_be_built_says_why(registry):
+    scene = Scene("quadratic", runs=[zoo.RunConfig("sgd", start=(1.0, 2.0, 3.0))])
+    with pytest.raises(SessionError, match="start has 3 coordinates"):
+        scene.build(registry)
+
+
+names = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
+numbers = st.floats(allow_nan=False, allow_infinity=False, width=64)
+values = st.one_of(numbers, st.booleans(), st.integers(-10**6, 10**6),
+                   st.text(max_size=20))
+runs = st.builds(
+    zoo.RunConfig,
+    optimizer=names,
+    hyper=st.dictionaries(names, values, max_size=3),
+    schedule=st.one_of(st.none(), names),
+    schedule_params=st.dictionaries(names, values, max_size=2),
+    start=st.one_of(st.none(), st.tuples(numbers, numbers)),
+    seed=st.integers(0, 2**31 - 1),
+    batch_size=st.integers(0, 1000),
+    label=st.text(max_size=30),
+    color=st.one_of(st.just(""), st.from_regex(r"#[0-9a-f]{6}", fullmatch=True)),
+    visible=st.booleans(),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(model=names, seed=st.integers(-1000, 1000), runs=st.lists(runs, max_size=4),
+       settings_=st.dictionaries(names, values, max_size=3))
+def test_any_well_formed_scene_survives_the_json_round_trip(model, seed, runs, settings_):
+    scene = Scene(model=model, settings=settings_, seed=seed, runs=runs)
+    text = json.dumps(scene_to_dict(scene), allow_nan=False)
+    assert load_scene(text) == scene
