@@ -112,56 +112,75 @@ def finite_difference_gradient(problem, x, h=1e-6):
     return np.stack(columns, axis=1)
 
 
-def test_the_experiment_models_have_exact_gradients():
-    from zoo.experiments.deep_linear import DeepLinearNetwork
-    from zoo.experiments.gauss_newton import TanhUnitFit
+def test_the_private_experiment_models_have_exact_derivatives():
+    """The models the registry cannot express: gradients against central differences,
+    least-squares losses against ½‖r‖², and the saddle's Hessian against its gradient."""
     from zoo.experiments.perceptron_vs_backprop import SigmoidUnit
-    from zoo.experiments.wide_net import TwoLayerReLU
+    from zoo.experiments.perturbation import OnlineStudent
+    from zoo.experiments.saddle_escape import QuarticSaddle
 
     rng = np.random.default_rng(3)
-    inputs = rng.standard_normal((5, 3))
-    inputs /= np.linalg.norm(inputs, axis=1, keepdims=True)
     problems = [
-        DeepLinearNetwork(np.diag([1.0, 0.5]), np.zeros(8)),
-        TanhUnitFit(np.linspace(-2, 2, 7), rng.standard_normal(7)),
         SigmoidUnit(rng.standard_normal(6), np.array([1.0, -1, 1, -1, 1, -1])),
-        TwoLayerReLU(
-            inputs,
-            rng.standard_normal(5),
-            rng.standard_normal((6, 3)),
-            np.array([1.0, -1, 1, -1, 1, -1]),
-            "W",
-        ),
-        TwoLayerReLU(
-            inputs,
-            rng.standard_normal(5),
-            rng.standard_normal((6, 3)),
-            np.array([1.0, -1, 1, -1, 1, -1]),
-            "a",
-        ),
+        OnlineStudent(rng.standard_normal((2, 3))),
+        QuarticSaddle(),
     ]
     for problem in problems:
         x = rng.standard_normal((2, problem.dim))
         assert np.allclose(
             problem.grad(x), finite_difference_gradient(problem, x), rtol=1e-5, atol=1e-7
         ), type(problem).__name__
-        if hasattr(problem, "targets") and not isinstance(problem, TwoLayerReLU):
+        if "residuals" in problem.provides:
             r = problem.residuals(x)
             assert np.allclose(problem.loss(x), 0.5 * np.sum(r**2, axis=1))
+    saddle, h = QuarticSaddle(), 1e-6
+    x = rng.standard_normal((3, 2))
+    numeric = np.stack(
+        [(saddle.grad(x + h * e) - saddle.grad(x - h * e)) / (2 * h) for e in np.eye(2)], axis=2
+    )
+    assert np.allclose(saddle.hess(x), numeric, atol=1e-6)
 
 
-def test_wide_net_gram_matrix_is_the_closed_form():
-    from zoo.experiments.wide_net import gram_infinity
+def test_gauss_newton_map_derivative_is_the_cycle_criterion():
+    """The experiment's |eigenvalue| row: I − (JᵀJ)⁻¹∇²F is the derivative of the GN map
+    θ ↦ θ − (JᵀJ)⁻¹∇F at a minimum, checked here against central differences of that map."""
+    from zoo import build_problem, load_registry, simulate
+    from zoo.experiments.gauss_newton import CYCLE_DATA_SEED, CYCLE_SETTINGS
 
-    rng = np.random.default_rng(1)
-    inputs = rng.standard_normal((4, 3))
-    inputs /= np.linalg.norm(inputs, axis=1, keepdims=True)
-    gram = gram_infinity(inputs)
+    registry = load_registry()
+    problem = build_problem("curve_fit", CYCLE_SETTINGS, seed=CYCLE_DATA_SEED, registry=registry)
+    theta = simulate(problem, "levenberg_marquardt", steps=200, registry=registry).x[-1]
+
+    def gn_map(x):
+        jac = problem.jacobian(x[None])[0]
+        return x - np.linalg.solve(jac.T @ jac, problem.grad(x[None])[0])
+
+    h = 1e-6
+    numeric = np.stack(
+        [(gn_map(theta + h * e) - gn_map(theta - h * e)) / (2 * h) for e in np.eye(2)], axis=1
+    )
+    jac = problem.jacobian(theta[None])[0]
+    analytic = np.eye(2) - np.linalg.solve(jac.T @ jac, problem.hess(theta[None])[0])
+    assert np.allclose(numeric, analytic, atol=1e-5)
+    assert np.min(np.linalg.eigvals(numeric).real) < -1  # the minimum repels plain GN
+
+
+def test_wide_net_kernels_are_the_closed_forms():
+    """H∞ (from the registry's wide_relu) and the arc-cosine kernel against Monte Carlo."""
+    from zoo import build_problem
+    from zoo.experiments.wide_net import arccos_kernel
+
+    problem = build_problem("wide_relu", {"width": 10, "input_dim": 3, "n_points": 4}, seed=1)
+    inputs = problem.points
+    gram = problem.gram_infinity()
     assert np.allclose(np.diag(gram), 0.5)
+    rng = np.random.default_rng(1)
     w = rng.standard_normal((200_000, 3))
     active = (w @ inputs.T >= 0).astype(float)
     monte_carlo = (inputs @ inputs.T) * (active.T @ active) / len(w)
     assert np.max(np.abs(gram - monte_carlo)) < 5e-3
+    features = np.maximum(w @ inputs.T, 0.0)
+    assert np.max(np.abs(arccos_kernel(inputs) - features.T @ features / len(w))) < 5e-3
 
 
 def test_perceptron_bound_uses_the_best_margin():
@@ -236,3 +255,36 @@ def test_format_table_marks_agreement():
     result = Result("demo", [Row.close("a", 1.0, 1.0), Row.close("b", 1.0, 3.0)])
     text = format_table(result)
     assert "✓" in text and "✗" in text and text.splitlines()[-1].startswith("FAILED")
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if EXPERIMENTS[n].lesson])
+def test_every_lesson_scene_loads_and_runs(name):
+    from pathlib import Path
+
+    from zoo import load_registry
+    from zoo.session import load_scene
+
+    registry = load_registry()
+    path = Path(__file__).parent.parent / "assets" / "lessons" / f"{EXPERIMENTS[name].lesson}.json"
+    scene = load_scene(path, registry)
+    _, runs, run_ids = scene.build(registry)
+    runs.step(100)
+    assert all(runs.status(i).state != "failed" for i in run_ids)
+
+
+def test_the_gauss_newton_scene_shows_the_cycle():
+    """The lesson's two runs: Gauss–Newton on a two-point cycle, LM at the minimum."""
+    from pathlib import Path
+
+    from zoo import load_registry
+    from zoo.session import load_scene
+
+    registry = load_registry()
+    path = Path(__file__).parent.parent / "assets" / "lessons" / "experiment_gauss_newton.json"
+    _, runs, (plain, damped) = load_scene(path, registry).build(registry)
+    runs.step(400)
+    cycle = runs.trajectory(plain)
+    jumps = np.linalg.norm(np.diff(cycle.x[-20:], axis=0), axis=1)
+    assert jumps.min() > 0.05
+    assert np.linalg.norm(cycle.x[-1] - cycle.x[-3]) < 1e-3 * jumps.min()
+    assert runs.trajectory(damped).grad_norm[-1] < 1e-6

@@ -101,8 +101,8 @@ EXPERIMENTS: dict[str, Experiment] = {
     for item in (
         Experiment(
             "gauss_newton",
-            "plain Gauss–Newton stalls on bad values of a network fit "
-            "where Levenberg–Marquardt converges; σ²(JᵀJ)⁻¹ against Monte Carlo refits",
+            "plain Gauss–Newton cycles around a large-residual fit and stalls on a "
+            "saturated tanh unit where Levenberg–Marquardt converges; σ²(JᵀJ)⁻¹ against refits",
             "experiment_gauss_newton",
         ),
         Experiment(

@@ -5,63 +5,38 @@ A linear neuron y = wᵀx sees zero-mean data with covariance C (eigenvalues λ�
   its direction turns to the top eigenvector.
 * Oja, Δw = ηy(x − yw): the decay term keeps ‖w‖ at 1; w converges to ±v₁.
 * Sanger (GHA), ΔW = η(yxᵀ − LT[yyᵀ]W): row i converges to ±vᵢ, in order of eigenvalue.
-Each rule is the zoo's own optimizer, applied online to one randomly drawn sample per step.
+Each rule is the zoo's own optimizer, applied online to one randomly drawn sample per step
+of the registry's ``pca_neuron`` data.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from zoo import Problem, RunConfig, RunSet, load_registry
+from zoo import RunConfig, RunSet, build_problem, load_registry
 from zoo.experiments import Result, Row
 
-EIGENVALUES = (4.0, 2.0, 1.0, 0.5)
-SAMPLES = 500
+#: The registry's pca_neuron with covariance eigenvalues 4, 2, 1, 0.5 (its further axes halve
+#: the variance each time) and 500 samples; the rows are drawn again for K = 3.
+DATA = {"n_inputs": 4, "variance1": 4.0, "variance2": 2.0, "n_samples": 500}
 LR = 0.002
 STEPS = 8000
 COMPONENTS = 3
 
 
-def dataset(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Samples with covariance Q·diag(λ)·Qᵀ, and the eigen-pairs of their sample covariance."""
-    dim = len(EIGENVALUES)
-    rotation, _ = np.linalg.qr(rng.standard_normal((dim, dim)))
-    data = rng.standard_normal((SAMPLES, dim)) * np.sqrt(EIGENVALUES) @ rotation.T
-    values, vectors = np.linalg.eigh(data.T @ data / SAMPLES)
-    return data, values[::-1], vectors[:, ::-1].T  # rows of the last: v₁, v₂, …
-
-
-class CorrelatedInputs(Problem):
-    """Data for local rules; the loss is the reconstruction error ½⟨‖x − WᵀWx‖²⟩ of K rows."""
-
-    def __init__(self, data: np.ndarray, rows: int, start: np.ndarray) -> None:
-        self.inputs = data
-        self.rows = rows
-        self.dim = rows * data.shape[1]
-        self._start = start
-
-    @property
-    def start(self) -> np.ndarray:
-        return self._start
-
-    def loss(self, x: np.ndarray) -> np.ndarray:
-        weights = x.reshape(len(x), self.rows, -1)
-        codes = np.einsum("bkn,sn->bsk", weights, self.inputs)
-        error = self.inputs[None] - np.einsum("bsk,bkn->bsn", codes, weights)
-        return 0.5 * np.mean(np.einsum("bsn,bsn->bs", error, error), axis=1)
-
-
 def run(seed: int = 0) -> Result:
-    rng = np.random.default_rng(seed)
-    data, values, vectors = dataset(rng)
     registry = load_registry()
+    # One seed for both models: the samples are drawn first, so both see the same data.
+    single = build_problem("pca_neuron", {**DATA, "n_outputs": 1}, seed=seed, registry=registry)
+    data, values, vectors = single.inputs, single.data_variances, single.principal_components
     dim = data.shape[1]
-    single = CorrelatedInputs(data, 1, 0.1 * rng.standard_normal(dim))
     runs = RunSet(single, registry, gtol=0.0)
     hebb_id = runs.add(RunConfig("hebbian", {"lr": LR}, seed=seed))
     oja_id = runs.add(RunConfig("oja", {"lr": LR}, seed=seed))
     runs.step(STEPS)
-    several = CorrelatedInputs(data, COMPONENTS, 0.1 * rng.standard_normal(COMPONENTS * dim))
+    several = build_problem(
+        "pca_neuron", {**DATA, "n_outputs": COMPONENTS}, seed=seed, registry=registry
+    )
     sanger_runs = RunSet(several, registry, gtol=0.0)
     sanger_id = sanger_runs.add(RunConfig("sanger", {"lr": LR}, seed=seed))
     sanger_runs.step(STEPS)

@@ -11,51 +11,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from zoo import Problem, load_registry, simulate
+from zoo import build_problem, load_registry, simulate
 from zoo.experiments import Result, Row
 
-DIM = 4
-FEW, MANY = 2, 12  # N < D and N ≥ D
+DIM = 2  # the registry's linear neuron has two weights, so its valley can be drawn
+FEW, MANY = 1, 12  # N < D and N ≥ D
 STEPS = 4000
-
-
-class LinearNeuron(Problem):
-    """E(w) = (1/2N)‖Xw − y‖² as a least-squares problem, r = (Xw − y)/√N."""
-
-    def __init__(self, inputs: np.ndarray, targets: np.ndarray) -> None:
-        self.data = np.asarray(inputs, dtype=float)
-        self.targets = np.asarray(targets, dtype=float)
-        self.dim = self.data.shape[1]
-        self.scale = 1 / np.sqrt(len(self.targets))
-
-    def residuals(self, x: np.ndarray) -> np.ndarray:
-        return self.scale * (x @ self.data.T - self.targets)
-
-    def jacobian(self, x: np.ndarray) -> np.ndarray:
-        return np.broadcast_to(self.scale * self.data, (len(x), *self.data.shape)).copy()
-
-    def loss(self, x: np.ndarray) -> np.ndarray:
-        r = self.residuals(x)
-        return 0.5 * np.einsum("bn,bn->b", r, r)
-
-    def grad(self, x: np.ndarray) -> np.ndarray:
-        return self.scale * self.residuals(x) @ self.data
-
-    def hess(self, x: np.ndarray) -> np.ndarray:
-        h = self.scale**2 * self.data.T @ self.data
-        return np.broadcast_to(h, (len(x), self.dim, self.dim)).copy()
 
 
 def run(seed: int = 0) -> Result:
     registry = load_registry()
     rng = np.random.default_rng(seed)
-    teacher = rng.standard_normal(DIM)
-    starts = rng.standard_normal((2, DIM))
+    starts = rng.uniform(-2.5, 2.5, (2, DIM))
     rows: list[Row] = []
     curves: dict = {"loss": {}}
     for n in (FEW, MANY):
-        inputs = rng.standard_normal((n, DIM))
-        problem = LinearNeuron(inputs, inputs @ teacher)
+        # Noise-free targets from the model's teacher: every regime can fit them exactly.
+        problem = build_problem(
+            "linear_neuron", {"n_points": n, "noise": 0.0}, seed=seed, registry=registry
+        )
+        inputs, targets = problem.points, problem.targets
         hessian = problem.hess(np.zeros((1, DIM)))[0]
         eigenvalues = np.linalg.eigvalsh(hessian)
         lr = 1.0 / eigenvalues[-1]
@@ -73,9 +48,7 @@ def run(seed: int = 0) -> Result:
             ends.append(path.x[-1])
             curves["loss"][f"N = {n}, start {which}"] = (np.arange(len(path.loss)), path.loss)
         pinv = np.linalg.pinv(inputs)
-        predicted = [
-            pinv @ (inputs @ teacher) + (np.eye(DIM) - pinv @ inputs) @ start for start in starts
-        ]
+        predicted = [pinv @ targets + (np.eye(DIM) - pinv @ inputs) @ start for start in starts]
         regime = "N < D" if n < DIM else "N ≥ D"
         rank = int(np.sum(eigenvalues > 1e-10 * eigenvalues[-1]))
         rows.append(
