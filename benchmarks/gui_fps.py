@@ -21,8 +21,12 @@ import time
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 TRAIL = 500
-OPTIMIZERS = (("sgd", {"lr": 0.002}), ("momentum", {"lr": 0.0005, "momentum": 0.9}),
-              ("adam", {"lr": 0.002}), ("rmsprop", {"lr": 0.001}))
+OPTIMIZERS = (
+    ("sgd", {"lr": 0.002}),
+    ("momentum", {"lr": 0.0005, "momentum": 0.9}),
+    ("adam", {"lr": 0.002}),
+    ("rmsprop", {"lr": 0.001}),
+)
 
 COLD_START = """
 import time
@@ -54,10 +58,15 @@ def scene(count: int):
     for index in range(count):
         name, hyper = OPTIMIZERS[index % len(OPTIMIZERS)]
         start = tuple(float(v) for v in rng.uniform(-1.8, 1.8, size=2))
-        runs.append(RunConfig(name, hyper, start=start, color=run_colour(index),
-                              label=f"{name} {index}"))
-    return Scene("quadratic", {"lambda1": 1.0, "lambda2": 10.0, "angle": 30.0}, runs=runs,
-                 playback={"steps_per_frame": 1, "step_limit": 10**6})
+        runs.append(
+            RunConfig(name, hyper, start=start, color=run_colour(index), label=f"{name} {index}")
+        )
+    return Scene(
+        "quadratic",
+        {"lambda1": 1.0, "lambda2": 10.0, "angle": 30.0},
+        runs=runs,
+        playback={"steps_per_frame": 1, "step_limit": 10**6},
+    )
 
 
 def measure(app, registry, count: int, frames: int, with_plot: bool) -> float:
@@ -68,6 +77,7 @@ def measure(app, registry, count: int, frames: int, with_plot: bool) -> float:
     window.side.hide()
     window.plots.setVisible(with_plot)
     window.canvas.setFixedSize(800, 600)
+    window.plots.setFixedSize(800, 220)
     window.show()
     app.processEvents()
     window.canvas.render_landscape_now()
@@ -89,15 +99,15 @@ def measure(app, registry, count: int, frames: int, with_plot: bool) -> float:
 
 def one_frame(app, window) -> None:
     window.frame()
-    window.repaint()
-    app.processEvents()
+    app.processEvents()  # paints what the frame changed, as the event loop does in the app
     window.stepper.idle()
 
 
 def cold_start() -> float:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    result = subprocess.run([sys.executable, "-c", COLD_START], env=env, capture_output=True,
-                            text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", COLD_START], env=env, capture_output=True, text=True, check=True
+    )
     return float(result.stdout.strip().splitlines()[-1])
 
 

@@ -23,6 +23,7 @@ from zoo.landscape import Grid
 
 #: Where the view must move before a new landscape is asked for (fraction of its size).
 REFRESH_DELAY_MS = 120
+LEGEND_MOST = 12
 ARROW_COLOURS = {"gradient": "#ff3b30", "update": "#ffffff", "momentum": "#ffd60a"}
 ARROW_LABELS = {"gradient": "−gradient", "update": "update", "momentum": "momentum"}
 
@@ -82,7 +83,9 @@ class Canvas(pg.PlotWidget):
         self.plot_item: pg.PlotItem = self.getPlotItem()
         self.view_box: pg.ViewBox = self.plot_item.getViewBox()
         # Repainting only what items cover is slower once runs pile up at a minimum.
-        self.setViewportUpdateMode(QtWidgets.QGraphicsView.ViewportUpdateMode.BoundingRectViewportUpdate)
+        self.setViewportUpdateMode(
+            QtWidgets.QGraphicsView.ViewportUpdateMode.BoundingRectViewportUpdate
+        )
         self.plot_item.setMenuEnabled(False)
         self.plot_item.hideButtons()
         self.plot_item.showGrid(False, False)
@@ -97,36 +100,48 @@ class Canvas(pg.PlotWidget):
         self.colour_map = landscape_map()
         self.image.setColorMap(self.colour_map)
         self.colour_bar = pg.ColorBarItem(
-            values=(0, 1), colorMap=self.colour_map, label="log₁₀(loss − min)",
-            interactive=False, width=14,
+            values=(0, 1),
+            colorMap=self.colour_map,
+            label="log₁₀(loss − min)",
+            interactive=False,
+            width=14,
         )
         self.colour_bar.setImageItem(self.image, insert_in=self.plot_item)
         self.colour_bar.getAxis("right").setTextPen(pg.mkPen("#c8d0da"))
         self.colour_bar.getAxis("right").setPen(pg.mkPen("#9aa4b2"))
-        self.contours = pg.PlotCurveItem(pen=pg.mkPen(255, 255, 255, 70, width=1),
-                                         connect="finite", antialias=False)
+        self.contours = pg.PlotCurveItem(
+            pen=pg.mkPen(255, 255, 255, 70, width=1), connect="finite", antialias=False
+        )
         self.contours.setZValue(-5)
         self.plot_item.addItem(self.contours)
         self.loss_curve = pg.PlotCurveItem(pen=pg.mkPen("#c8d0da", width=1))
         self.plot_item.addItem(self.loss_curve)
-        self.minima = pg.ScatterPlotItem(symbol="star", size=14, pen=pg.mkPen("#000000"),
-                                         brush=pg.mkBrush("#ffffff"))
+        self.minima = pg.ScatterPlotItem(
+            symbol="star", size=14, pen=pg.mkPen("#000000"), brush=pg.mkBrush("#ffffff")
+        )
         self.plot_item.addItem(self.minima)
-        self.preview = pg.PlotCurveItem(pen=pg.mkPen(255, 255, 255, 160, width=1,
-                                                     style=QtCore.Qt.PenStyle.DashLine),
-                                        connect="finite")
+        self.preview = pg.PlotCurveItem(
+            pen=pg.mkPen(255, 255, 255, 160, width=1, style=QtCore.Qt.PenStyle.DashLine),
+            connect="finite",
+        )
         self.plot_item.addItem(self.preview)
         self.trails = TrailsItem()
         self.plot_item.addItem(self.trails)
         self.heads = pg.ScatterPlotItem(size=8, pen=pg.mkPen("#000000", width=1))
         self.heads.setZValue(5)
         self.plot_item.addItem(self.heads)
-        self.selected_head = pg.ScatterPlotItem(size=16, brush=None,
-                                                pen=pg.mkPen("#ffffff", width=1))
+        self.selected_head = pg.ScatterPlotItem(
+            size=16, brush=None, pen=pg.mkPen("#ffffff", width=1)
+        )
         self.selected_head.setZValue(6)
         self.plot_item.addItem(self.selected_head)
-        self.start_marker = pg.TargetItem(size=16, symbol="o", pen=pg.mkPen("#ffffff", width=1),
-                                          brush=pg.mkBrush(255, 255, 255, 60), movable=True)
+        self.start_marker = pg.TargetItem(
+            size=16,
+            symbol="o",
+            pen=pg.mkPen("#ffffff", width=1),
+            brush=pg.mkBrush(255, 255, 255, 60),
+            movable=True,
+        )
         self.start_marker.setZValue(7)
         self.plot_item.addItem(self.start_marker)
         self.start_marker.sigPositionChanged.connect(self._marker_moving)
@@ -135,19 +150,29 @@ class Canvas(pg.PlotWidget):
 
         self.arrow_shafts: dict[str, pg.PlotCurveItem] = {}
         self.arrow_heads: dict[str, pg.ArrowItem] = {}
+        self.arrow_labels: dict[str, pg.TextItem] = {}
         for name, colour in ARROW_COLOURS.items():
+            label = pg.TextItem(ARROW_LABELS[name], color=colour, anchor=(0, 1))
+            label.setZValue(8)
+            label.setVisible(False)
+            self.plot_item.addItem(label)
+            self.arrow_labels[name] = label
             shaft = pg.PlotCurveItem(pen=pg.mkPen(colour, width=1))
-            head = pg.ArrowItem(headLen=10, tipAngle=30, pen=pg.mkPen(colour),
-                                brush=pg.mkBrush(colour))
+            head = pg.ArrowItem(
+                headLen=10, tipAngle=30, pen=pg.mkPen(colour), brush=pg.mkBrush(colour)
+            )
             for item in (shaft, head):
                 item.setZValue(8)
                 item.setVisible(False)
                 self.plot_item.addItem(item)
             self.arrow_shafts[name], self.arrow_heads[name] = shaft, head
 
-        self.legend = pg.LegendItem(offset=(8, 8), labelTextColor="#e8edf2",
-                                    brush=pg.mkBrush(16, 20, 28, 190),
-                                    pen=pg.mkPen("#3a4250"))
+        self.legend = pg.LegendItem(
+            offset=(8, 8),
+            labelTextColor="#e8edf2",
+            brush=pg.mkBrush(16, 20, 28, 190),
+            pen=pg.mkPen("#3a4250"),
+        )
         self.legend.setParentItem(self.view_box)
         self._legend_samples: list[pg.PlotDataItem] = []
 
@@ -167,8 +192,13 @@ class Canvas(pg.PlotWidget):
         self.scene().sigMouseClicked.connect(self._mouse_clicked)
 
     # ------------------------------------------------------------------ landscape
-    def set_landscape_source(self, compute: Callable[[Any], Callable[[], Any]], view: Any,
-                             one_dimensional: bool, first: Grid | None = None) -> None:
+    def set_landscape_source(
+        self,
+        compute: Callable[[Any], Callable[[], Any]],
+        view: Any,
+        one_dimensional: bool,
+        first: Grid | None = None,
+    ) -> None:
         """``compute(view)`` returns a callable yielding grids of that view (run in a thread).
 
         ``first``, if given, is drawn at once so the window never opens blank.
@@ -199,9 +229,8 @@ class Canvas(pg.PlotWidget):
         self._token = self.loader.request(lambda: iter(()))
         view = self.current_view()
         view = (view[0], (0.0, 1.0)) if self.one_dimensional else _padded(view)
-        grid = None
-        for grid in self._compute(view)():
-            pass
+        grids = list(self._compute(view)())
+        grid = grids[-1] if grids else None
         if grid is not None:
             self._show(grid, *prepare(grid))
         self._refresh.stop()
@@ -242,13 +271,19 @@ class Canvas(pg.PlotWidget):
         self.image.setImage(scale.image.T, levels=(scale.low, scale.high), autoLevels=False)
         self.image.setRect(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
         self.colour_bar.setLevels((scale.low, scale.high))
-        self.contours.setData(contours[:, 0], contours[:, 1]) if len(contours) else \
-            self.contours.setData([], [])
+        self.contours.setData(contours[:, 0], contours[:, 1]) if len(
+            contours
+        ) else self.contours.setData([], [])
 
     # ------------------------------------------------------------------ per frame
-    def draw(self, pieces: Sequence[tuple[np.ndarray, str]], heads: np.ndarray,
-             head_brushes: Sequence[Any], selected: np.ndarray | None) -> None:
-        """Trails (points with NaN breaks, colour), heads (K, 2) and the selected head."""
+    def draw(
+        self,
+        pieces: Sequence[tuple[np.ndarray, str]],
+        heads: np.ndarray,
+        head_brushes: Sequence[Any],
+        selected: np.ndarray | None,
+    ) -> None:
+        """Trails ((R, L, 2) rows of points, colour), heads (K, 2) and the selected head."""
         self.trails.setData(pieces)
         if len(heads):
             self.heads.setData(pos=heads, brush=head_brushes)
@@ -277,9 +312,14 @@ class Canvas(pg.PlotWidget):
             self.preview.setData(points[:, 0], points[:, 1])
 
     def set_legend(self, entries: Sequence[tuple[str, str]]) -> None:
-        """Rebuilt when runs change (never per frame): (label, colour) pairs."""
+        """Rebuilt when runs change (never per frame): (label, colour) pairs.  A long list
+        is cut short: past a dozen runs a legend hides the picture without helping."""
         self.legend.clear()
         self._legend_samples = []
+        entries = list(entries)
+        if len(entries) > LEGEND_MOST:
+            more = len(entries) - LEGEND_MOST + 1
+            entries = [*entries[: LEGEND_MOST - 1], (f"… and {more} more", "#10141c")]
         for label, colour in entries:
             sample = pg.PlotDataItem(pen=pg.mkPen(colour, width=2))
             self._legend_samples.append(sample)
@@ -290,20 +330,27 @@ class Canvas(pg.PlotWidget):
         """Arrows from ``origin`` (view coordinates); absent names are hidden."""
         for name in ARROW_COLOURS:
             vector = vectors.get(name)
-            show = origin is not None and vector is not None and np.isfinite(vector).all() \
+            show = (
+                origin is not None
+                and vector is not None
+                and np.isfinite(vector).all()
                 and float(np.hypot(*vector)) > 0
+            )
             self.arrow_shafts[name].setVisible(show)
             self.arrow_heads[name].setVisible(show)
+            self.arrow_labels[name].setVisible(show)
             if not show:
                 continue
             tip = origin + vector
             self.arrow_shafts[name].setData([origin[0], tip[0]], [origin[1], tip[1]])
             # ArrowItem's angle is in screen degrees; y points up in the view, down on screen.
-            screen = self.view_box.mapViewToDevice(QtCore.QPointF(*tip)) - \
-                self.view_box.mapViewToDevice(QtCore.QPointF(*origin))
+            screen = self.view_box.mapViewToDevice(
+                QtCore.QPointF(*tip)
+            ) - self.view_box.mapViewToDevice(QtCore.QPointF(*origin))
             angle = float(np.degrees(np.arctan2(screen.y(), screen.x()))) + 180.0
             self.arrow_heads[name].setStyle(angle=angle)
             self.arrow_heads[name].setPos(float(tip[0]), float(tip[1]))
+            self.arrow_labels[name].setPos(float(tip[0]), float(tip[1]))
 
     # ------------------------------------------------------------------ mouse
     def _mouse_moved(self, position: QtCore.QPointF) -> None:
@@ -339,8 +386,12 @@ class Canvas(pg.PlotWidget):
         """The canvas as an image (of its widget size unless given)."""
         image = self.grab().toImage()
         if width and height and (image.width(), image.height()) != (width, height):
-            image = image.scaled(width, height, QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
-                                 QtCore.Qt.TransformationMode.SmoothTransformation)
+            image = image.scaled(
+                width,
+                height,
+                QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
+                QtCore.Qt.TransformationMode.SmoothTransformation,
+            )
         return image
 
 

@@ -16,8 +16,10 @@ import pyqtgraph as pg
 
 from zoo.engine import DIVERGED, Group, RunSet
 
-#: Most points per run kept for the step plots (older steps are thinned out evenly).
+#: Most points per run kept for the step plots (older steps are thinned out evenly) …
 PLOT_POINTS = 800
+#: … and in all: with many runs each curve gets fewer points, which log axes hide well.
+PLOT_BUDGET = 16_000
 
 
 @dataclass
@@ -50,9 +52,13 @@ class Frame:
 class RunDrawing:
     """Keeps each group's last picture; ``frame`` refreshes the groups it may read."""
 
-    def __init__(self, project: Callable[[np.ndarray], np.ndarray], trail_length: int = 1000,
-                 one_dimensional: bool = False) -> None:
-        self.project = project  # (N, D) weights -> (N, 2) view coordinates
+    def __init__(
+        self,
+        project: Callable[[np.ndarray], np.ndarray] | None,
+        trail_length: int = 1000,
+        one_dimensional: bool = False,
+    ) -> None:
+        self.project = project  # (N, D) weights -> (N, 2) view coordinates; None: x[:, :2]
         self.trail_length = trail_length
         self.one_dimensional = one_dimensional
         self.want_series = False
@@ -104,9 +110,14 @@ class RunDrawing:
 
     def _picture(self, runset: RunSet, group: Group, old: GroupPicture | None) -> GroupPicture:
         configs = [runset.configs[run_id] for run_id in group.run_ids]
-        signature = (tuple(group.run_ids), group.t.tobytes(), group.code.tobytes(),
-                     tuple((c.color, c.visible) for c in configs), self.trail_length,
-                     self.want_series)
+        signature = (
+            tuple(group.run_ids),
+            group.t.tobytes(),
+            group.code.tobytes(),
+            tuple((c.color, c.visible) for c in configs),
+            self.trail_length,
+            self.want_series,
+        )
         if old is not None and old.signature == signature:
             return old
         t = group.t
@@ -115,35 +126,51 @@ class RunDrawing:
         ends = np.where(diverged, np.minimum(t, group.stop_step - 1), t)
         last = int(ends.max()) if len(ends) else 0
         first = max(0, last + 1 - self.trail_length)
-        block = group.hist_x[:, first:last + 1]  # (B, L, D), NaN past each run's end
+        block = group.hist_x[:, first : last + 1]  # (B, L, D), NaN past each run's end
         count, length, dim = block.shape
         if self.one_dimensional:
-            points = np.stack([block[..., 0], group.hist_loss[:, first:last + 1]], axis=-1)
+            points = np.stack([block[..., 0], group.hist_loss[:, first : last + 1]], axis=-1)
+        elif self.project is None:
+            points = block[..., :2]  # a view: nothing is copied for two weights
         else:
             points = self.project(block.reshape(-1, dim)).reshape(count, length, 2)
-        padded = np.full((count, length + 1, 2), np.nan)
-        padded[:, :length] = points
-        for row in np.flatnonzero(diverged):  # its slot past the end may hold an old point
-            padded[row, max(ends[row] - first + 1, 0):] = np.nan
-        heads = padded[np.arange(count), np.clip(ends - first, 0, max(length - 1, 0))].copy()
+        heads = points[np.arange(count), np.clip(ends - first, 0, max(length - 1, 0))].copy()
         visible = np.array([c.visible for c in configs], dtype=bool)
         heads[~visible] = np.nan
         colours = [c.color or "#ffffff" for c in configs]
-        trails: list[tuple[np.ndarray, str]] = []
-        for colour in dict.fromkeys(colours):
-            chosen = np.array([col == colour for col in colours]) & visible
-            if chosen.any():
-                trails.append((padded[chosen].reshape(-1, 2), colour))
-        picture = GroupPicture(list(group.run_ids), trails, heads, colours, t.copy(),
-                               signature, visible)
+        picture = GroupPicture(
+            list(group.run_ids),
+            by_colour(points, colours, visible),
+            heads,
+            colours,
+            t.copy(),
+            signature,
+            visible,
+        )
         if self.want_series:
-            picture.series = _series(group, last + 1)
+            most = max(64, min(PLOT_POINTS, PLOT_BUDGET // max(1, len(runset.configs))))
+            picture.series = _series(group, last + 1, most)
         return picture
 
 
-def _series(group: Group, length: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def by_colour(
+    points: np.ndarray, colours: list[str], visible: np.ndarray
+) -> list[tuple[np.ndarray, str]]:
+    """Rows of ``points`` grouped by colour, hidden rows left out (no copy when all rows
+    are shown in one colour)."""
+    if visible.all() and len(set(colours)) == 1:
+        return [(points, colours[0])]
+    pieces = []
+    for colour in dict.fromkeys(colours):
+        chosen = np.array([c == colour for c in colours]) & visible
+        if chosen.any():
+            pieces.append((points[chosen], colour))
+    return pieces
+
+
+def _series(group: Group, length: int, most: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Loss, gradient norm and step length of every row against the step, thinned."""
-    index = thinned(length)
+    index = thinned(length, most)
     with np.errstate(all="ignore"):
         moves = group.hist_x[:, index[1:]] - group.hist_x[:, index[1:] - 1]
         lengths = np.sqrt(np.einsum("bnd,bnd->bn", moves, moves))

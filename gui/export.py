@@ -35,15 +35,22 @@ def stamp_step(image: QtGui.QImage, step: int) -> QtGui.QImage:
     painter.setFont(font)
     painter.setPen(QtGui.QColor("#e8edf2"))
     rect = image.rect().adjusted(0, 4, 0, 0)
-    painter.drawText(rect, QtCore.Qt.AlignmentFlag.AlignHCenter | QtCore.Qt.AlignmentFlag.AlignTop,
-                     f"step {step}")
+    painter.drawText(
+        rect,
+        QtCore.Qt.AlignmentFlag.AlignHCenter | QtCore.Qt.AlignmentFlag.AlignTop,
+        f"step {step}",
+    )
     painter.end()
     return image
 
 
-def write_animation(path: str | Path, frames: Iterable[QtGui.QImage], count: int,
-                    progress: Callable[[int], bool] | None = None,
-                    fps: int = FRAMES_PER_SECOND) -> int:
+def write_animation(
+    path: str | Path,
+    frames: Iterable[QtGui.QImage],
+    count: int,
+    progress: Callable[[int], bool] | None = None,
+    fps: int = FRAMES_PER_SECOND,
+) -> int:
     """Write ``frames`` as a GIF or MP4 (by suffix); ``progress(i)`` returning False stops.
 
     Returns the number of frames written.
@@ -81,12 +88,30 @@ def write_csv(path: str | Path, rows: Iterable[tuple[str, str, Any]]) -> None:
     dim = max((trajectory.x.shape[1] for _, _, trajectory in rows), default=2)
     with Path(path).open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["run", "optimizer", "step", *[f"x{i}" for i in range(dim)], "loss",
-                         "grad_norm", "status"])
+        writer.writerow(
+            [
+                "run",
+                "optimizer",
+                "step",
+                *[f"x{i}" for i in range(dim)],
+                "loss",
+                "grad_norm",
+                "status",
+            ]
+        )
         for label, optimizer, trajectory in rows:
             status = str(trajectory.status)
             for step, (x, loss, gnorm) in enumerate(
                 zip(trajectory.x, trajectory.loss, trajectory.grad_norm, strict=True)
             ):
-                writer.writerow([label, optimizer, step, *map(repr, x.tolist()),
-                                 repr(float(loss)), repr(float(gnorm)), status])
+                writer.writerow(
+                    [
+                        label,
+                        optimizer,
+                        step,
+                        *map(repr, x.tolist()),
+                        repr(float(loss)),
+                        repr(float(gnorm)),
+                        status,
+                    ]
+                )

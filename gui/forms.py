@@ -104,9 +104,13 @@ class ParamForm(QtWidgets.QWidget):
 
     changed = QtCore.Signal(str, object)
 
-    def __init__(self, params: Sequence[Param], values: dict[str, Any] | None = None,
-                 activations: Sequence[str] = (), parent: QtWidgets.QWidget | None = None
-                 ) -> None:
+    def __init__(
+        self,
+        params: Sequence[Param],
+        values: dict[str, Any] | None = None,
+        activations: Sequence[str] = (),
+        parent: QtWidgets.QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.params = tuple(params)
         self.fields: dict[str, QtWidgets.QWidget] = {}
@@ -145,8 +149,10 @@ class ParamForm(QtWidgets.QWidget):
             return field
         if param.kind == "int":
             box = QtWidgets.QSpinBox()
-            box.setRange(int(param.low) if param.low is not None else -(2**31 - 1),
-                         int(param.high) if param.high is not None else 2**31 - 1)
+            box.setRange(
+                int(param.low) if param.low is not None else -(2**31 - 1),
+                int(param.high) if param.high is not None else 2**31 - 1,
+            )
             box.setKeyboardTracking(False)
             box.valueChanged.connect(lambda value, n=name: self.changed.emit(n, int(value)))
             return box

@@ -36,7 +36,8 @@ class ModelPanel(QtWidgets.QWidget):
         for key, text in PLANES.items():
             self.plane_box.addItem(text, key)
         self.plane_box.activated.connect(
-            lambda index: self.plane_requested.emit(self.plane_box.itemData(index)))
+            lambda index: self.plane_requested.emit(self.plane_box.itemData(index))
+        )
         self.plane_label = QtWidgets.QLabel("view plane")
         top.addRow(self.plane_label, self.plane_box)
         layout.addLayout(top)
@@ -56,8 +57,9 @@ class ModelPanel(QtWidgets.QWidget):
         self._name = ""
         self._quiet = False
 
-    def show_model(self, registry: Any, name: str, settings: dict[str, Any], seed: int,
-                   dim: int) -> None:
+    def show_model(
+        self, registry: Any, name: str, settings: dict[str, Any], seed: int, dim: int
+    ) -> None:
         """Show the current model (after a build), without emitting anything."""
         self._quiet = True
         self._registry = registry
@@ -66,15 +68,17 @@ class ModelPanel(QtWidgets.QWidget):
             self.model_box.addItem(spec.label or model_name, model_name)
         self.model_box.setCurrentIndex(max(self.model_box.findData(name), 0))
         self.seed_box.setValue(int(seed))
+        self.show_plane("model")
         self.plane_box.setVisible(dim > 2)
         self.plane_label.setVisible(dim > 2)
         spec = registry.models.get(name)
         self.doc.setText(spec.doc.strip().split("\n\n")[0] if spec is not None else "")
         if name != self._name or self.form is None:
             if self.form is not None:
-                self.form.deleteLater()
-            self.form = ParamForm(spec.params if spec else (), settings,
-                                  activations=list(registry.activations))
+                _discard(self.form)
+            self.form = ParamForm(
+                spec.params if spec else (), settings, activations=list(registry.activations)
+            )
             self.form.setObjectName("model_form")
             self.form.changed.connect(self._setting_changed)
             self.form_holder.addWidget(self.form)
@@ -83,6 +87,9 @@ class ModelPanel(QtWidgets.QWidget):
         self._name = name
         self.show_error("")
         self._quiet = False
+
+    def show_plane(self, key: str) -> None:
+        self.plane_box.setCurrentIndex(max(self.plane_box.findData(key), 0))
 
     def _model_chosen(self, index: int) -> None:
         name = self.model_box.itemData(index)
@@ -104,3 +111,10 @@ class ModelPanel(QtWidgets.QWidget):
             self.message.clear()
         else:
             self.message.setText(message)
+
+
+def _discard(widget: QtWidgets.QWidget) -> None:
+    """Take a form out of the panel now; Qt frees it later."""
+    widget.hide()
+    widget.setParent(None)
+    widget.deleteLater()

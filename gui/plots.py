@@ -6,13 +6,14 @@ the tab in view is redrawn.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtWidgets
 
-from gui.drawing import GroupPicture
+from gui.drawing import GroupPicture, by_colour
 from gui.trails import TrailsItem
 
 PLOTS = {
@@ -20,6 +21,36 @@ PLOTS = {
     "grad_norm": "‖∇E‖",
     "step_length": "‖xₖ₊₁ − xₖ‖",
 }
+
+
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+class DecadeAxis(pg.AxisItem):
+    """An axis over log10 values labelled only at whole decades (10⁻⁵, 1, 10³ …), so
+    labels never crowd a short plot."""
+
+    def tickValues(self, minVal, maxVal, size):
+        low, high = math.ceil(minVal), math.floor(maxVal)
+        if high < low:
+            return [(1.0, [])]
+        room = max(2, int(size // 26))  # about one label per 26 pixels
+        step = max(1, math.ceil((high - low + 1) / room))
+        first = math.ceil(low / step) * step
+        return [(float(step), [float(v) for v in range(first, high + 1, step)])]
+
+    def tickStrings(self, values, scale, spacing):
+        labels = []
+        for value in values:
+            power = round(value)
+            labels.append(
+                "1"
+                if power == 0
+                else "10"
+                if power == 1
+                else "10" + str(power).translate(SUPERSCRIPT)
+            )
+        return labels
 
 
 class StepPlots(QtWidgets.QTabWidget):
@@ -31,14 +62,18 @@ class StepPlots(QtWidgets.QTabWidget):
         self.items: dict[str, TrailsItem] = {}
         self.floor = 0.0
         for name, title in PLOTS.items():
-            plot = pg.PlotWidget(background="#10141c")
+            plot = pg.PlotWidget(background="#10141c", axisItems={"left": DecadeAxis("left")})
             plot.setViewportUpdateMode(
-                QtWidgets.QGraphicsView.ViewportUpdateMode.BoundingRectViewportUpdate)
+                QtWidgets.QGraphicsView.ViewportUpdateMode.BoundingRectViewportUpdate
+            )
             item = plot.getPlotItem()
             item.setMenuEnabled(False)
             item.hideButtons()
-            item.showGrid(x=True, y=True, alpha=0.15)
-            item.getAxis("left").setLogMode(False, True)  # values arrive as log10
+            item.showGrid(False, False)  # the grid is part of the axes: it would repaint them
+            for side in ("left", "bottom"):
+                item.getAxis(side).enableAutoSIPrefix(False)
+                # Ticks outside: an axis reaching into the plot is repainted with every curve.
+                item.getAxis(side).setStyle(tickLength=-5)
             item.setLabel("bottom", "step")
             item.setLabel("left", title)
             trails = TrailsItem()
@@ -61,17 +96,26 @@ class StepPlots(QtWidgets.QTabWidget):
                 values = values - self.floor
             with np.errstate(all="ignore"):
                 logs = np.log10(np.where(values > 0, values, np.nan))
-            count = len(picture.run_ids)
-            points = np.full((count, len(steps) + 1, 2), np.nan)
-            points[:, :-1, 0] = steps
-            points[:, :-1, 1] = logs
-            for colour in dict.fromkeys(picture.head_colours):
-                chosen = np.array([c == colour for c in picture.head_colours]) & picture.visible
-                if chosen.any():
-                    pieces.append((points[chosen].reshape(-1, 2), colour))
+            points = np.empty((len(picture.run_ids), len(steps), 2))
+            points[..., 0] = steps
+            points[..., 1] = logs
+            pieces.extend(by_colour(points, picture.head_colours, picture.visible))
         self.items[name].setData(pieces)
-        plot_item = self.plots[name].getPlotItem()
+        self._follow(name)
+
+    def _follow(self, name: str) -> None:
+        """Move the axes only when the curves leave them (or shrink to a corner): new
+        tick labels on every frame would cost more than the curves themselves."""
         bounds = self.items[name].boundingRect()
-        if bounds.isValid():
-            plot_item.setXRange(0, max(bounds.right(), 10), padding=0.02)
-            plot_item.setYRange(bounds.top(), bounds.bottom(), padding=0.05)
+        if not bounds.isValid() and bounds.width() <= 0:
+            return
+        view = self.plots[name].getPlotItem().getViewBox()
+        (_, x1), (y0, y1) = view.viewRange()
+        right, low, high = bounds.right(), bounds.top(), bounds.bottom()
+        if right > x1 or right < 0.25 * x1:
+            # A margin before step 0 keeps the curves' repaint region off the axes.
+            width = max(10.0, 1.5 * right)
+            view.setXRange(-0.03 * width, width, padding=0)
+        span = max(high - low, 1.0)  # at least a decade: log ticks stay readable
+        if low < y0 or high > y1 or span < 0.3 * (y1 - y0):
+            view.setYRange(low - 0.1 * span, high + 0.1 * span, padding=0)

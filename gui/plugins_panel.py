@@ -8,8 +8,12 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from zoo.registry import KINDS, local_plugin_dirs
 
-TITLES = {"optimizer": "Optimizers", "activation": "Activations", "model": "Models",
-          "schedule": "Schedules"}
+TITLES = {
+    "optimizer": "Optimizers",
+    "activation": "Activations",
+    "model": "Models",
+    "schedule": "Schedules",
+}
 
 
 class PluginsPanel(QtWidgets.QWidget):
@@ -43,7 +47,8 @@ class PluginsPanel(QtWidgets.QWidget):
         red = QtGui.QBrush(QtGui.QColor("#ff6b6b"))
         for failure in registry.failures:
             item = QtWidgets.QTreeWidgetItem(
-                [failure.plugin, failure.message, failure.plugin, failure.source])
+                [failure.plugin, failure.message, failure.plugin, failure.source]
+            )
             item.setToolTip(1, failure.message)
             for column in range(4):
                 item.setForeground(column, red)
@@ -56,16 +61,19 @@ class PluginsPanel(QtWidgets.QWidget):
             for name, record in sorted(records.items()):
                 origin = registry.provenance(kind, name)
                 item = QtWidgets.QTreeWidgetItem(
-                    [name, record.label or name, origin.plugin, origin.source])
+                    [name, record.label or name, origin.plugin, origin.source]
+                )
                 item.setToolTip(0, record.doc)
                 item.setToolTip(1, record.doc)
                 top.addChild(item)
             self.tree.addTopLevelItem(top)
+            top.setExpanded(kind == "optimizer")
         self.tree.insertTopLevelItem(0, failures)
         failures.setExpanded(bool(registry.failures))
         self.tree.resizeColumnToContents(0)
-        self.folder.setText("Local plugin folder: "
-                            + ", ".join(str(path) for path in local_plugin_dirs()))
+        self.folder.setText(
+            "Local plugin folder: " + ", ".join(str(path) for path in local_plugin_dirs())
+        )
 
     def failure_messages(self) -> list[str]:
         top = self.tree.topLevelItem(0)

@@ -44,8 +44,9 @@ def scene_from_args(args: Any, registry: Any) -> Any:
     if not args.optimizers:
         raise UsageError("name at least one optimizer, e.g. zoo render rosenbrock adam:lr=0.01")
     _, model, settings, configs = runs_from_args(args, registry)
-    runs = [replace(config, color=config.color or run_colour(i))
-            for i, config in enumerate(configs)]
+    runs = [
+        replace(config, color=config.color or run_colour(i)) for i, config in enumerate(configs)
+    ]
     return Scene(model=model, settings=dict(settings), seed=args.seed, runs=runs)
 
 

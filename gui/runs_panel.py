@@ -131,11 +131,14 @@ class RunsPanel(QtWidgets.QWidget):
         for row, config in enumerate(configs.values()):
             swatch = QtWidgets.QTableWidgetItem()
             swatch.setBackground(QtGui.QColor(config.color or "#ffffff"))
-            swatch.setFlags(QtCore.Qt.ItemFlag.ItemIsUserCheckable
-                            | QtCore.Qt.ItemFlag.ItemIsEnabled
-                            | QtCore.Qt.ItemFlag.ItemIsSelectable)
-            swatch.setCheckState(QtCore.Qt.CheckState.Checked if config.visible
-                                 else QtCore.Qt.CheckState.Unchecked)
+            swatch.setFlags(
+                QtCore.Qt.ItemFlag.ItemIsUserCheckable
+                | QtCore.Qt.ItemFlag.ItemIsEnabled
+                | QtCore.Qt.ItemFlag.ItemIsSelectable
+            )
+            swatch.setCheckState(
+                QtCore.Qt.CheckState.Checked if config.visible else QtCore.Qt.CheckState.Unchecked
+            )
             swatch.setToolTip("shown on the canvas; double-click to change the colour")
             self.table.setItem(row, 0, swatch)
             self.table.setItem(row, 1, QtWidgets.QTableWidgetItem(run_label(config, registry)))
@@ -202,8 +205,12 @@ class RunsPanel(QtWidgets.QWidget):
         previous = self.config
         self.config = config = self._configs[run_id]
         self._filling = True
-        if (previous is not None and self.hyper_form is not None and run_id == self._shown
-                and (previous.optimizer, previous.schedule) == (config.optimizer, config.schedule)):
+        if (
+            previous is not None
+            and self.hyper_form is not None
+            and run_id == self._shown
+            and (previous.optimizer, previous.schedule) == (config.optimizer, config.schedule)
+        ):
             # Same form: only the values moved (keeps focus in the box being typed in).
             self.hyper_form.set_values(dict(config.hyper))
             if self.schedule_form is not None:
@@ -235,17 +242,18 @@ class RunsPanel(QtWidgets.QWidget):
 
     def _build_hyper_form(self, config: RunConfig) -> None:
         if self.hyper_form is not None:
-            self.hyper_form.deleteLater()
+            _discard(self.hyper_form)
         spec = self._registry.optimizers[config.optimizer]
-        self.hyper_form = ParamForm(spec.params, dict(config.hyper),
-                                    activations=list(self._registry.activations))
+        self.hyper_form = ParamForm(
+            spec.params, dict(config.hyper), activations=list(self._registry.activations)
+        )
         self.hyper_form.setObjectName("hyper_form")
         self.hyper_form.changed.connect(self._hyper_changed)
         self.hyper_holder.addWidget(self.hyper_form)
 
     def _build_schedule_form(self, config: RunConfig) -> None:
         if self.schedule_form is not None:
-            self.schedule_form.deleteLater()
+            _discard(self.schedule_form)
             self.schedule_form = None
         if config.schedule is None or config.schedule not in self._registry.schedules:
             return
@@ -253,7 +261,9 @@ class RunsPanel(QtWidgets.QWidget):
         self.schedule_form = ParamForm(spec.params, dict(config.schedule_params))
         self.schedule_form.changed.connect(
             lambda name, value: self._edit(
-                schedule_params={**self.config.schedule_params, name: value}))
+                schedule_params={**self.config.schedule_params, name: value}
+            )
+        )
         self.schedule_holder.addWidget(self.schedule_form)
 
     def _hyper_changed(self, name: str, value: Any) -> None:
@@ -293,8 +303,9 @@ class RunsPanel(QtWidgets.QWidget):
 
 def compatible_optimizers(registry: Any, problem: Any) -> list[str]:
     """Optimizers whose ``needs`` the problem meets, in the registry's order."""
-    return [name for name, spec in registry.optimizers.items()
-            if not missing_needs(spec.needs, problem)]
+    return [
+        name for name, spec in registry.optimizers.items() if not missing_needs(spec.needs, problem)
+    ]
 
 
 def run_label(config: RunConfig, registry: Any) -> str:
@@ -307,8 +318,9 @@ def run_label(config: RunConfig, registry: Any) -> str:
 class SweepDialog(QtWidgets.QDialog):
     """Choose one float value of the selected run and a log range: K runs are added."""
 
-    def __init__(self, config: RunConfig, registry: Any,
-                 parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(
+        self, config: RunConfig, registry: Any, parent: QtWidgets.QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Sweep a value")
         spec = registry.optimizers[config.optimizer]
@@ -330,7 +342,8 @@ class SweepDialog(QtWidgets.QDialog):
         layout.addRow(self.error)
         buttons = QtWidgets.QDialogButtonBox(
             QtWidgets.QDialogButtonBox.StandardButton.Ok
-            | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
+            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         layout.addRow(buttons)
@@ -366,3 +379,10 @@ class SweepDialog(QtWidgets.QDialog):
     @property
     def name(self) -> str:
         return self.name_box.currentText()
+
+
+def _discard(widget: QtWidgets.QWidget) -> None:
+    """Take a form out of the panel now; Qt frees it later."""
+    widget.hide()
+    widget.setParent(None)
+    widget.deleteLater()

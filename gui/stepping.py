@@ -75,16 +75,20 @@ class Stepper:
     def _job(self, group: Group, n: int, lock: threading.Lock) -> None:
         begin = time.perf_counter()
         done = 0
+        chunk = 1  # one step first, to learn how long a step takes
         while done < n and not self._stop.is_set():
-            chunk = min(CHUNK, n - done)
+            chunk = min(chunk, n - done)
             with lock:
                 running = int((group.code == RUNNING).sum())
                 self.runset.step(chunk, groups=[group])
             done += chunk
             with self._counted:
                 self._steps_done += chunk * running
-            if time.perf_counter() - begin > FRAME_BUDGET:
+            elapsed = time.perf_counter() - begin
+            if elapsed > FRAME_BUDGET:
                 break
+            # As many steps as fit in what is left of the budget, at the pace seen so far.
+            chunk = int(min(CHUNK, max(1, (FRAME_BUDGET - elapsed) / (elapsed / done))))
 
     def _reap(self) -> None:
         """Forget finished jobs, and mark groups whose last job was slow."""
@@ -135,8 +139,11 @@ class Stepper:
         return True
 
     def busy_labels(self) -> list[str]:
-        return [group.spec.label or group.spec.name for group, future, _ in self._jobs.values()
-                if not future.done()]
+        return [
+            group.spec.label or group.spec.name
+            for group, future, _ in self._jobs.values()
+            if not future.done()
+        ]
 
     def set_runset(self, runset: RunSet) -> None:
         """Step another run set (a new scene); call after ``idle``."""

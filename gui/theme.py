@@ -15,10 +15,19 @@ def apply_theme(app: QtWidgets.QApplication) -> None:
     palette = QtGui.QPalette()
     role = QtGui.QPalette.ColorRole
     colours = {
-        role.Window: BACKGROUND, role.WindowText: TEXT, role.Base: "#121721",
-        role.AlternateBase: PANEL, role.ToolTipBase: PANEL, role.ToolTipText: TEXT,
-        role.Text: TEXT, role.Button: PANEL, role.ButtonText: TEXT, role.BrightText: "#ffffff",
-        role.Highlight: ACCENT, role.HighlightedText: "#ffffff", role.Link: "#7fb2ff",
+        role.Window: BACKGROUND,
+        role.WindowText: TEXT,
+        role.Base: "#121721",
+        role.AlternateBase: PANEL,
+        role.ToolTipBase: PANEL,
+        role.ToolTipText: TEXT,
+        role.Text: TEXT,
+        role.Button: PANEL,
+        role.ButtonText: TEXT,
+        role.BrightText: "#ffffff",
+        role.Highlight: ACCENT,
+        role.HighlightedText: "#ffffff",
+        role.Link: "#7fb2ff",
         role.PlaceholderText: "#7d8796",
     }
     for colour_role, colour in colours.items():

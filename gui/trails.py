@@ -1,8 +1,9 @@
 """One graphics item that draws every run's trail, each in its run's colour.
 
-Runs that share a colour share one ``QPainterPath`` (their points joined with NaN
-breaks), so the cost is one path per colour, not one item per run, and nothing is
-created in the frame loop but the paths themselves.
+Trails arrive as blocks of rows (one row per run).  They are turned into line segments
+(segments touching a NaN dropped) in one numpy pass per block and drawn with a single
+``drawLines`` call per colour from a buffer Qt reads directly, so the cost is one draw
+call per colour, not one item (or one Python object) per run or per point.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
+from pyqtgraph.Qt import internals
 from PySide6 import QtCore, QtGui
 
 
@@ -19,9 +21,11 @@ class TrailsItem(pg.GraphicsObject):
 
     def __init__(self) -> None:
         super().__init__()
-        self._paths: list[tuple[QtGui.QPainterPath, QtGui.QPen]] = []
+        self._lines: list[tuple[internals.PrimitiveArray, QtGui.QPen]] = []
+        self._buffers: list[internals.PrimitiveArray] = []
         self._pens: dict[str, QtGui.QPen] = {}
         self._bounds = QtCore.QRectF()
+        self._pieces: list[tuple[np.ndarray, str]] = []
 
     def pen(self, colour: str) -> QtGui.QPen:
         pen = self._pens.get(colour)
@@ -32,35 +36,101 @@ class TrailsItem(pg.GraphicsObject):
         return pen
 
     def setData(self, pieces: Sequence[tuple[np.ndarray, str]]) -> None:
-        """``pieces``: ``(points (N, 2) with NaN rows between lines, colour)``."""
+        """``pieces``: ``(points (R, L, 2), colour)``, one polyline per row; NaN points
+        (steps a run has not reached, or hidden) break the lines."""
+        self._pieces = list(pieces)
+        self._rebuild()
+
+    def viewTransformChanged(self) -> None:
+        """Zoomed or panned: segments hidden inside one pixel before may show now."""
+        if self._pieces:
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        pieces = self._pieces
+        # Segments that start and end in the same screen pixel draw nothing visible, and
+        # converging runs are mostly made of them: they are left out.
+        cell = (self.pixelWidth(), self.pixelHeight())
         by_colour: dict[str, list[np.ndarray]] = {}
         for points, colour in pieces:
-            if len(points):
+            if points.shape[0] and points.shape[1] > 1:
                 by_colour.setdefault(colour, []).append(points)
-        paths = []
+        lines = []
         low = np.array([np.inf, np.inf])
         high = -low
-        for colour, parts in by_colour.items():
-            points = parts[0] if len(parts) == 1 else np.concatenate(parts)
-            finite = points[np.isfinite(points).all(axis=1)]
-            if not len(finite):
+        for colour, blocks in by_colour.items():
+            found = []
+            for block in blocks:
+                xs, ys = block[..., 0], block[..., 1]
+                valid = np.isfinite(xs + ys)
+                drawn = valid[:, :-1] & valid[:, 1:]  # segments with both ends drawn
+                if cell[0] > 0 and cell[1] > 0:
+                    drawn &= _crosses_a_pixel(xs, ys, cell)
+                    rows, columns = np.nonzero(drawn)
+                elif drawn.all():
+                    rows, columns = None, drawn.size  # every segment: plain slices below
+                else:
+                    rows, columns = np.nonzero(drawn)
+                if columns if rows is None else len(rows):
+                    found.append((block, rows, columns))
+                    # fmin/fmax skip NaN in one pass, with no masked copy.
+                    low = np.minimum(
+                        low, [np.fmin.reduce(xs, axis=None), np.fmin.reduce(ys, axis=None)]
+                    )
+                    high = np.maximum(
+                        high, [np.fmax.reduce(xs, axis=None), np.fmax.reduce(ys, axis=None)]
+                    )
+            total = sum(columns if rows is None else len(rows) for _, rows, columns in found)
+            if not total:
                 continue
-            low = np.minimum(low, finite.min(axis=0))
-            high = np.maximum(high, finite.max(axis=0))
-            path = pg.functions.arrayToQPath(points[:, 0], points[:, 1], connect="finite")
-            paths.append((path, self.pen(colour)))
+            index = len(lines)  # buffers are reused from frame to frame
+            if index >= len(self._buffers):
+                self._buffers.append(internals.PrimitiveArray(QtCore.QLineF, 4))
+            buffer = self._buffers[index]
+            buffer.resize(total)
+            segments = buffer.ndarray()
+            offset = 0
+            for block, rows, columns in found:
+                if rows is None:
+                    end = offset + columns
+                    out = segments[offset:end].reshape(block.shape[0], block.shape[1] - 1, 4)
+                    out[..., :2] = block[:, :-1]
+                    out[..., 2:] = block[:, 1:]
+                else:
+                    end = offset + len(rows)
+                    segments[offset:end, :2] = block[rows, columns]
+                    segments[offset:end, 2:] = block[rows, columns + 1]
+                offset = end
+            lines.append((buffer, self.pen(colour)))
         self.prepareGeometryChange()
-        self._paths = paths
+        self._lines = lines
         if np.isfinite(low).all():
-            self._bounds = QtCore.QRectF(low[0], low[1], high[0] - low[0], high[1] - low[1])
+            pad = 1e-9 * max(1.0, float(np.abs(np.concatenate([low, high])).max()))
+            self._bounds = QtCore.QRectF(
+                low[0] - pad, low[1] - pad, high[0] - low[0] + 2 * pad, high[1] - low[1] + 2 * pad
+            )
         else:
             self._bounds = QtCore.QRectF()
         self.update()
+
+    def segment_count(self) -> int:
+        return sum(len(buffer) for buffer, _ in self._lines)
+
+    def colour_count(self) -> int:
+        return len(self._lines)
 
     def boundingRect(self) -> QtCore.QRectF:
         return self._bounds
 
     def paint(self, painter: QtGui.QPainter, *args) -> None:
-        for path, pen in self._paths:
+        for buffer, pen in self._lines:
             painter.setPen(pen)
-            painter.drawPath(path)
+            painter.drawLines(*buffer.drawargs())
+
+
+def _crosses_a_pixel(xs: np.ndarray, ys: np.ndarray, cell: tuple[float, float]) -> np.ndarray:
+    """For rows of points, which steps (point k to k + 1) end in another pixel."""
+    with np.errstate(invalid="ignore"):
+        columns = np.floor(xs * (1.0 / cell[0]))
+        rows = np.floor(ys * (1.0 / cell[1]))
+    return (columns[:, :-1] != columns[:, 1:]) | (rows[:, :-1] != rows[:, 1:])

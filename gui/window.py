@@ -39,8 +39,12 @@ STATUS_EVERY = 0.25  # seconds between refreshes of the status column and bar
 RESOLUTION = 256
 PREVIEW_STEPS = 300
 PREVIEW_BUDGET = 0.04  # seconds a start-drag preview may take
-STATE_COLOURS = {"running": "#c8d0da", "converged": "#6ee7a8", "diverged": "#ffb454",
-                 "failed": "#ff6b6b"}
+STATE_COLOURS = {
+    "running": "#c8d0da",
+    "converged": "#6ee7a8",
+    "diverged": "#ffb454",
+    "failed": "#ff6b6b",
+}
 MOMENTUM_KEYS = ("buf", "momentum_buffer", "velocity", "m")
 
 
@@ -53,8 +57,13 @@ def default_scene() -> Scene:
         RunConfig("rmsprop", {"lr": 0.02}, label="RMSprop"),
     ]
     runs = [replace(run, color=run_colour(i), start=(-1.6, 1.2)) for i, run in enumerate(runs)]
-    return Scene(model="quadratic", settings={"lambda1": 1.0, "lambda2": 20.0, "angle": 30.0},
-                 seed=0, runs=runs, playback={"steps_per_frame": 1, "step_limit": 2000})
+    return Scene(
+        model="quadratic",
+        settings={"lambda1": 1.0, "lambda2": 20.0, "angle": 30.0},
+        seed=0,
+        runs=runs,
+        playback={"steps_per_frame": 1, "step_limit": 2000},
+    )
 
 
 def lesson_files() -> list[Path]:
@@ -69,8 +78,10 @@ def lesson_path(path_or_name: str | Path) -> Path:
     for candidate in lesson_files():
         if str(path_or_name) in (candidate.stem, candidate.stem.split("_", 1)[-1]):
             return candidate
-    raise SessionError(f"no lesson {str(path_or_name)!r} (lessons: "
-                       f"{', '.join(p.stem for p in lesson_files()) or 'none'})")
+    raise SessionError(
+        f"no lesson {str(path_or_name)!r} (lessons: "
+        f"{', '.join(p.stem for p in lesson_files()) or 'none'})"
+    )
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -81,8 +92,9 @@ class MainWindow(QtWidgets.QMainWindow):
     selection_changed = QtCore.Signal(int)
     runs_changed = QtCore.Signal()
 
-    def __init__(self, registry: Any = None, scene: Scene | None = None, *,
-                 autoplay: bool = True) -> None:
+    def __init__(
+        self, registry: Any = None, scene: Scene | None = None, *, autoplay: bool = True
+    ) -> None:
         super().__init__()
         if registry is None:
             from zoo import load_registry
@@ -146,7 +158,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.runs_panel.sweep_clicked.connect(self.sweep_dialog)
         self.runs_panel.config_edited.connect(self._config_edited)
         self.runs_panel.visibility_toggled.connect(
-            lambda run_id, shown: self.edit_run(run_id, visible=shown, restart=False))
+            lambda run_id, shown: self.edit_run(run_id, visible=shown, restart=False)
+        )
         self.runs_panel.colour_clicked.connect(self.recolour)
         self.model_panel = ModelPanel()
         self.model_panel.model_requested.connect(self.set_model)
@@ -161,8 +174,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.side = QtWidgets.QDockWidget("Runs, model and plugins")
         self.side.setObjectName("sideDock")
         self.side.setWidget(self.tabs)
-        self.side.setFeatures(QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
-                              | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.side.setFeatures(
+            QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QtWidgets.QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
         self.side.setMinimumWidth(390)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.side)
 
@@ -181,8 +196,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.statusBar().addWidget(self.hover_label, 1)
         self.statusBar().addPermanentWidget(self.speed_label)
 
-    def _action(self, text: str, slot: Any, shortcut: str | None = None, tip: str = "",
-                checkable: bool = False) -> QtGui.QAction:
+    def _action(
+        self,
+        text: str,
+        slot: Any,
+        shortcut: str | None = None,
+        tip: str = "",
+        checkable: bool = False,
+    ) -> QtGui.QAction:
         action = QtGui.QAction(text, self)
         if shortcut:
             action.setShortcut(QtGui.QKeySequence(shortcut))
@@ -197,11 +218,13 @@ class MainWindow(QtWidgets.QMainWindow):
         bar = self.addToolBar("Controls")
         bar.setObjectName("controls")
         bar.setMovable(False)
-        self.play_action = self._action("Play", self.toggle_play, "Space",
-                                        "Play or pause", checkable=True)
+        self.play_action = self._action(
+            "Play", self.toggle_play, "Space", "Play or pause", checkable=True
+        )
         self.step_action = self._action("Step", self.step_once, "S", "One step")
-        self.reset_action = self._action("Reset", self.reset_runs, "R",
-                                         "Send every run back to its start")
+        self.reset_action = self._action(
+            "Reset", self.reset_runs, "R", "Send every run back to its start"
+        )
         for action in (self.play_action, self.step_action, self.reset_action):
             bar.addAction(action)
         bar.addSeparator()
@@ -211,7 +234,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.speed_slider.setFixedWidth(130)
         self.speed_slider.setToolTip("Steps per frame, 1 to 1000 (+ / − keys)")
         self.speed_slider.valueChanged.connect(
-            lambda v: self.set_steps_per_frame(round(10 ** (v / 100)), from_slider=True))
+            lambda v: self.set_steps_per_frame(round(10 ** (v / 100)), from_slider=True)
+        )
         bar.addWidget(self.speed_slider)
         self.speed_value = QtWidgets.QLabel("1")
         self.speed_value.setMinimumWidth(36)
@@ -230,12 +254,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.click_box.setToolTip("Whose start a click (or dragging the start marker) sets")
         bar.addWidget(self.click_box)
         bar.addSeparator()
-        self.arrows_action = self._action("Arrows", self._force_redraw, "A",
-                                          "Gradient, update and momentum at the selected run",
-                                          checkable=True)
+        self.arrows_action = self._action(
+            "Arrows",
+            self._force_redraw,
+            "A",
+            "Gradient, update and momentum at the selected run",
+            checkable=True,
+        )
         bar.addAction(self.arrows_action)
-        self.lab_action = self._action("Step-size lab", self.show_lab, "L",
-                                       "Open the step-size lab")
+        self.lab_action = self._action(
+            "Step-size lab", self.show_lab, "L", "Open the step-size lab"
+        )
         bar.addAction(self.lab_action)
         self._action("Faster", lambda: self.set_steps_per_frame(self.steps_per_frame * 2), "+")
         self._action("Slower", lambda: self.set_steps_per_frame(self.steps_per_frame // 2), "-")
@@ -247,8 +276,11 @@ class MainWindow(QtWidgets.QMainWindow):
         menu.addAction(self._action("Save scene…", self.save_scene_dialog, "Ctrl+S"))
         menu.addSeparator()
         menu.addAction(self._action("Export picture (PNG)…", self.export_png_dialog, "Ctrl+E"))
-        menu.addAction(self._action("Export animation (GIF/MP4)…", self.export_animation_dialog,
-                                    "Ctrl+Shift+E"))
+        menu.addAction(
+            self._action(
+                "Export animation (GIF/MP4)…", self.export_animation_dialog, "Ctrl+Shift+E"
+            )
+        )
         menu.addAction(self._action("Export trajectories (CSV)…", self.export_csv_dialog))
         menu.addSeparator()
         menu.addAction(self._action("Quit", self.close, "Ctrl+Q"))
@@ -271,7 +303,8 @@ class MainWindow(QtWidgets.QMainWindow):
             for name, item in EXPERIMENTS.items():
                 text = getattr(item, "title", "") or name
                 experiments.addAction(
-                    self._action(text, lambda _=False, n=name: self.show_experiment(n)))
+                    self._action(text, lambda _=False, n=name: self.show_experiment(n))
+                )
         except Exception as error:  # the list is optional; the app works without it
             experiments.addAction(f"(unavailable: {error})").setEnabled(False)
         tools = self.menuBar().addMenu("&Tools")
@@ -306,12 +339,15 @@ class MainWindow(QtWidgets.QMainWindow):
     def scene(self) -> Scene:
         """The current scene (model, settings, runs, view, playback, lesson) for saving."""
         view = self.canvas.current_view()
-        return Scene(model=self.model_name, settings=dict(self.settings), seed=self.seed,
-                     runs=list(self.runset.configs.values()),
-                     view=None if self.problem.dim == 1 else view,
-                     playback={"steps_per_frame": self.steps_per_frame,
-                               "step_limit": self.step_limit},
-                     lesson=self.lesson)
+        return Scene(
+            model=self.model_name,
+            settings=dict(self.settings),
+            seed=self.seed,
+            runs=list(self.runset.configs.values()),
+            view=None if self.problem.dim == 1 else view,
+            playback={"steps_per_frame": self.steps_per_frame, "step_limit": self.step_limit},
+            lesson=self.lesson,
+        )
 
     def open_scene_file(self, path: str | Path) -> bool:
         try:
@@ -394,8 +430,12 @@ class MainWindow(QtWidgets.QMainWindow):
     def _typed_settings(self, name: str, settings: dict[str, Any]) -> dict[str, Any]:
         spec = self.registry.get("model", name)
         try:
-            resolved = resolve_values(spec.params, settings, where=f"model {name}",
-                                      activations=list(self.registry.activations) or None)
+            resolved = resolve_values(
+                spec.params,
+                settings,
+                where=f"model {name}",
+                activations=list(self.registry.activations) or None,
+            )
         except SpecError:
             return dict(settings)
         return resolved
@@ -423,6 +463,7 @@ class MainWindow(QtWidgets.QMainWindow):
             view = landscape.fit_view(np.concatenate([_project(plane, p) for p in paths]))
         else:
             self.view_plane = self.problem.plane
+        self.model_panel.show_plane(key)
         self._install_view(view)
 
     # ================================================================== installing
@@ -437,8 +478,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.drawing = RunDrawing(self._project_points, one_dimensional=problem.dim == 1)
         self._selected = None
         self._install_view(view)
-        self.model_panel.show_model(self.registry, self.model_name, self.settings, self.seed,
-                                    problem.dim)
+        self.model_panel.show_model(
+            self.registry, self.model_name, self.settings, self.seed, problem.dim
+        )
         self.plugins_panel.show_registry(self.registry)
         self._runs_changed(select=next(iter(runset.configs), None))
         self.scene_loaded.emit()
@@ -454,24 +496,43 @@ class MainWindow(QtWidgets.QMainWindow):
         name, settings, seed = self.model_name, self.settings, self.seed
 
         def grid(view: Any, resolution: int) -> Any:
-            return self.cache.grid(problem, model=name, settings=settings, seed=seed, view=view,
-                                   resolution=resolution, plane=plane)
+            return self.cache.grid(
+                problem,
+                model=name,
+                settings=settings,
+                seed=seed,
+                view=view,
+                resolution=resolution,
+                plane=plane,
+            )
 
         def source(view: Any) -> Any:
             return lambda: (grid(view, resolution) for resolution in (64, RESOLUTION))
 
         first = grid(view, RESOLUTION if one_d else 64)
         self.canvas.set_landscape_source(source, view, one_d, first=first)
+        if problem.dim > 2:
+            self.canvas.plot_item.setLabel("bottom", "a (plane)")
+            self.canvas.plot_item.setLabel("left", "b (plane)")
         minima = np.asarray(problem.minima, dtype=float).reshape(-1, problem.dim)
         if one_d:
-            points = np.stack([minima[:, 0], np.asarray(problem.loss(minima)).reshape(-1)],
-                              axis=1) if len(minima) else np.empty((0, 2))
+            points = (
+                np.stack([minima[:, 0], np.asarray(problem.loss(minima)).reshape(-1)], axis=1)
+                if len(minima)
+                else np.empty((0, 2))
+            )
         else:
             points = self._project_points(minima) if len(minima) else np.empty((0, 2))
         self.canvas.set_minima(points)
+        # Two weights drawn as they are: the trails are views of the histories, not copies.
+        self.drawing.project = (
+            None if problem.dim == 2 and self.view_plane is None else self._project_points
+        )
         self.floor = self._loss_floor(minima)
         self.plots.floor = self.floor
         self.drawing.forget()
+        if self.runset is not None and self.runset.configs:
+            self._update_start_marker()
         self._force_redraw()
 
     def _loss_floor(self, minima: np.ndarray) -> float:
@@ -534,8 +595,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if not names:
             self.report("No registered optimizer works with this model.")
             return
-        selected = self.runset.configs.get(self._selected) if self._selected is not None \
-            else None
+        selected = self.runset.configs.get(self._selected) if self._selected is not None else None
         name = "adam" if "adam" in names else names[0]
         start = selected.start if selected is not None else None
         self._try(lambda: self.add_run(RunConfig(name, label=name, start=start)))
@@ -543,8 +603,11 @@ class MainWindow(QtWidgets.QMainWindow):
     def duplicate_selected(self) -> None:
         config = self.runset.configs.get(self._selected) if self._selected is not None else None
         if config is not None:
-            copy = replace(config, color=run_colour(len(self.runset.configs)),
-                           label=f"{run_label(config, self.registry)} (copy)")
+            copy = replace(
+                config,
+                color=run_colour(len(self.runset.configs)),
+                label=f"{run_label(config, self.registry)} (copy)",
+            )
             self._try(lambda: self.add_run(copy))
 
     def remove_run(self, run_id: int) -> None:
@@ -560,8 +623,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def recolour(self, run_id: int) -> None:
         config = self.runset.configs[run_id]
-        colour = QtWidgets.QColorDialog.getColor(QtGui.QColor(config.color or "#ffffff"), self,
-                                                 "Run colour")
+        colour = QtWidgets.QColorDialog.getColor(
+            QtGui.QColor(config.color or "#ffffff"), self, "Run colour"
+        )
         if colour.isValid():
             self.edit_run(run_id, color=colour.name(), restart=False)
 
@@ -582,8 +646,7 @@ class MainWindow(QtWidgets.QMainWindow):
         old = self.runset.configs[run_id]
         if restart is None:
             # Label, colour and visibility do not change the path: never restart for them.
-            cosmetic = replace(config, label=old.label, color=old.color,
-                               visible=old.visible) == old
+            cosmetic = replace(config, label=old.label, color=old.color, visible=old.visible) == old
             restart = not cosmetic and not self.runs_panel.continue_box.isChecked()
         if not self._quiesce():
             return False
@@ -613,8 +676,12 @@ class MainWindow(QtWidgets.QMainWindow):
         colours = sweep_colours(len(values))
         ids = []
         for value, colour in zip(values, colours, strict=True):
-            config = replace(base, hyper={**base.hyper, name: value}, color=colour,
-                             label=f"{label} {name}={value:.3g}")
+            config = replace(
+                base,
+                hyper={**base.hyper, name: value},
+                color=colour,
+                label=f"{label} {name}={value:.3g}",
+            )
             try:
                 ids.append(self.add_run(config))
             except EngineError as error:
@@ -636,8 +703,13 @@ class MainWindow(QtWidgets.QMainWindow):
     def _runs_changed(self, select: int | None = None) -> None:
         configs = self.runset.configs
         self.runs_panel.set_runs(configs, self.registry, self.problem)
-        self.canvas.set_legend([(run_label(c, self.registry), c.color or "#ffffff")
-                                for c in configs.values() if c.visible])
+        self.canvas.set_legend(
+            [
+                (run_label(c, self.registry), c.color or "#ffffff")
+                for c in configs.values()
+                if c.visible
+            ]
+        )
         previous = self._selected
         self._selected = select if select in configs else None
         self.runs_panel.select(self._selected)
@@ -651,8 +723,11 @@ class MainWindow(QtWidgets.QMainWindow):
         """Wait for the stepping jobs in flight; refuse (with a message) if one is stuck."""
         if self.stepper is None or self.stepper.idle(timeout=3.0):
             return True
-        self.report("Still stepping " + ", ".join(self.stepper.busy_labels())
-                    + " (a slow plugin); try again in a moment.")
+        self.report(
+            "Still stepping "
+            + ", ".join(self.stepper.busy_labels())
+            + " (a slow plugin); try again in a moment."
+        )
         return False
 
     # ================================================================== start points
@@ -698,8 +773,11 @@ class MainWindow(QtWidgets.QMainWindow):
         pieces = []
         for run_id in preview.configs:
             x, loss, _ = preview.history(run_id)
-            points = (np.stack([x[:, 0], loss], axis=1) if self.problem.dim == 1
-                      else self._project_points(x))
+            points = (
+                np.stack([x[:, 0], loss], axis=1)
+                if self.problem.dim == 1
+                else self._project_points(x)
+            )
             pieces.extend([points, np.full((1, 2), np.nan)])
         self.canvas.set_preview(np.concatenate(pieces) if pieces else None)
 
@@ -756,7 +834,9 @@ class MainWindow(QtWidgets.QMainWindow):
     def fit_view(self) -> None:
         self.canvas.view_box.setRange(
             xRange=self.problem.bounds[0],
-            yRange=None if self.problem.dim == 1 else self.problem.bounds[1], padding=0)
+            yRange=None if self.problem.dim == 1 else self.problem.bounds[1],
+            padding=0,
+        )
         self.canvas._refresh.start()
 
     # ================================================================== frames
@@ -778,18 +858,26 @@ class MainWindow(QtWidgets.QMainWindow):
             if self.drawing.want_series:
                 self.plots.draw(frame.pictures)
             self._draw_arrows(selected)
+            changed = True
+        else:
+            changed = False
         if self.playing:
             self.stepper.submit(self.steps_per_frame, self.step_limit)
         self._frames += 1
         now = time.perf_counter()
         if now - self._last_status >= STATUS_EVERY:
             self._update_status(now)
-        self.stepped.emit()
+        if changed:  # listeners redraw only when there is something new
+            self.stepped.emit()
 
     def _draw_arrows(self, head: np.ndarray | None) -> None:
         run_id = self._selected
-        if not self.arrows_action.isChecked() or run_id is None or head is None \
-                or self.problem.dim == 1:
+        if (
+            not self.arrows_action.isChecked()
+            or run_id is None
+            or head is None
+            or self.problem.dim == 1
+        ):
             self.canvas.set_arrows(None, {})
             return
         x, _, _ = self.runset.history(run_id)
@@ -801,15 +889,16 @@ class MainWindow(QtWidgets.QMainWindow):
         vectors: dict[str, np.ndarray] = {}
         with np.errstate(all="ignore"):
             if "grad" in self.problem.provides:
-                vectors["gradient"] = _scaled(-self._direction_to_view(
-                    np.asarray(self.problem.grad(here[None]))[0]), reach)
+                vectors["gradient"] = _scaled(
+                    -self._direction_to_view(np.asarray(self.problem.grad(here[None]))[0]), reach
+                )
             if len(x) > 1:
                 vectors["update"] = self._direction_to_view(x[-1] - x[-2])
             state = self.runset.optimizer_state(run_id)
             for key in MOMENTUM_KEYS:
                 value = state.get(key)
                 if value is not None and np.shape(value) == here.shape:
-                    vectors["momentum"] = _scaled(-self._direction_to_view(value), reach)
+                    vectors["momentum"] = _scaled(-self._direction_to_view(value), 0.7 * reach)
                     break
         self.canvas.set_arrows(self._project_points(here[None])[0], vectors)
 
@@ -819,8 +908,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.frames_per_second = self._frames / elapsed
         self.steps_per_second = self.stepper.take_step_count() / elapsed
         self._frames = 0
-        self.speed_label.setText(f"{self.frames_per_second:5.0f} frames/s   "
-                                 f"{self.steps_per_second:8.0f} steps/s")
+        self.speed_label.setText(
+            f"{self.frames_per_second:5.0f} frames/s   {self.steps_per_second:8.0f} steps/s"
+        )
         texts = {}
         slow_runs = set()
         for group in self.runset.groups:
@@ -850,8 +940,10 @@ class MainWindow(QtWidgets.QMainWindow):
             weights = np.array([[a]])
             where = f"x = {a:.4g}"
         else:
-            weights = np.asarray(self.view_plane.to_weights(a, b) if self.view_plane is not None
-                                 else [a, b], dtype=float)[None, :]
+            weights = np.asarray(
+                self.view_plane.to_weights(a, b) if self.view_plane is not None else [a, b],
+                dtype=float,
+            )[None, :]
             where = f"x₁ = {a:.4g}   x₂ = {b:.4g}"
         try:
             with np.errstate(all="ignore"):
@@ -908,14 +1000,14 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ================================================================== files
     def open_scene_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open scene", "",
-                                                        "Scenes (*.json)")
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open scene", "", "Scenes (*.json)")
         if path:
             self.open_scene_file(path)
 
     def save_scene_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save scene", "scene.json",
-                                                        "Scenes (*.json)")
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Save scene", "scene.json", "Scenes (*.json)"
+        )
         if path:
             self.save_scene_file(path)
 
@@ -924,8 +1016,9 @@ class MainWindow(QtWidgets.QMainWindow):
             raise OSError(f"could not write {path}")
 
     def export_png_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export picture", "zoo.png",
-                                                        "PNG (*.png)")
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Export picture", "zoo.png", "PNG (*.png)"
+        )
         if path:
             self._try_file(lambda: self.export_png(path), path)
 
@@ -933,18 +1026,22 @@ class MainWindow(QtWidgets.QMainWindow):
         from gui.export import write_csv
 
         self._quiesce()
-        rows = [(run_label(c, self.registry), c.optimizer, self.runset.trajectory(run_id))
-                for run_id, c in self.runset.configs.items()]
+        rows = [
+            (run_label(c, self.registry), c.optimizer, self.runset.trajectory(run_id))
+            for run_id, c in self.runset.configs.items()
+        ]
         write_csv(path, rows)
 
     def export_csv_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export trajectories",
-                                                        "trajectories.csv", "CSV (*.csv)")
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Export trajectories", "trajectories.csv", "CSV (*.csv)"
+        )
         if path:
             self._try_file(lambda: self.export_csv(path), path)
 
-    def export_animation(self, path: str | Path, frames: int, steps_per_frame: int = 1,
-                         progress: Any = None) -> int:
+    def export_animation(
+        self, path: str | Path, frames: int, steps_per_frame: int = 1, progress: Any = None
+    ) -> int:
         """Replay the runs from their starts into a GIF/MP4 of ``frames`` frames; the runs
         are put back where they were afterwards.  Returns the frames written."""
         from gui.export import stamp_step, write_animation
@@ -979,11 +1076,13 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def export_animation_dialog(self) -> None:
         path, _ = QtWidgets.QFileDialog.getSaveFileName(
-            self, "Export animation", "zoo.gif", "GIF (*.gif);;MP4 video (*.mp4)")
+            self, "Export animation", "zoo.gif", "GIF (*.gif);;MP4 video (*.mp4)"
+        )
         if not path:
             return
-        frames, ok = QtWidgets.QInputDialog.getInt(self, "Export animation", "frames", 120, 2,
-                                                   10000)
+        frames, ok = QtWidgets.QInputDialog.getInt(
+            self, "Export animation", "frames", 120, 2, 10000
+        )
         if not ok:
             return
         dialog = QtWidgets.QProgressDialog("Writing the animation…", "Cancel", 0, frames, self)
@@ -995,8 +1094,9 @@ class MainWindow(QtWidgets.QMainWindow):
             QtWidgets.QApplication.processEvents()
             return not dialog.wasCanceled()
 
-        self._try_file(lambda: self.export_animation(path, frames, self.steps_per_frame,
-                                                     progress), path)
+        self._try_file(
+            lambda: self.export_animation(path, frames, self.steps_per_frame, progress), path
+        )
         dialog.close()
 
     def _try_file(self, action: Any, path: str) -> None:
@@ -1013,8 +1113,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.last_message = message
         self.statusBar().showMessage(message, 10000)
         if self.isVisible() and QtWidgets.QApplication.platformName() != "offscreen":
-            box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "Optimizer Zoo",
-                                        message, parent=self)
+            box = QtWidgets.QMessageBox(
+                QtWidgets.QMessageBox.Icon.Warning, "Optimizer Zoo", message, parent=self
+            )
             box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
             box.show()
 
@@ -1040,6 +1141,8 @@ def _project(plane: Plane, x: np.ndarray) -> np.ndarray:
     return (np.asarray(x, dtype=float) - plane.origin) @ np.linalg.pinv(basis).T
 
 
-def _scaled(vector: np.ndarray, length: float) -> np.ndarray:
+def _scaled(vector: np.ndarray, length: float) -> np.ndarray | None:
+    """``vector`` stretched to ``length`` (its direction is what is shown); None when it
+    has vanished, since a converged run has no direction left to show."""
     norm = float(np.hypot(*vector))
-    return vector * (length / norm) if norm > 0 else vector
+    return vector * (length / norm) if norm > 1e-10 else None

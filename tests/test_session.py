@@ -29,9 +29,16 @@ def example_scene() -> Scene:
         seed=3,
         runs=[
             zoo.RunConfig("sgd", {"lr": 0.05}, start=(-1.5, 1.0), label="GD", color="#1f77b4"),
-            zoo.RunConfig("adam", {"lr": 0.1, "beta1": 0.8}, schedule="exponential",
-                          schedule_params={"gamma": 0.95}, seed=7, label="Adam",
-                          color="#ff7f0e", visible=False),
+            zoo.RunConfig(
+                "adam",
+                {"lr": 0.1, "beta1": 0.8},
+                schedule="exponential",
+                schedule_params={"gamma": 0.95},
+                seed=7,
+                label="Adam",
+                color="#ff7f0e",
+                visible=False,
+            ),
         ],
         view=((-2.0, 2.0), (-1.5, 1.5)),
         playback={"steps_per_frame": 4, "step_limit": 300},
@@ -52,14 +59,22 @@ def test_a_scene_survives_a_file_round_trip(tmp_path, registry):
 def test_a_loaded_scene_replays_the_same_trajectories_as_simulate(tmp_path, registry):
     path = tmp_path / "scene.json"
     save_scene(example_scene(), path)
-    problem, runset, ids = load_scene(path, registry).build(registry)
+    _, runset, ids = load_scene(path, registry).build(registry)
     runset.step(40)
     for run_id, config in zip(ids, example_scene().runs, strict=True):
         schedule = (config.schedule, dict(config.schedule_params)) if config.schedule else None
-        expected = zoo.simulate("quadratic", config.optimizer, steps=40, start=config.start,
-                                settings={"lambda1": 1.0, "lambda2": 10.0}, seed=3,
-                                hyper=dict(config.hyper), schedule=schedule, registry=registry,
-                                gtol=1e-10)
+        expected = zoo.simulate(
+            "quadratic",
+            config.optimizer,
+            steps=40,
+            start=config.start,
+            settings={"lambda1": 1.0, "lambda2": 10.0},
+            seed=3,
+            hyper=dict(config.hyper),
+            schedule=schedule,
+            registry=registry,
+            gtol=1e-10,
+        )
         np.testing.assert_array_equal(runset.trajectory(run_id).x, expected.x)
 
 
@@ -84,55 +99,66 @@ def broken(**changes) -> dict:
 DELETE = object()
 
 
-@pytest.mark.parametrize("changes, reason", [
-    ({"version": VERSION + 1}, "newer than this program"),
-    ({"version": "1"}, "'version' must be"),
-    ({"format": "something-else"}, "'format' must be"),
-    ({"model": "quadratic"}, "'model' must be an object"),
-    ({"model__name": "Not A Name"}, "model.name"),
-    ({"runs": {"a": 1}}, "'runs' must be a list"),
-    ({"runs__0__optimizer": 5}, "runs[0].optimizer"),
-    ({"runs__0__start": [1.0, "x"]}, "runs[0].start"),
-    ({"runs__0__color": "blue"}, "runs[0].color"),
-    ({"runs__0__visible": "yes"}, "runs[0].visible"),
-    ({"runs__0__seed": 1.5}, "runs[0].seed"),
-    ({"runs__0__batch_size": -1}, "runs[0].batch_size"),
-    ({"runs__0__hyper": {"lr": [1, 2]}}, "runs[0].hyper.lr"),
-    ({"runs__0__exec": "import os"}, "unknown field"),
-    ({"view": [[2, -2], [-1, 1]]}, "xmin < xmax"),
-    ({"view": [[-2, 2]]}, "'view' must be"),
-    ({"playback__steps_per_frame": 0}, "playback.steps_per_frame"),
-    ({"playback__speed": 3}, "unknown field"),
-    ({"lesson__panels": "ruler"}, "lesson.panels"),
-    ({"seed": None}, "'seed' must be"),
-])
+@pytest.mark.parametrize(
+    "changes, reason",
+    [
+        ({"version": VERSION + 1}, "newer than this program"),
+        ({"version": "1"}, "'version' must be"),
+        ({"format": "something-else"}, "'format' must be"),
+        ({"model": "quadratic"}, "'model' must be an object"),
+        ({"model__name": "Not A Name"}, "model.name"),
+        ({"runs": {"a": 1}}, "'runs' must be a list"),
+        ({"runs__0__optimizer": 5}, "runs[0].optimizer"),
+        ({"runs__0__start": [1.0, "x"]}, "runs[0].start"),
+        ({"runs__0__color": "blue"}, "runs[0].color"),
+        ({"runs__0__visible": "yes"}, "runs[0].visible"),
+        ({"runs__0__seed": 1.5}, "runs[0].seed"),
+        ({"runs__0__batch_size": -1}, "runs[0].batch_size"),
+        ({"runs__0__hyper": {"lr": [1, 2]}}, "runs[0].hyper.lr"),
+        ({"runs__0__exec": "import os"}, "unknown field"),
+        ({"view": [[2, -2], [-1, 1]]}, "xmin < xmax"),
+        ({"view": [[-2, 2]]}, "'view' must be"),
+        ({"playback__steps_per_frame": 0}, "playback.steps_per_frame"),
+        ({"playback__speed": 3}, "unknown field"),
+        ({"lesson__panels": "ruler"}, "lesson.panels"),
+        ({"seed": None}, "'seed' must be"),
+    ],
+)
 def test_malformed_scenes_are_refused_with_the_reason(changes, reason):
     with pytest.raises(SessionError) as error:
         scene_from_dict(broken(**changes))
     assert reason in str(error.value)
 
 
-@pytest.mark.parametrize("changes, reason", [
-    ({"model__name": "no_such_model"}, "unknown model 'no_such_model'"),
-    ({"runs__1__optimizer": "no_such_optimizer"}, "unknown optimizer"),
-    ({"runs__1__schedule": "no_such_schedule"}, "unknown schedule"),
-    ({"runs__0__hyper": {"lr": -1.0}}, "below the minimum"),
-    ({"runs__0__hyper": {"learning_rate": 0.1}}, "unknown setting learning_rate"),
-    ({"model__settings": {"lambda2": "ten"}}, "expected a number"),
-])
+@pytest.mark.parametrize(
+    "changes, reason",
+    [
+        ({"model__name": "no_such_model"}, "unknown model 'no_such_model'"),
+        ({"runs__1__optimizer": "no_such_optimizer"}, "unknown optimizer"),
+        ({"runs__1__schedule": "no_such_schedule"}, "unknown schedule"),
+        ({"runs__0__hyper": {"lr": -1.0}}, "below the minimum"),
+        ({"runs__0__hyper": {"learning_rate": 0.1}}, "unknown setting learning_rate"),
+        ({"model__settings": {"lambda2": "ten"}}, "expected a number"),
+    ],
+)
 def test_names_and_values_are_checked_against_the_registry(changes, reason, registry):
     with pytest.raises(SessionError) as error:
         scene_from_dict(broken(**changes), registry)
     assert reason in str(error.value)
 
 
-@pytest.mark.parametrize("text, reason", [
-    ("", "not valid JSON"),
-    ("{", "not valid JSON"),
-    ('{"format": "optimizer-zoo-scene", "version": 1, "seed": NaN, "model": {"name": "a"}}',
-     "NaN is not a valid number"),
-    ("[1, 2, 3]", "must be a JSON object"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("", "not valid JSON"),
+        ("{", "not valid JSON"),
+        (
+            '{"format": "optimizer-zoo-scene", "version": 1, "seed": NaN, "model": {"name": "a"}}',
+            "NaN is not a valid number",
+        ),
+        ("[1, 2, 3]", "must be a JSON object"),
+    ],
+)
 def test_corrupt_text_is_refused(tmp_path, text, reason):
     path = tmp_path / "scene.json"
     path.write_text(text)
@@ -158,8 +184,7 @@ def test_a_scene_that_cannot_be_built_says_why(registry):
 
 names = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
 numbers = st.floats(allow_nan=False, allow_infinity=False, width=64)
-values = st.one_of(numbers, st.booleans(), st.integers(-10**6, 10**6),
-                   st.text(max_size=20))
+values = st.one_of(numbers, st.booleans(), st.integers(-(10**6), 10**6), st.text(max_size=20))
 runs = st.builds(
     zoo.RunConfig,
     optimizer=names,
@@ -176,8 +201,12 @@ runs = st.builds(
 
 
 @settings(max_examples=40, deadline=None)
-@given(model=names, seed=st.integers(-1000, 1000), runs=st.lists(runs, max_size=4),
-       settings_=st.dictionaries(names, values, max_size=3))
+@given(
+    model=names,
+    seed=st.integers(-1000, 1000),
+    runs=st.lists(runs, max_size=4),
+    settings_=st.dictionaries(names, values, max_size=3),
+)
 def test_any_well_formed_scene_survives_the_json_round_trip(model, seed, runs, settings_):
     scene = Scene(model=model, settings=settings_, seed=seed, runs=runs)
     text = json.dumps(scene_to_dict(scene), allow_nan=False)

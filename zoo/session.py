@@ -200,8 +200,18 @@ def _run(item: Any, index: int) -> RunConfig:
     where = f"runs[{index}]"
     if not isinstance(item, dict):
         raise SessionError(f"{where} must be an object")
-    allowed = {"optimizer", "hyper", "schedule", "schedule_params", "start", "seed",
-               "batch_size", "label", "color", "visible"}
+    allowed = {
+        "optimizer",
+        "hyper",
+        "schedule",
+        "schedule_params",
+        "start",
+        "seed",
+        "batch_size",
+        "label",
+        "color",
+        "visible",
+    }
     _no_unknown(item, allowed, where)
     optimizer = _name(item.get("optimizer"), f"{where}.optimizer")
     schedule = item.get("schedule")
@@ -242,9 +252,14 @@ def _run(item: Any, index: int) -> RunConfig:
 
 
 def _view(item: Any) -> View:
-    ok = (isinstance(item, list) and len(item) == 2
-          and all(isinstance(pair, list) and len(pair) == 2 and all(_is_number(v) for v in pair)
-                  for pair in item))
+    ok = (
+        isinstance(item, list)
+        and len(item) == 2
+        and all(
+            isinstance(pair, list) and len(pair) == 2 and all(_is_number(v) for v in pair)
+            for pair in item
+        )
+    )
     if not ok:
         raise SessionError("'view' must be [[xmin, xmax], [ymin, ymax]] of finite numbers")
     (x0, x1), (y0, y1) = item
@@ -288,17 +303,23 @@ def _check_names(scene: Scene, registry: Any) -> None:
     activations = list(registry.activations) or None
     try:
         spec = registry.get("model", scene.model)
-        resolve_values(spec.params, scene.settings, where=f"model {spec.name}",
-                       activations=activations)
+        resolve_values(
+            spec.params, scene.settings, where=f"model {spec.name}", activations=activations
+        )
         for index, run in enumerate(scene.runs):
             where = f"runs[{index}]"
             optimizer = registry.get("optimizer", run.optimizer)
-            resolve_values(optimizer.params, run.hyper, where=f"{where} {optimizer.name}",
-                           activations=activations)
+            resolve_values(
+                optimizer.params,
+                run.hyper,
+                where=f"{where} {optimizer.name}",
+                activations=activations,
+            )
             if run.schedule is not None:
                 schedule = registry.get("schedule", run.schedule)
-                resolve_values(schedule.params, run.schedule_params,
-                               where=f"{where} schedule {schedule.name}")
+                resolve_values(
+                    schedule.params, run.schedule_params, where=f"{where} schedule {schedule.name}"
+                )
             elif run.schedule_params:
                 raise SessionError(f"{where}: schedule_params given without a schedule")
     except (KeyError, SpecError) as error:
@@ -336,8 +357,7 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 __all__ = [

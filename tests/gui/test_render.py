@@ -14,9 +14,20 @@ from zoo.session import Scene, save_scene
 
 
 def render_args(**values):
-    args = dict(scene=None, model="quadratic", optimizers=["sgd:lr=0.05", "adam:lr=0.1"],
-                settings=["lambda2=8"], steps=40, start=None, schedule=None, seed=0,
-                frames=6, out=None, size="320x240", steps_per_frame=2)
+    args = dict(
+        scene=None,
+        model="quadratic",
+        optimizers=["sgd:lr=0.05", "adam:lr=0.1"],
+        settings=["lambda2=8"],
+        steps=40,
+        start=None,
+        schedule=None,
+        seed=0,
+        frames=6,
+        out=None,
+        size="320x240",
+        steps_per_frame=2,
+    )
     args.update(values)
     return SimpleNamespace(**args)
 
@@ -40,13 +51,28 @@ def test_render_a_gif_of_a_scene_file_in_a_subprocess(tmp_path):
     from zoo import RunConfig
 
     scene = tmp_path / "scene.json"
-    save_scene(Scene("rosenbrock", runs=[RunConfig("adam", {"lr": 0.05}, color="#ff7f0e")]),
-               scene)
+    save_scene(Scene("rosenbrock", runs=[RunConfig("adam", {"lr": 0.05}, color="#ff7f0e")]), scene)
     out = tmp_path / "runs.gif"
     env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "DISPLAY")}
     result = subprocess.run(
-        [sys.executable, "-m", "zoo", "render", str(scene), "--frames", "7", "--size",
-         "200x160", "--out", str(out)], env=env, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "zoo",
+            "render",
+            str(scene),
+            "--frames",
+            "7",
+            "--size",
+            "200x160",
+            "--out",
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     frames = iio.imread(out, index=None)
     assert frames.shape[:3] == (7, 160, 200)
@@ -71,8 +97,11 @@ def test_render_an_mp4(qapp, tmp_path):
 
     out = tmp_path / "runs.mp4"
     assert render_command(render_args(out=str(out), frames=5)) == 0
-    assert iio.imread(out, index=None, plugin="pyav").shape[0] == 5 if _has_pyav() else \
-        out.stat().st_size > 1000
+    assert (
+        iio.imread(out, index=None, plugin="pyav").shape[0] == 5
+        if _has_pyav()
+        else out.stat().st_size > 1000
+    )
 
 
 def _has_pyav():

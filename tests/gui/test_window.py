@@ -32,13 +32,12 @@ def test_default_scene_opens_with_four_runs_whose_trails_grow(qtbot, main_window
     with qtbot.waitSignal(window.stepped, timeout=2000):
         pass
     first = steps_of(window)
-    qtbot.waitUntil(lambda: all(s > first[r] for r, s in steps_of(window).items()),
-                    timeout=5000)
+    qtbot.waitUntil(lambda: all(s > first[r] for r, s in steps_of(window).items()), timeout=5000)
     with qtbot.waitSignal(window.stepped, timeout=2000):
         pass
-    drawn = window.canvas.trails._paths
-    assert len(drawn) == 4  # four colours, one path each
-    assert all(path.elementCount() > 5 for path, _ in drawn)
+    trails = window.canvas.trails
+    assert trails.colour_count() == 4  # four colours, one draw call each
+    assert trails.segment_count() >= 4 * 5
     assert len(window.canvas.heads.data) == 4
     assert window.canvas.grid is not None and np.isfinite(window.canvas.grid.loss).all()
 
@@ -48,8 +47,7 @@ def click_view_point(qtbot, window, a, b):
     scene_point = canvas.view_box.mapViewToScene(QtCore.QPointF(a, b))
     widget_point = canvas.mapFromScene(scene_point)
     with qtbot.waitSignal(window.runs_changed, timeout=3000):
-        qtbot.mouseClick(canvas.viewport(), QtCore.Qt.MouseButton.LeftButton,
-                         pos=widget_point)
+        qtbot.mouseClick(canvas.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=widget_point)
 
 
 def test_a_click_on_the_canvas_sets_the_start_of_every_run(qtbot, main_window):
@@ -99,19 +97,28 @@ def test_editing_a_learning_rate_changes_that_run_and_no_other(qtbot, main_windo
     settle(window)
 
     def reference(config, steps=30):
-        return zoo.simulate(window.problem, config.optimizer, hyper=config.hyper,
-                            start=config.start, steps=steps, registry=registry, gtol=0).x
+        return zoo.simulate(
+            window.problem,
+            config.optimizer,
+            hyper=config.hyper,
+            start=config.start,
+            steps=steps,
+            registry=registry,
+            gtol=0,
+        ).x
 
     new = window.runset.history(edited)[0][:31]
     np.testing.assert_array_equal(new, reference(window.runset.configs[edited]))
     assert not np.allclose(new, reference(old_configs[edited]))
     for run_id in ids[1:]:
-        np.testing.assert_array_equal(window.runset.history(run_id)[0][:31],
-                                      reference(old_configs[run_id]))
+        np.testing.assert_array_equal(
+            window.runset.history(run_id)[0][:31], reference(old_configs[run_id])
+        )
 
 
-def test_a_broken_local_plugin_is_listed_while_the_app_works(qtbot, make_window, tmp_path,
-                                                              monkeypatch):
+def test_a_broken_local_plugin_is_listed_while_the_app_works(
+    qtbot, make_window, tmp_path, monkeypatch
+):
     folder = tmp_path / "plugins"
     folder.mkdir()
     (folder / "broken_import.py").write_text("raise RuntimeError('this plugin is broken')\n")
@@ -125,9 +132,13 @@ def test_a_broken_local_plugin_is_listed_while_the_app_works(qtbot, make_window,
         "from zoo import hookimpl\n\n"
         "@hookimpl\n"
         "def zoo_optimizers():\n"
-        "    raise ValueError('no optimizers today')\n")
-    reload_button = next(b for b in window.plugins_panel.findChildren(QPushButton)
-                         if b.text() == "Reload local plugins")
+        "    raise ValueError('no optimizers today')\n"
+    )
+    reload_button = next(
+        b
+        for b in window.plugins_panel.findChildren(QPushButton)
+        if b.text() == "Reload local plugins"
+    )
     with qtbot.waitSignal(window.scene_loaded, timeout=5000):
         qtbot.mouseClick(reload_button, QtCore.Qt.MouseButton.LeftButton)
     messages = window.plugins_panel.failure_messages()
@@ -135,8 +146,7 @@ def test_a_broken_local_plugin_is_listed_while_the_app_works(qtbot, make_window,
     assert any("this plugin is broken" in m for m in messages)
     window.play()
     start = steps_of(window)
-    qtbot.waitUntil(lambda: all(s > start[r] for r, s in steps_of(window).items()),
-                    timeout=5000)
+    qtbot.waitUntil(lambda: all(s > start[r] for r, s in steps_of(window).items()), timeout=5000)
 
 
 def sleepy_plugin(seconds):
@@ -157,8 +167,11 @@ def sleepy_plugin(seconds):
 
     @hookimpl
     def zoo_optimizers():
-        return [OptimizerSpec("sleepy", init, step, (Param("lr", 0.05, 1e-6, 1.0, log=True),),
-                              label="Sleepy GD")]
+        return [
+            OptimizerSpec(
+                "sleepy", init, step, (Param("lr", 0.05, 1e-6, 1.0, log=True),), label="Sleepy GD"
+            )
+        ]
 
     module.zoo_optimizers = zoo_optimizers
     return module
@@ -207,8 +220,9 @@ def test_a_run_that_raises_is_marked_failed_and_the_others_go_on(qtbot, make_win
     bad = window.add_run(zoo.RunConfig("exploding", label="exploding"))
     qtbot.waitUntil(lambda: window.runset.status(bad).state == "failed", timeout=5000)
     start = steps_of(window)
-    qtbot.waitUntil(lambda: all(s > start[r] for r, s in steps_of(window).items() if r != bad),
-                    timeout=5000)
+    qtbot.waitUntil(
+        lambda: all(s > start[r] for r, s in steps_of(window).items() if r != bad), timeout=5000
+    )
     window._update_status(window._last_status + 1.0)
     assert "step exploded" in window.status_text(bad)
 
@@ -230,25 +244,33 @@ def test_save_then_load_replays_identical_trajectories(qtbot, make_window, regis
         win.runset.step(60)
     assert list(other.runset.configs.values()) == list(window.runset.configs.values())
     for mine, theirs in zip(window.runset.configs, other.runset.configs, strict=True):
-        np.testing.assert_array_equal(window.runset.trajectory(mine).x,
-                                      other.runset.trajectory(theirs).x)
+        np.testing.assert_array_equal(
+            window.runset.trajectory(mine).x, other.runset.trajectory(theirs).x
+        )
     # A fresh build of the file gives the same paths too.
     _, runset, fresh = load_scene(path, registry).build(registry)
     runset.step(60)
     for mine, theirs in zip(window.runset.configs, fresh, strict=True):
-        np.testing.assert_array_equal(window.runset.trajectory(mine).x,
-                                      runset.trajectory(theirs).x)
+        np.testing.assert_array_equal(window.runset.trajectory(mine).x, runset.trajectory(theirs).x)
 
 
-@pytest.mark.parametrize("text, reason", [
-    ('{"format": "optimizer-zoo-scene", "version": 99, "model": {"name": "rosenbrock"}}',
-     "newer"),
-    ('{"format": "optimizer-zoo-scene", "version": 1, "model": ', "not valid JSON"),
-    ('{"format": "optimizer-zoo-scene", "version": 1, "model": {"name": "no_such_model"}}',
-     "unknown model"),
-])
-def test_a_bad_scene_file_is_refused_and_the_current_scene_stays(make_window, registry,
-                                                                 tmp_path, text, reason):
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        (
+            '{"format": "optimizer-zoo-scene", "version": 99, "model": {"name": "rosenbrock"}}',
+            "newer",
+        ),
+        ('{"format": "optimizer-zoo-scene", "version": 1, "model": ', "not valid JSON"),
+        (
+            '{"format": "optimizer-zoo-scene", "version": 1, "model": {"name": "no_such_model"}}',
+            "unknown model",
+        ),
+    ],
+)
+def test_a_bad_scene_file_is_refused_and_the_current_scene_stays(
+    make_window, registry, tmp_path, text, reason
+):
     window = make_window(registry, autoplay=False)
     before = (window.model_name, window.runset, dict(window.runset.configs))
     path = tmp_path / "bad.json"
@@ -313,7 +335,7 @@ def test_a_formula_the_parser_refuses_is_shown_under_the_box(qtbot, main_window)
     box.setText("x**2 + (y")
     box.editingFinished.emit()
     error = form.errors["formula"]
-    assert not error.isHidden() and "formula" in error.text().lower() or error.text()
+    assert (not error.isHidden() and "formula" in error.text().lower()) or error.text()
     assert window.model_name == "expression"
     box.setText("x**2 + 3*y**2")
     box.editingFinished.emit()
@@ -329,9 +351,15 @@ def test_one_weight_models_are_drawn_as_a_loss_curve(qtbot, main_window):
     assert window.canvas.one_dimensional
     window.play()
     qtbot.waitUntil(lambda: min(steps_of(window).values()) >= 3, timeout=5000)
-    x, loss, _ = window.runset.history(next(iter(window.runset.configs)))
-    qtbot.waitUntil(lambda: len(window.canvas.heads.data) >= 1, timeout=3000)
+    settle(window)
+    window.frame()
     assert window.canvas.loss_curve.xData is not None
+    # The iterates sit on the curve: each head is (x, E(x)).
+    for run_id in window.runset.configs:
+        x, loss, _ = window.runset.history(run_id)
+        head = window.drawing.frame(window.runset).head_of[run_id]
+        np.testing.assert_allclose(head, [x[-1, 0], loss[-1]])
+        assert loss[-1] == pytest.approx(float(window.problem.loss(x[-1:])[0]))
 
 
 def test_only_compatible_optimizers_are_offered(main_window):
@@ -341,11 +369,15 @@ def test_only_compatible_optimizers_are_offered(main_window):
     box = window.runs_panel.optimizer_box
     offered = {box.itemData(i) for i in range(box.count())}
     registry = window.registry
-    expected = {name for name, spec in registry.optimizers.items()
-                if not missing_needs(spec.needs, window.problem)}
+    expected = {
+        name
+        for name, spec in registry.optimizers.items()
+        if not missing_needs(spec.needs, window.problem)
+    }
     assert offered == expected
     assert len(offered) < len(registry.optimizers) or all(
-        not missing_needs(s.needs, window.problem) for s in registry.optimizers.values())
+        not missing_needs(s.needs, window.problem) for s in registry.optimizers.values()
+    )
 
 
 def test_closing_the_window_stops_all_work(qtbot, make_window, registry):
@@ -357,3 +389,100 @@ def test_closing_the_window_stops_all_work(qtbot, make_window, registry):
     frozen = steps_of(window)
     qtbot.wait(100)
     assert steps_of(window) == frozen
+
+
+def test_a_model_with_many_weights_is_drawn_on_a_plane(qtbot, main_window):
+    window = main_window
+    if "mlp" not in window.registry.models:
+        pytest.skip("no multi-weight model registered")
+    assert window.set_model("mlp", {})
+    assert window.problem.dim > 2 and not window.model_panel.plane_box.isHidden()
+    window.play()
+    qtbot.waitUntil(lambda: min(steps_of(window).values()) >= 20, timeout=8000)
+    settle(window)
+    window.set_plane("pca")
+    assert window.model_panel.plane_box.currentData() == "pca"
+    plane = window.view_plane
+    run_id = next(iter(window.runset.configs))
+    x = window.runset.history(run_id)[0]
+    # The drawn head is the projection of the run's weights onto the chosen plane.
+    window.frame()
+    head = window.drawing.frame(window.runset).head_of[run_id]
+    basis = np.stack([plane.u, plane.v], axis=1)
+    expected, *_ = np.linalg.lstsq(basis, x[-1] - plane.origin, rcond=None)
+    np.testing.assert_allclose(head, expected, atol=1e-9)
+
+
+def test_a_sweep_adds_runs_over_a_log_range(main_window):
+    window = main_window
+    settle(window)
+    base = next(iter(window.runset.configs))
+    before = len(window.runset.configs)
+    ids = window.sweep(base, "lr", [0.001, 0.01, 0.1])
+    assert len(window.runset.configs) == before + 3
+    assert [window.runset.configs[i].hyper["lr"] for i in ids] == [0.001, 0.01, 0.1]
+    assert len({window.runset.configs[i].color for i in ids}) == 3
+
+
+def test_hiding_a_run_takes_it_off_the_canvas_without_restarting_it(qtbot, main_window):
+    window = main_window
+    qtbot.waitUntil(lambda: min(steps_of(window).values()) >= 5, timeout=5000)
+    settle(window)
+    run_id = next(iter(window.runset.configs))
+    steps = window.runset.steps_taken(run_id)
+    swatch = window.runs_panel.table.item(0, 0)
+    swatch.setCheckState(QtCore.Qt.CheckState.Unchecked)
+    assert not window.runset.configs[run_id].visible
+    assert window.runset.steps_taken(run_id) == steps
+    window.frame()
+    assert window.canvas.trails.colour_count() == 3
+    assert len(window.canvas.heads.data) == 3
+
+
+def test_single_step_and_reset(qtbot, main_window):
+    window = main_window
+    settle(window)
+    before = steps_of(window)
+    window.step_once()
+    qtbot.waitUntil(
+        lambda: all(s == before[r] + 1 for r, s in steps_of(window).items()), timeout=3000
+    )
+    window.reset_runs()
+    assert set(steps_of(window).values()) == {0}
+
+
+def test_the_lab_and_experiment_actions_never_crash_the_window(qtbot, main_window):
+    window = main_window
+    window.show_lab()
+    window.show_experiment("no_such_experiment")
+    qtbot.wait(50)
+    assert window.isVisible()
+    start = steps_of(window)
+    qtbot.waitUntil(lambda: all(s > start[r] for r, s in steps_of(window).items()), timeout=5000)
+
+
+def test_dragging_the_start_marker_previews_the_paths_then_moves_the_runs(
+    qtbot, main_window, registry
+):
+    window = main_window
+    settle(window)
+    marker = window.canvas.start_marker
+    marker.setPos(0.9, 0.9)  # what a drag does, step by step
+    preview = window.canvas.preview
+    xs, ys = preview.getData()
+    assert xs is not None and len(xs) > 4 * 50
+    first = window.runset.configs[next(iter(window.runset.configs))]
+    expected = zoo.simulate(
+        window.problem,
+        first.optimizer,
+        hyper=first.hyper,
+        start=(0.9, 0.9),
+        steps=5,
+        registry=registry,
+        gtol=0,
+    ).x
+    np.testing.assert_allclose(np.stack([xs[:6], ys[:6]], axis=1), expected)
+    with qtbot.waitSignal(window.runs_changed, timeout=3000):
+        marker.sigPositionChangeFinished.emit(marker)
+    assert all(c.start == (0.9, 0.9) for c in window.runset.configs.values())
+    assert preview.getData()[0] is None or len(preview.getData()[0]) == 0
