@@ -51,8 +51,10 @@ def torch_rate(problem, batch: int, steps: int) -> float | None:
     matrix = torch.tensor(problem.matrix, dtype=torch.float64)
     centre = torch.tensor(problem.centre, dtype=torch.float64)
     rng = np.random.default_rng(0)
-    params = [torch.tensor(rng.uniform(-2, 2, size=2), dtype=torch.float64, requires_grad=True)
-              for _ in range(batch)]
+    params = [
+        torch.tensor(rng.uniform(-2, 2, size=2), dtype=torch.float64, requires_grad=True)
+        for _ in range(batch)
+    ]
     optimizer = torch.optim.Adam([{"params": [p], "lr": 1e-3} for p in params])
 
     def loop():

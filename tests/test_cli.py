@@ -49,8 +49,9 @@ def test_plugins_lists_every_kind_with_its_source_and_failures(capsys, tmp_path,
 
 
 def test_run_prints_a_table_per_run(capsys):
-    code, out, _ = run(capsys, "run", "rosenbrock", "adam:lr=0.02,beta1=0.8", "sgd:lr=0.001",
-                       "--steps", "300")
+    code, out, _ = run(
+        capsys, "run", "rosenbrock", "adam:lr=0.02,beta1=0.8", "sgd:lr=0.001", "--steps", "300"
+    )
     assert code == 0
     header = next(line for line in out.splitlines() if line.startswith("run"))
     for column in ("final loss", "to minimum", "steps", "status", "evaluations"):
@@ -61,8 +62,21 @@ def test_run_prints_a_table_per_run(capsys):
 
 def test_run_json_and_files_hold_the_trajectories(capsys, tmp_path):
     out_csv = tmp_path / "paths.csv"
-    code, out, _ = run(capsys, "run", "quadratic", "sgd:lr=0.05", "--set", "lambda2=20",
-                       "--start", "1,1", "--steps", "10", "--out", str(out_csv), "--json")
+    code, out, _ = run(
+        capsys,
+        "run",
+        "quadratic",
+        "sgd:lr=0.05",
+        "--set",
+        "lambda2=20",
+        "--start",
+        "1,1",
+        "--steps",
+        "10",
+        "--out",
+        str(out_csv),
+        "--json",
+    )
     assert code == 0
     result = json.loads(out)
     assert result["settings"] == {"lambda2": "20"}
@@ -93,7 +107,7 @@ def test_run_json_and_files_hold_the_trajectories(capsys, tmp_path):
     ],
 )
 def test_bad_input_gets_one_line_and_exit_status_2(capsys, argv, message):
-    code, out, err = run(capsys, *argv)
+    code, _, err = run(capsys, *argv)
     assert code == 2
     assert err.startswith("zoo: error: ") and message in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err

@@ -14,7 +14,8 @@ def test_the_core_and_built_in_plugins_run_without_qt_or_heavy_imports():
         "heavy = [m for m in ('PySide6', 'pyqtgraph', 'imageio', 'torch') if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""

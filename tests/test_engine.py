@@ -84,8 +84,12 @@ def test_registry(registry):
         spec("count_calls", count_calls),
         spec("noisy", noisy),
         spec("needs_residuals", needs_residuals, needs=frozenset({"residuals"})),
-        spec("with_size", discrete_state, init=discrete_init,
-             params=(LR, Param("size", 2, 1, 5, kind="int"))),
+        spec(
+            "with_size",
+            discrete_state,
+            init=discrete_init,
+            params=(LR, Param("size", 2, 1, 5, kind="int")),
+        ),
     ):
         extra._records["optimizer"][record.name] = record
     for kind in ("model", "schedule", "activation"):
@@ -169,8 +173,13 @@ def test_every_problem_call_is_counted_per_run(quadratic, test_registry):
     ids = [runs.add(RunConfig("count_calls")) for _ in range(2)]
     runs.step(7)
     for run_id in ids:
-        assert runs.evals(run_id) == {"loss": 14, "grad": 7, "hess": 7, "residuals": 0,
-                                      "jacobian": 0}
+        assert runs.evals(run_id) == {
+            "loss": 14,
+            "grad": 7,
+            "hess": 7,
+            "residuals": 0,
+            "jacobian": 0,
+        }
 
 
 def test_noise_is_per_run_so_batching_does_not_change_a_path(quadratic, test_registry):
@@ -185,10 +194,19 @@ def test_noise_is_per_run_so_batching_does_not_change_a_path(quadratic, test_reg
 
 
 def test_a_schedule_multiplies_the_learning_rate_per_step(quadratic, registry):
-    halve = ScheduleSpec("halve", lambda step, every: 0.5 ** np.floor_divide(step, every),
-                         params=(Param("every", 2, 1, 100, kind="int"),))
-    path = simulate(quadratic, "sgd", steps=6, hyper={"lr": 0.1}, schedule=(halve, {"every": 2}),
-                    registry=registry)
+    halve = ScheduleSpec(
+        "halve",
+        lambda step, every: 0.5 ** np.floor_divide(step, every),
+        params=(Param("every", 2, 1, 100, kind="int"),),
+    )
+    path = simulate(
+        quadratic,
+        "sgd",
+        steps=6,
+        hyper={"lr": 0.1},
+        schedule=(halve, {"every": 2}),
+        registry=registry,
+    )
     x = path.x[0]
     for k in range(6):
         x = x - 0.1 * 0.5 ** (k // 2) * quadratic.grad(x[None, :])[0]
@@ -209,7 +227,7 @@ def test_incompatible_and_invalid_runs_are_refused_with_a_reason(quadratic, test
     runs = RunSet(quadratic, test_registry)
     with pytest.raises(EngineError, match="needs residuals, which this model does not provide"):
         runs.add(RunConfig("needs_residuals"))
-    with pytest.raises(EngineError, match="lr: 50.0 is above the maximum 10.0"):
+    with pytest.raises(EngineError, match=r"lr: 50\.0 is above the maximum 10\.0"):
         runs.add(RunConfig("gd", {"lr": 50}))
     with pytest.raises(EngineError, match="unknown optimizer 'gdd'"):
         runs.add(RunConfig("gdd"))
@@ -219,7 +237,7 @@ def test_incompatible_and_invalid_runs_are_refused_with_a_reason(quadratic, test
         runs.add(RunConfig("gd", batch_size=4))
     with pytest.raises(EngineError, match="unknown model 'nowhere'"):
         build_problem("nowhere", registry=test_registry)
-    with pytest.raises(EngineError, match="lambda1: 1000.0 is above the maximum"):
+    with pytest.raises(EngineError, match=r"lambda1: 1000\.0 is above the maximum"):
         build_problem("quadratic", {"lambda1": 1000}, registry=test_registry)
 
 
@@ -285,7 +303,7 @@ def test_calls_made_for_some_runs_are_charged_to_those_runs_only(quadratic, regi
     def search(problem, x, state, hyper):
         for row in range(len(x)):
             for _ in range(row + 1):  # run r evaluates r + 1 times on its own
-                problem.for_rows(row).loss(x[row:row + 1])
+                problem.for_rows(row).loss(x[row : row + 1])
         problem.for_rows([0, 2]).grad(x[[0, 2]])
         return gd_step(problem, x, state, hyper)
 

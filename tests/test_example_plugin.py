@@ -23,8 +23,19 @@ def installed(tmp_path_factory):
     copy = tmp_path_factory.mktemp("build") / "plugin-example"
     shutil.copytree(EXAMPLE, copy)  # building writes next to the sources; keep ours clean
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-index", "--target", str(target), str(copy)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(copy),
+        ],
         check=True,
     )
     env = dict(os.environ)
@@ -33,18 +44,29 @@ def installed(tmp_path_factory):
 
 
 def zoo(env, *args):
-    return subprocess.run([sys.executable, "-m", "zoo.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "zoo.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_the_installed_example_is_listed_with_its_distribution(installed):
     result = zoo(installed, "plugins", "--json")
     assert result.returncode == 0, result.stderr
     listing = json.loads(result.stdout)
-    found = {kind: {e["name"]: e for e in listing[kind]}
-             for kind in ("optimizers", "activations", "models", "schedules")}
-    for kind, name in (("optimizers", "cube_root_gd"), ("activations", "bent_identity"),
-                       ("models", "rippled_bowl"), ("schedules", "halving")):
+    found = {
+        kind: {e["name"]: e for e in listing[kind]}
+        for kind in ("optimizers", "activations", "models", "schedules")
+    }
+    for kind, name in (
+        ("optimizers", "cube_root_gd"),
+        ("activations", "bent_identity"),
+        ("models", "rippled_bowl"),
+        ("schedules", "halving"),
+    ):
         entry = found[kind][name]
         assert entry["plugin"] == "example"
         assert entry["source"] == "zoo-example-plugin 0.1.0"
@@ -52,8 +74,17 @@ def test_the_installed_example_is_listed_with_its_distribution(installed):
 
 
 def test_the_installed_example_runs_from_the_command_line(installed):
-    result = zoo(installed, "run", "rippled_bowl", "cube_root_gd:lr=0.05", "sgd:lr=0.05",
-                 "--schedule", "halving:every=50", "--steps", "300")
+    result = zoo(
+        installed,
+        "run",
+        "rippled_bowl",
+        "cube_root_gd:lr=0.05",
+        "sgd:lr=0.05",
+        "--schedule",
+        "halving:every=50",
+        "--steps",
+        "300",
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     row = next(line for line in lines if line.startswith("cube_root_gd"))
@@ -62,10 +93,10 @@ def test_the_installed_example_runs_from_the_command_line(installed):
 
 
 def test_a_network_model_offers_the_third_party_activation(installed):
-    code = ("import zoo; r = zoo.load_registry(); "
-            "print('bent_identity' in r.activations)")
-    result = subprocess.run([sys.executable, "-c", code], env=installed, capture_output=True,
-                            text=True, timeout=120)
+    code = "import zoo; r = zoo.load_registry(); print('bent_identity' in r.activations)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=installed, capture_output=True, text=True, timeout=120
+    )
     assert result.stdout.strip() == "True"
 
 
@@ -73,7 +104,11 @@ def test_the_example_passes_the_conformance_kit(registry):
     report = check_plugin(str(EXAMPLE / "src" / "zoo_example" / "plugin.py"))
     assert report.passed, "\n".join(report.lines())
     assert sorted(kind for kind, _, _ in report.results) == [
-        "activation", "model", "optimizer", "schedule"]
+        "activation",
+        "model",
+        "optimizer",
+        "schedule",
+    ]
 
 
 def test_a_one_file_local_plugin_works_too(tmp_path, monkeypatch):

@@ -119,8 +119,13 @@ def test_strong_wolfe_returns_a_point_meeting_both_conditions():
 def test_batched_line_searches_charge_each_run_its_own_evaluations(registry):
     problem = build_problem("rosenbrock", registry=registry)
     starts = [(-1.2, 1.0), (0.5, -0.5), (1.5, 2.5)]
-    for name, hyper in (("lbfgs", {"line_search_fn": "strong_wolfe"}), ("bfgs", {}), ("cg", {}),
-                        ("newton", {}), ("steepest_descent", {})):
+    for name, hyper in (
+        ("lbfgs", {"line_search_fn": "strong_wolfe"}),
+        ("bfgs", {}),
+        ("cg", {}),
+        ("newton", {}),
+        ("steepest_descent", {}),
+    ):
         together = RunSet(problem, registry)
         ids = [together.add(RunConfig(name, hyper, start=start)) for start in starts]
         together.step(10)
@@ -129,5 +134,10 @@ def test_batched_line_searches_charge_each_run_its_own_evaluations(registry):
             only = alone.add(RunConfig(name, hyper, start=start))
             alone.step(10)
             assert together.evals(run_id) == alone.evals(only), name
-            np.testing.assert_allclose(together.trajectory(run_id).x, alone.trajectory(only).x,
-                                       rtol=1e-12, atol=1e-14, err_msg=name)
+            np.testing.assert_allclose(
+                together.trajectory(run_id).x,
+                alone.trajectory(only).x,
+                rtol=1e-12,
+                atol=1e-14,
+                err_msg=name,
+            )

@@ -13,8 +13,9 @@ def test_a_run_draws_the_same_numbers_alone_or_in_any_batch():
     batch = run_normal(seeds, steps, (4, 3))
     assert batch.shape == (4, 4, 3)
     for row in range(4):
-        np.testing.assert_array_equal(run_normal(seeds[row], steps[row:row + 1], (4, 3))[0],
-                                      batch[row])
+        np.testing.assert_array_equal(
+            run_normal(seeds[row], steps[row : row + 1], (4, 3))[0], batch[row]
+        )
     assert not np.array_equal(batch[0], batch[3])  # same seed, other step
     assert not np.array_equal(run_normal([1], [0], (5,), stream=1), run_normal([1], [0], (5,)))
 

@@ -10,7 +10,7 @@ import pytest
 from zoo import OptimizerSpec, Param, hookimpl, load_registry
 from zoo.registry import Registry, UnknownName
 
-GOOD = '''
+GOOD = """
 import numpy as np
 from zoo import OptimizerSpec, Param, hookimpl
 
@@ -23,7 +23,7 @@ def step(problem, x, state, hyper):
 @hookimpl
 def zoo_optimizers():
     return [OptimizerSpec("NAME", init, step, params=(Param("lr", 0.1, 0.0, 1.0),))]
-'''
+"""
 
 
 def write(folder, name, text):
@@ -58,13 +58,20 @@ def test_a_local_file_plugin_is_loaded_with_its_path(plugin_dir):
 def test_broken_plugins_are_listed_while_the_rest_loads(plugin_dir):
     write(plugin_dir, "a_import_error", "import not_a_module_anywhere\n")
     write(plugin_dir, "b_syntax", "def broken(:\n")
-    write(plugin_dir, "c_raises", """
+    write(
+        plugin_dir,
+        "c_raises",
+        """
         from zoo import hookimpl
         @hookimpl
         def zoo_models():
             raise RuntimeError("database unavailable")
-        """)
-    write(plugin_dir, "d_malformed", """
+        """,
+    )
+    write(
+        plugin_dir,
+        "d_malformed",
+        """
         import numpy as np
         from zoo import OptimizerSpec, Param, hookimpl
         @hookimpl
@@ -74,7 +81,8 @@ def test_broken_plugins_are_listed_while_the_rest_loads(plugin_dir):
             wrong = OptimizerSpec("bad_two", lambda p, x, h: {}, lambda p, x, s, h: (x, s),
                                   params=(Param("lr", 5.0, 0.0, 1.0),))
             return [ok, bad, wrong, "not a record"]
-        """)
+        """,
+    )
     write(plugin_dir, "e_good", GOOD.replace("NAME", "survivor"))
     registry = load_registry()
     messages = {f.plugin: [] for f in registry.failures}
@@ -98,10 +106,10 @@ def test_a_name_clash_names_both_providers_and_the_first_keeps_the_name(plugin_d
     write(plugin_dir, "third", GOOD.replace("NAME", "sgd"))
     registry = load_registry()
     assert registry.provenance("optimizer", "twin").plugin == "first"
-    clash = [f for f in registry.failures if f.plugin == "second"][0]
+    clash = next(f for f in registry.failures if f.plugin == "second")
     assert "'twin' is already provided by plugin 'first'" in clash.message
     assert "plugin 'second'" in clash.message
-    builtin = [f for f in registry.failures if f.plugin == "third"][0]
+    builtin = next(f for f in registry.failures if f.plugin == "third")
     assert "plugin 'first_order' (optimizer-zoo" in builtin.message
     assert registry.provenance("optimizer", "sgd").plugin == "first_order"
 
@@ -120,8 +128,14 @@ def test_register_at_run_time_and_unknown_names_list_the_valid_ones():
 
     @hookimpl
     def zoo_optimizers():
-        return [OptimizerSpec("runtime_gd", lambda p, x, h: {}, lambda p, x, s, h: (x, s),
-                              params=(Param("lr", 0.1),))]
+        return [
+            OptimizerSpec(
+                "runtime_gd",
+                lambda p, x, h: {},
+                lambda p, x, s, h: (x, s),
+                params=(Param("lr", 0.1),),
+            )
+        ]
 
     plugin.zoo_optimizers = zoo_optimizers
     registry.register(plugin, name="notebook")

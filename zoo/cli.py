@@ -66,13 +66,18 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, require_model: bool = 
         help="one run per optimizer, e.g. adam:lr=0.01 sgd:lr=0.1,momentum=0.9",
     )
     parser.add_argument(
-        "--set", dest="settings", action="append", default=[], metavar="key=value",
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="key=value",
         help="a model setting (repeatable), e.g. --set lambda2=100",
     )
     parser.add_argument("--steps", type=int, default=200, help="steps per run (default 200)")
     parser.add_argument("--start", help="start point x,y (view coordinates); default: the model's")
     parser.add_argument(
-        "--schedule", metavar="NAME[:key=value,...]",
+        "--schedule",
+        metavar="NAME[:key=value,...]",
         help="learning-rate schedule for every run, e.g. inverse or step:step_size=50",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the model's data and noise")
@@ -96,8 +101,7 @@ def runs_from_args(args: argparse.Namespace, registry: Registry) -> tuple[Any, s
         runs = RunSet(problem, registry)
         for text in args.optimizers:
             name, hyper = parse_named(text, "optimizer")
-            config = RunConfig(name, hyper, schedule, schedule_params, start, args.seed,
-                               label=text)
+            config = RunConfig(name, hyper, schedule, schedule_params, start, args.seed, label=text)
             runs.add(config)  # validates: names, values, ranges, compatibility
             configs.append(config)
     except (UnknownName, EngineError, SpecError) as error:
@@ -111,8 +115,12 @@ def command_plugins(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(plugins_as_dict(registry), indent=2))
         return 0
-    titles = {"optimizer": "Optimizers", "activation": "Activations", "model": "Models",
-              "schedule": "Schedules"}
+    titles = {
+        "optimizer": "Optimizers",
+        "activation": "Activations",
+        "model": "Models",
+        "schedule": "Schedules",
+    }
     for kind in KINDS:
         records = registry.records(kind)
         print(f"{titles[kind]} ({len(records)})")
@@ -138,12 +146,25 @@ def plugins_as_dict(registry: Registry) -> dict[str, Any]:
         entries = []
         for name, record in sorted(registry.records(kind).items()):
             origin = registry.provenance(kind, name)
-            entry = {"name": name, "label": record.label, "plugin": origin.plugin,
-                     "source": origin.source, "doc": record.doc}
+            entry = {
+                "name": name,
+                "label": record.label,
+                "plugin": origin.plugin,
+                "source": origin.source,
+                "doc": record.doc,
+            }
             if hasattr(record, "params"):
                 entry["params"] = [
-                    {"name": p.name, "default": p.default, "kind": p.kind, "low": p.low,
-                     "high": p.high, "log": p.log, "choices": list(p.choices), "doc": p.doc}
+                    {
+                        "name": p.name,
+                        "default": p.default,
+                        "kind": p.kind,
+                        "low": p.low,
+                        "high": p.high,
+                        "log": p.log,
+                        "choices": list(p.choices),
+                        "doc": p.doc,
+                    }
                     for p in record.params
                 ]
             if kind == "optimizer":
@@ -154,10 +175,12 @@ def plugins_as_dict(registry: Registry) -> dict[str, Any]:
                 entry["family"] = record.family
             entries.append(entry)
         out[kind + "s"] = entries
-    out["failures"] = [{"plugin": f.plugin, "source": f.source, "message": f.message}
-                       for f in registry.failures]
-    out["plugins"] = [{"name": p.name, "source": p.source, "origin": p.origin}
-                      for p in registry.plugins]
+    out["failures"] = [
+        {"plugin": f.plugin, "source": f.source, "message": f.message} for f in registry.failures
+    ]
+    out["plugins"] = [
+        {"name": p.name, "source": p.source, "origin": p.origin} for p in registry.plugins
+    ]
     out["local_plugin_dirs"] = [str(p) for p in local_plugin_dirs()]
     return out
 
@@ -181,17 +204,24 @@ def command_run(args: argparse.Namespace) -> int:
         final = trajectory.x[-1]
         distance = float(np.min(np.linalg.norm(minima - final, axis=1))) if len(minima) else None
         evals = {k: v for k, v in trajectory.evals.items() if v}
-        rows.append((
-            config.label, _number(trajectory.loss[-1]),
-            "n/a" if distance is None else _number(distance), str(trajectory.steps),
-            str(trajectory.status), " ".join(f"{k}={v}" for k, v in evals.items()) or "0",
-        ))
+        rows.append(
+            (
+                config.label,
+                _number(trajectory.loss[-1]),
+                "n/a" if distance is None else _number(distance),
+                str(trajectory.steps),
+                str(trajectory.status),
+                " ".join(f"{k}={v}" for k, v in evals.items()) or "0",
+            )
+        )
         results.append((config, trajectory, distance))
     if args.json:
         print(json.dumps(_runs_json(model, settings, args, results), indent=2))
     else:
-        print(f"{model} ({', '.join(f'{k}={v}' for k, v in settings.items()) or 'defaults'}), "
-              f"{args.steps} steps")
+        print(
+            f"{model} ({', '.join(f'{k}={v}' for k, v in settings.items()) or 'defaults'}), "
+            f"{args.steps} steps"
+        )
         _print_table(rows, ("run", "final loss", "to minimum", "steps", "status", "evaluations"))
     if out is not None:
         if out.suffix.lower() == ".json":
@@ -209,11 +239,19 @@ def _runs_json(model, settings, args, results) -> dict[str, Any]:
         "settings": settings,
         "steps": args.steps,
         "runs": [
-            {"label": config.label, "optimizer": config.optimizer, "hyper": dict(config.hyper),
-             "status": trajectory.status.state, "status_step": trajectory.status.step,
-             "message": trajectory.status.message, "final_loss": _json_float(trajectory.loss[-1]),
-             "distance_to_minimum": distance, "evals": trajectory.evals,
-             "x": trajectory.x.tolist(), "loss": [_json_float(v) for v in trajectory.loss]}
+            {
+                "label": config.label,
+                "optimizer": config.optimizer,
+                "hyper": dict(config.hyper),
+                "status": trajectory.status.state,
+                "status_step": trajectory.status.step,
+                "message": trajectory.status.message,
+                "final_loss": _json_float(trajectory.loss[-1]),
+                "distance_to_minimum": distance,
+                "evals": trajectory.evals,
+                "x": trajectory.x.tolist(),
+                "loss": [_json_float(v) for v in trajectory.loss],
+            }
             for config, trajectory, distance in results
         ],
     }
@@ -222,14 +260,23 @@ def _runs_json(model, settings, args, results) -> dict[str, Any]:
 def _write_csv(path: Path, results, dim: int) -> None:
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["run", "optimizer", "step", *[f"x{i}" for i in range(dim)], "loss",
-                         "grad_norm"])
+        writer.writerow(
+            ["run", "optimizer", "step", *[f"x{i}" for i in range(dim)], "loss", "grad_norm"]
+        )
         for config, trajectory, _ in results:
             for step, (x, loss, gnorm) in enumerate(
                 zip(trajectory.x, trajectory.loss, trajectory.grad_norm, strict=True)
             ):
-                writer.writerow([config.label, config.optimizer, step, *map(repr, x.tolist()),
-                                 repr(float(loss)), repr(float(gnorm))])
+                writer.writerow(
+                    [
+                        config.label,
+                        config.optimizer,
+                        step,
+                        *map(repr, x.tolist()),
+                        repr(float(loss)),
+                        repr(float(gnorm)),
+                    ]
+                )
 
 
 def command_check(args: argparse.Namespace) -> int:
@@ -309,7 +356,8 @@ def build_parser() -> argparse.ArgumentParser:
     plugins.set_defaults(handler=command_plugins)
 
     run = commands.add_parser(
-        "run", help="run optimizers on a model headless and print a table",
+        "run",
+        help="run optimizers on a model headless and print a table",
         description="Run optimizers on a model without a display. Example: "
         "zoo run rosenbrock adam:lr=0.01 lbfgs newton --steps 500",
     )
@@ -319,7 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=command_run)
 
     render = commands.add_parser(
-        "render", help="render a scene or runs to PNG, GIF or MP4 without a display",
+        "render",
+        help="render a scene or runs to PNG, GIF or MP4 without a display",
         description="Render without a display. Give a scene file, or a model and optimizers "
         "with the same flags as `zoo run`.",
     )
@@ -328,12 +377,17 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--frames", type=int, default=120, help="animation frames (default 120)")
     render.add_argument("--steps-per-frame", type=int, default=1, help="steps per frame")
     render.add_argument("--size", default="800x600", help="image size WxH (default 800x600)")
-    render.add_argument("--out", required=True, metavar="FILE.png|.gif|.mp4",
-                        help="output file; the suffix chooses the format")
+    render.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE.png|.gif|.mp4",
+        help="output file; the suffix chooses the format",
+    )
     render.set_defaults(handler=command_render)
 
     check = commands.add_parser(
-        "check", help="run the conformance kit on a plugin",
+        "check",
+        help="run the conformance kit on a plugin",
         description="Check a plugin: a module name (mypackage.plugin), a .py file, or the "
         "name of a loaded plugin (see `zoo plugins`).",
     )

@@ -86,8 +86,9 @@ class _CountingProblem:
 
     __slots__ = ("_cache", "_cached_x", "_problem", "batch", "counts", "row_counts")
 
-    def __init__(self, problem: Problem, cached_x: np.ndarray | None, cache: dict,
-                 batch: int) -> None:
+    def __init__(
+        self, problem: Problem, cached_x: np.ndarray | None, cache: dict, batch: int
+    ) -> None:
         self._problem = problem
         self._cached_x = cached_x
         self._cache = cache
@@ -179,8 +180,15 @@ class _StepFailure(Exception):
 class Group:
     """Runs sharing an optimizer, its discrete settings, schedule and batch size."""
 
-    def __init__(self, key: tuple, spec: OptimizerSpec, schedule: ScheduleSpec | None,
-                 discrete: dict[str, Any], batch_size: int, dim: int) -> None:
+    def __init__(
+        self,
+        key: tuple,
+        spec: OptimizerSpec,
+        schedule: ScheduleSpec | None,
+        discrete: dict[str, Any],
+        batch_size: int,
+        dim: int,
+    ) -> None:
         self.key = key
         self.spec = spec
         self.schedule = schedule
@@ -206,8 +214,17 @@ class Group:
         self.lockstep = True  # every run has taken the same number of steps
 
     # Per-run arrays that move with a run between groups and snapshots.
-    _ROW_ARRAYS = ("x", "seeds", "t", "code", "stop_step", "evals", "hist_x", "hist_loss",
-                   "hist_gnorm")
+    _ROW_ARRAYS = (
+        "x",
+        "seeds",
+        "t",
+        "code",
+        "stop_step",
+        "evals",
+        "hist_x",
+        "hist_loss",
+        "hist_gnorm",
+    )
 
     def __len__(self) -> int:
         return len(self.run_ids)
@@ -231,8 +248,14 @@ class Group:
                 table[name] = np.delete(table[name], row, axis=0)
         self.invalidate()
 
-    def append(self, run_id: int, rows: dict[str, np.ndarray], state: dict[str, np.ndarray],
-               hyper: dict[str, np.ndarray], schedule_params: dict[str, np.ndarray]) -> None:
+    def append(
+        self,
+        run_id: int,
+        rows: dict[str, np.ndarray],
+        state: dict[str, np.ndarray],
+        hyper: dict[str, np.ndarray],
+        schedule_params: dict[str, np.ndarray],
+    ) -> None:
         if self.run_ids and set(state) != set(self.state):
             raise _StepFailure("init returned state keys that differ from the batch's")
         capacity = max(self.hist_x.shape[1], rows["hist_x"].shape[1])
@@ -242,16 +265,20 @@ class Group:
             rows[name] = _pad_history(rows[name], capacity)
         for name in self._ROW_ARRAYS:
             setattr(self, name, np.concatenate([getattr(self, name), rows[name]], axis=0))
-        for table, new in ((self.state, state), (self.hyper, hyper),
-                           (self.schedule_params, schedule_params)):
+        for table, new in (
+            (self.state, state),
+            (self.hyper, hyper),
+            (self.schedule_params, schedule_params),
+        ):
             for name, value in new.items():
-                table[name] = np.concatenate([table[name], value], axis=0) if name in table \
-                    else value
+                table[name] = (
+                    np.concatenate([table[name], value], axis=0) if name in table else value
+                )
         self.run_ids.append(run_id)
         self.invalidate()
 
     def take(self, row: int) -> dict[str, np.ndarray]:
-        return {name: getattr(self, name)[row:row + 1].copy() for name in self._ROW_ARRAYS}
+        return {name: getattr(self, name)[row : row + 1].copy() for name in self._ROW_ARRAYS}
 
     def _grow(self, capacity: int) -> None:
         if capacity > self.hist_x.shape[1]:
@@ -283,8 +310,13 @@ def _pad_history(array: np.ndarray, capacity: int) -> np.ndarray:
     return np.pad(array, pad, constant_values=np.nan)
 
 
-def build_problem(model: str | ModelSpec | Problem, settings: Mapping[str, Any] | None = None,
-                  *, seed: int = 0, registry: Any = None) -> Problem:
+def build_problem(
+    model: str | ModelSpec | Problem,
+    settings: Mapping[str, Any] | None = None,
+    *,
+    seed: int = 0,
+    registry: Any = None,
+) -> Problem:
     """A ``Problem`` from a model name or spec and its settings (or the problem itself)."""
     if isinstance(model, Problem):
         if settings:
@@ -300,8 +332,9 @@ def build_problem(model: str | ModelSpec | Problem, settings: Mapping[str, Any] 
         raise EngineError(str(error)) from None
     activations = registry.activations if registry is not None else {}
     try:
-        values = resolve_values(spec.params, settings, where=f"model {spec.name}",
-                                activations=list(activations) or None)
+        values = resolve_values(
+            spec.params, settings, where=f"model {spec.name}", activations=list(activations) or None
+        )
     except SpecError as error:
         raise EngineError(str(error)) from None
     context = BuildContext(activations=activations, rng=np.random.default_rng(seed))
@@ -310,16 +343,23 @@ def build_problem(model: str | ModelSpec | Problem, settings: Mapping[str, Any] 
     except (ValueError, ArithmeticError) as error:
         raise EngineError(f"model {spec.name}: {error}") from None
     if not isinstance(problem, Problem):
-        raise EngineError(f"model {spec.name}: build() returned {type(problem).__name__}, "
-                          "not a zoo.Problem")
+        raise EngineError(
+            f"model {spec.name}: build() returned {type(problem).__name__}, not a zoo.Problem"
+        )
     return problem
 
 
 class RunSet:
     """A set of runs on one problem.  Not thread-safe: step it from one thread at a time."""
 
-    def __init__(self, problem: Problem, registry: Any = None, *, gtol: float = 1e-10,
-                 track_grad: bool = True) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        registry: Any = None,
+        *,
+        gtol: float = 1e-10,
+        track_grad: bool = True,
+    ) -> None:
         if registry is None:
             from zoo.registry import load_registry
 
@@ -392,18 +432,25 @@ class RunSet:
         if missing:
             raise EngineError(
                 f"optimizer {spec.name} needs {', '.join(sorted(missing))}, which this model "
-                f"does not provide (it provides {', '.join(sorted(self.problem.provides))})")
+                f"does not provide (it provides {', '.join(sorted(self.problem.provides))})"
+            )
         try:
-            hyper = resolve_values(spec.params, config.hyper, where=f"optimizer {spec.name}",
-                                   activations=list(registry.activations))
+            hyper = resolve_values(
+                spec.params,
+                config.hyper,
+                where=f"optimizer {spec.name}",
+                activations=list(registry.activations),
+            )
             schedule_params: dict[str, Any] = {}
             if config.schedule is not None:
                 schedule = registry.get("schedule", config.schedule)
                 if "lr" not in hyper:
-                    raise EngineError(f"optimizer {spec.name} has no lr for schedule "
-                                      f"{schedule.name} to scale")
-                schedule_params = resolve_values(schedule.params, config.schedule_params,
-                                                 where=f"schedule {schedule.name}")
+                    raise EngineError(
+                        f"optimizer {spec.name} has no lr for schedule {schedule.name} to scale"
+                    )
+                schedule_params = resolve_values(
+                    schedule.params, config.schedule_params, where=f"schedule {schedule.name}"
+                )
             elif config.schedule_params:
                 raise EngineError("schedule settings given without a schedule")
         except (SpecError, KeyError) as error:
@@ -417,12 +464,14 @@ class RunSet:
         if start is not None:
             start = tuple(float(v) for v in np.ravel(start))
             if len(start) not in (self.problem.dim, 2):
-                raise EngineError(f"start has {len(start)} coordinates; the model has "
-                                  f"{self.problem.dim}")
+                raise EngineError(
+                    f"start has {len(start)} coordinates; the model has {self.problem.dim}"
+                )
             if not np.all(np.isfinite(start)):
                 raise EngineError("start must be finite")
-        return replace(config, hyper=hyper, schedule_params=schedule_params, start=start,
-                       seed=int(config.seed))
+        return replace(
+            config, hyper=hyper, schedule_params=schedule_params, start=start, seed=int(config.seed)
+        )
 
     def _group_key(self, config: RunConfig) -> tuple:
         spec = self.registry.get("optimizer", config.optimizer)
@@ -430,8 +479,11 @@ class RunSet:
         return (spec.name, discrete, config.schedule, config.batch_size)
 
     def _run_columns(self, config: RunConfig, spec: OptimizerSpec):
-        hyper = {p.name: np.full((1, 1), float(config.hyper[p.name]))
-                 for p in spec.params if not p.discrete}
+        hyper = {
+            p.name: np.full((1, 1), float(config.hyper[p.name]))
+            for p in spec.params
+            if not p.discrete
+        }
         discrete = {p.name: config.hyper[p.name] for p in spec.params if p.discrete}
         schedule = {name: np.full((1, 1), value) for name, value in config.schedule_params.items()}
         return hyper, discrete, schedule
@@ -466,14 +518,18 @@ class RunSet:
             state = _check_state(state, 1)
         except Exception as error:
             message = f"init raised {_describe(error)}"
-            state = {name: np.zeros((1, *value.shape[1:]), value.dtype)
-                     for name, value in group.state.items()}
+            state = {
+                name: np.zeros((1, *value.shape[1:]), value.dtype)
+                for name, value in group.state.items()
+            }
         try:
             group.append(run_id, keep, state, hyper, sched)
         except _StepFailure as error:
             message = str(error)
-            state = {name: np.zeros((1, *value.shape[1:]), value.dtype)
-                     for name, value in group.state.items()}
+            state = {
+                name: np.zeros((1, *value.shape[1:]), value.dtype)
+                for name, value in group.state.items()
+            }
             group.append(run_id, keep, state, hyper, sched)
         self._group_of[run_id] = group
         if message is not None:
@@ -493,11 +549,15 @@ class RunSet:
         hist_loss[0, 0] = loss[0][0]
         hist_gnorm[0, 0] = loss[1][0]
         return {
-            "x": x0.copy(), "seeds": np.full((1, 1), seed, dtype=np.int64),
-            "t": np.zeros(1, dtype=np.int64), "code": np.zeros(1, dtype=np.int8),
+            "x": x0.copy(),
+            "seeds": np.full((1, 1), seed, dtype=np.int64),
+            "t": np.zeros(1, dtype=np.int64),
+            "code": np.zeros(1, dtype=np.int8),
             "stop_step": np.zeros(1, dtype=np.int64),
             "evals": np.zeros((1, len(EVAL_KINDS)), dtype=np.int64),
-            "hist_x": hist_x, "hist_loss": hist_loss, "hist_gnorm": hist_gnorm,
+            "hist_x": hist_x,
+            "hist_loss": hist_loss,
+            "hist_gnorm": hist_gnorm,
         }
 
     def _evaluate(self, x: np.ndarray, cache: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -545,8 +605,7 @@ class RunSet:
         if group.batch_size:
             first = 0 if rows is None else rows[0]
             seed, step_count = abs(int(group.seeds[first, 0])), int(group.t[first])
-            problem = problem.minibatch(np.random.default_rng([seed, step_count]),
-                                        group.batch_size)
+            problem = problem.minibatch(np.random.default_rng([seed, step_count]), group.batch_size)
         results = self._try_step(group, problem, x, state, hyper, rows)
         if results is None:
             return not group.code.all()
@@ -556,8 +615,9 @@ class RunSet:
 
     def _try_step(self, group, problem, x, state, hyper, rows):
         usable = rows is None and group.cache_x is x and not group.batch_size
-        counting = _CountingProblem(problem, x if usable else None,
-                                    group.cache if usable else {}, len(x))
+        counting = _CountingProblem(
+            problem, x if usable else None, group.cache if usable else {}, len(x)
+        )
         try:
             x_new, new_state = group.spec.step(counting, x, state, hyper)
             if type(x_new) is not np.ndarray or x_new.dtype != np.float64:
@@ -582,22 +642,29 @@ class RunSet:
     def _step_one_by_one(self, group, problem, x, state, hyper, rows) -> None:
         all_rows = np.arange(len(group)) if rows is None else rows
         for position, row in enumerate(all_rows):
-            single_hyper = {name: (value[position:position + 1] if isinstance(value, np.ndarray)
-                                   else value) for name, value in hyper.items()}
-            single_state = {k: v[position:position + 1] for k, v in state.items()}
+            single_hyper = {
+                name: (value[position : position + 1] if isinstance(value, np.ndarray) else value)
+                for name, value in hyper.items()
+            }
+            single_state = {k: v[position : position + 1] for k, v in state.items()}
             one = np.array([row])
-            result = self._try_step(group, problem, x[position:position + 1], single_state,
-                                    single_hyper, one)
+            result = self._try_step(
+                group, problem, x[position : position + 1], single_state, single_hyper, one
+            )
             if result is not None:
                 x_new, new_state, counts = result
-                self._commit(group, one, x[position:position + 1], x_new, new_state, counts)
+                self._commit(group, one, x[position : position + 1], x_new, new_state, counts)
 
     def _commit(self, group: Group, rows, x, x_new, new_state, counts) -> None:
         cache: dict[str, np.ndarray] = {}
         loss, gnorm = self._evaluate(x_new, cache)
         # NaN and ±inf fail the comparisons too, so these tests cover all three.
-        if (rows is None and group.lockstep and np.abs(x_new).max() < DIVERGENCE_LIMIT
-                and np.isfinite(loss.sum())):
+        if (
+            rows is None
+            and group.lockstep
+            and np.abs(x_new).max() < DIVERGENCE_LIMIT
+            and np.isfinite(loss.sum())
+        ):
             top = int(group.t[0]) + 1  # the fast path: everyone ran and is fine
             if top >= group.hist_x.shape[1]:
                 group._grow(2 * top)
@@ -676,18 +743,28 @@ class RunSet:
         group, row = self._locate(run_id)
         code = group.code[row]
         last = int(group.t[row]) if code != DIVERGED else int(group.stop_step[row]) - 1
-        return (group.hist_x[row, :last + 1], group.hist_loss[row, :last + 1],
-                group.hist_gnorm[row, :last + 1])
+        return (
+            group.hist_x[row, : last + 1],
+            group.hist_loss[row, : last + 1],
+            group.hist_gnorm[row, : last + 1],
+        )
 
     def trajectory(self, run_id: int) -> Trajectory:
         x, loss, gnorm = self.history(run_id)
-        return Trajectory(x.copy(), loss.copy(), gnorm.copy(), self.status(run_id),
-                          self.evals(run_id))
+        return Trajectory(
+            x.copy(), loss.copy(), gnorm.copy(), self.status(run_id), self.evals(run_id)
+        )
 
     def snapshot(self) -> dict[str, Any]:
         """A deep copy of everything, for ``restore`` (rewinding)."""
-        return copy.deepcopy({"configs": self.configs, "groups": self.groups,
-                              "group_of": self._group_of, "next_id": self._next_id})
+        return copy.deepcopy(
+            {
+                "configs": self.configs,
+                "groups": self.groups,
+                "group_of": self._group_of,
+                "next_id": self._next_id,
+            }
+        )
 
     def restore(self, snapshot: dict[str, Any]) -> None:
         snapshot = copy.deepcopy(snapshot)
@@ -714,8 +791,10 @@ def _check_state(state: Any, batch: int) -> dict[str, np.ndarray]:
         if type(value) is not np.ndarray or not shape or shape[0] != batch:
             value = np.asarray(value)
             if value.ndim == 0 or value.shape[0] != batch:
-                raise _StepFailure(f"state[{name!r}] has shape {value.shape}; its leading "
-                                   f"axis must be the batch ({batch})")
+                raise _StepFailure(
+                    f"state[{name!r}] has shape {value.shape}; its leading "
+                    f"axis must be the batch ({batch})"
+                )
             state = {**state, name: value}
     return state
 
@@ -726,11 +805,19 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def simulate(model: str | ModelSpec | Problem, optimizer: str | OptimizerSpec, *, steps: int,
-             start: Any = None, settings: Mapping[str, Any] | None = None,
-             hyper: Mapping[str, Any] | None = None,
-             schedule: str | ScheduleSpec | tuple | None = None, seed: int = 0,
-             registry: Any = None, gtol: float = 1e-10) -> Trajectory:
+def simulate(
+    model: str | ModelSpec | Problem,
+    optimizer: str | OptimizerSpec,
+    *,
+    steps: int,
+    start: Any = None,
+    settings: Mapping[str, Any] | None = None,
+    hyper: Mapping[str, Any] | None = None,
+    schedule: str | ScheduleSpec | tuple | None = None,
+    seed: int = 0,
+    registry: Any = None,
+    gtol: float = 1e-10,
+) -> Trajectory:
     """Run one optimizer on one model for ``steps`` steps and return its trajectory.
 
     ``model`` and ``optimizer`` are registry names, specs or (model) a ``Problem``;
@@ -750,8 +837,16 @@ def simulate(model: str | ModelSpec | Problem, optimizer: str | OptimizerSpec, *
         schedule_name = item if isinstance(item, str) else item.name
     name = optimizer if isinstance(optimizer, str) else optimizer.name
     runs = RunSet(problem, registry, gtol=gtol)
-    run_id = runs.add(RunConfig(name, dict(hyper or {}), schedule_name, dict(schedule_params),
-                                None if start is None else tuple(np.ravel(start)), seed))
+    run_id = runs.add(
+        RunConfig(
+            name,
+            dict(hyper or {}),
+            schedule_name,
+            dict(schedule_params),
+            None if start is None else tuple(np.ravel(start)),
+            seed,
+        )
+    )
     runs.step(steps)
     return runs.trajectory(run_id)
 

@@ -35,16 +35,18 @@ def _uniform(seeds, counters, count: int, stream: int) -> np.ndarray:
     return ((bits >> _S11).astype(np.float64) + 0.5) * 2.0**-53
 
 
-def run_uniform(seeds: np.ndarray, counters: np.ndarray, shape: tuple[int, ...] = (),
-                stream: int = 0) -> np.ndarray:
+def run_uniform(
+    seeds: np.ndarray, counters: np.ndarray, shape: tuple[int, ...] = (), stream: int = 0
+) -> np.ndarray:
     """Uniform draws in (0, 1) of shape ``(B, *shape)``; ``stream`` separates uses in one step."""
     size = int(np.prod(shape, dtype=np.int64))
     draws = _uniform(seeds, counters, size, stream)
     return draws.reshape(len(draws), *shape)
 
 
-def run_normal(seeds: np.ndarray, counters: np.ndarray, shape: tuple[int, ...] = (),
-               stream: int = 0) -> np.ndarray:
+def run_normal(
+    seeds: np.ndarray, counters: np.ndarray, shape: tuple[int, ...] = (), stream: int = 0
+) -> np.ndarray:
     """Standard normal draws of shape ``(B, *shape)`` (Box–Muller on ``run_uniform``)."""
     size = int(np.prod(shape, dtype=np.int64))
     draws = _uniform(seeds, counters, 2 * size, stream)
@@ -55,5 +57,6 @@ def run_normal(seeds: np.ndarray, counters: np.ndarray, shape: tuple[int, ...] =
 
 def run_integers(seeds: np.ndarray, counters: np.ndarray, high: int, stream: int = 0) -> np.ndarray:
     """One integer in [0, high) per run, shape ``(B,)``."""
-    return np.minimum((_uniform(seeds, counters, 1, stream)[:, 0] * high).astype(np.int64),
-                      high - 1)
+    return np.minimum(
+        (_uniform(seeds, counters, 1, stream)[:, 0] * high).astype(np.int64), high - 1
+    )

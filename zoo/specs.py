@@ -82,9 +82,7 @@ class Param:
             allowed = tuple(choices) if choices is not None else self.choices
             text = str(value).strip()
             if allowed and text not in allowed:
-                raise SpecError(
-                    f"{self.name}: {text!r} is not one of {', '.join(allowed)}"
-                )
+                raise SpecError(f"{self.name}: {text!r} is not one of {', '.join(allowed)}")
             return text
         try:
             if isinstance(value, bool):
@@ -193,7 +191,9 @@ def _check_param(param: Any, where: str) -> None:
     if param.kind in ("float", "int"):
         for bound in ("low", "high"):
             value = getattr(param, bound)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, float))
+            ):
                 raise SpecError(f"{where}.{bound}: expected a number or None, got {value!r}")
         if param.low is not None and param.high is not None and param.low > param.high:
             raise SpecError(f"{where}: low {param.low} is above high {param.high}")
@@ -201,7 +201,9 @@ def _check_param(param: Any, where: str) -> None:
             raise SpecError(f"{where}.log: a log scale needs a positive low bound")
     if param.kind == "bool" and not isinstance(param.default, bool):
         raise SpecError(f"{where}.default: expected True or False, got {param.default!r}")
-    if param.kind == "int" and (isinstance(param.default, bool) or not isinstance(param.default, int)):
+    if param.kind == "int" and (
+        isinstance(param.default, bool) or not isinstance(param.default, int)
+    ):
         raise SpecError(f"{where}.default: expected an int, got {param.default!r}")
     if param.kind in ("activation", "text") and not isinstance(param.default, str):
         wanted = "an activation name" if param.kind == "activation" else "text"
@@ -302,8 +304,7 @@ def preset(record: Record, name: str, label: str = "", **defaults: Any) -> Recor
     This is how ``momentum`` and ``nesterov`` are ``sgd`` with different defaults.
     """
     params = tuple(
-        replace(p, default=defaults.pop(p.name)) if p.name in defaults else p
-        for p in record.params
+        replace(p, default=defaults.pop(p.name)) if p.name in defaults else p for p in record.params
     )
     if defaults:
         raise SpecError(f"{record.name}: no parameter {', '.join(sorted(defaults))}")

@@ -107,8 +107,9 @@ class ReferenceProblem(Problem):
 # --------------------------------------------------------------------- optimizers
 def _hyper(spec: OptimizerSpec, batch: int, registry: Any, seeds: np.ndarray) -> dict[str, Any]:
     activations = list(registry.activations) if registry is not None else None
-    values = resolve_values(spec.params, {}, where=f"optimizer {spec.name}",
-                            activations=activations or None)
+    values = resolve_values(
+        spec.params, {}, where=f"optimizer {spec.name}", activations=activations or None
+    )
     hyper: dict[str, Any] = {}
     for param in spec.params:
         value = values[param.name]
@@ -117,7 +118,9 @@ def _hyper(spec: OptimizerSpec, batch: int, registry: Any, seeds: np.ndarray) ->
         else:
             column = np.full((batch, 1), float(value))
             if param.name == "lr":  # different rates per run exercise the broadcasting
-                column = column * np.array([1.0, 0.5, 0.25][:batch] + [1.0] * max(0, batch - 3))[:, None]
+                column = (
+                    column * np.array([1.0, 0.5, 0.25][:batch] + [1.0] * max(0, batch - 3))[:, None]
+                )
             hyper[param.name] = column
     hyper["seed"] = seeds.reshape(batch, 1).astype(np.int64)
     return hyper
@@ -136,8 +139,9 @@ def _run(spec: OptimizerSpec, problem: Problem, x: np.ndarray, hyper: dict, step
     return np.stack(path, axis=1), state
 
 
-def check_optimizer(spec: OptimizerSpec, registry: Any = None,
-                    problem: Problem | None = None) -> None:
+def check_optimizer(
+    spec: OptimizerSpec, registry: Any = None, problem: Problem | None = None
+) -> None:
     """Record valid; init/step shapes; no mutation; batched == single; deterministic."""
     _valid(spec)
     problem = problem or ReferenceProblem()
@@ -145,8 +149,10 @@ def check_optimizer(spec: OptimizerSpec, registry: Any = None,
     if missing:
         _fail(f"{spec.name}: the reference problem lacks {sorted(missing)}; pass a problem")
     dim = problem.dim
-    starts = np.asarray(problem.start, dtype=float) + np.array(
-        [[0.0] * dim, [0.3] * dim, [-0.2] * dim])[:, :dim]
+    starts = (
+        np.asarray(problem.start, dtype=float)
+        + np.array([[0.0] * dim, [0.3] * dim, [-0.2] * dim])[:, :dim]
+    )
     seeds = np.array([1, 2, 3])
     hyper = _hyper(spec, BATCH, registry, seeds)
 
@@ -156,8 +162,10 @@ def check_optimizer(spec: OptimizerSpec, registry: Any = None,
     for name, value in state.items():
         value = np.asarray(value)
         if value.ndim == 0 or value.shape[0] != BATCH:
-            _fail(f"{spec.name}: state[{name!r}] has shape {value.shape}; the leading axis must "
-                  f"be the batch ({BATCH})")
+            _fail(
+                f"{spec.name}: state[{name!r}] has shape {value.shape}; the leading axis must "
+                f"be the batch ({BATCH})"
+            )
     x_before = starts.copy()
     state_before = {k: np.array(v, copy=True) for k, v in state.items()}
     x_in = starts.copy()
@@ -181,15 +189,20 @@ def check_optimizer(spec: OptimizerSpec, registry: Any = None,
         if not np.array_equal(batched, again, equal_nan=True):
             _fail(f"{spec.name}: two identical runs differ (hidden global state or unseeded noise)")
         for row in range(BATCH):
-            single, _ = _run(spec, problem, starts[row:row + 1], _rows(hyper, slice(row, row + 1)),
-                             STEPS)
+            single, _ = _run(
+                spec, problem, starts[row : row + 1], _rows(hyper, slice(row, row + 1)), STEPS
+            )
             if not np.allclose(single[0], batched[row], rtol=1e-10, atol=1e-12, equal_nan=True):
                 worst = np.nanmax(np.abs(single[0] - batched[row]))
-                _fail(f"{spec.name}: run {row} alone differs from the same run in a batch "
-                      f"(max difference {worst:.3g}); rows must not influence each other")
+                _fail(
+                    f"{spec.name}: run {row} alone differs from the same run in a batch "
+                    f"(max difference {worst:.3g}); rows must not influence each other"
+                )
     if not np.all(np.isfinite(batched)):
-        _fail(f"{spec.name}: non-finite iterates within {STEPS} steps at default settings on the "
-              "reference problem")
+        _fail(
+            f"{spec.name}: non-finite iterates within {STEPS} steps at default settings on the "
+            "reference problem"
+        )
 
 
 # --------------------------------------------------------------------- models
@@ -215,8 +228,10 @@ def _close(analytic: np.ndarray, numeric: np.ndarray, what: str, name: str) -> N
     bad = ~(error <= tolerance)
     if bad.any():
         index = np.unravel_index(np.argmax(np.where(bad, error / tolerance, 0)), error.shape)
-        _fail(f"model {name}: {what} differs from central differences at {index}: "
-              f"{analytic[index]:.8g} vs {numeric[index]:.8g}")
+        _fail(
+            f"model {name}: {what} differs from central differences at {index}: "
+            f"{analytic[index]:.8g} vs {numeric[index]:.8g}"
+        )
 
 
 def _context(registry: Any, seed: int) -> BuildContext:
@@ -239,14 +254,19 @@ def _sample_points(problem: Problem, rng: np.random.Generator, count: int) -> np
     return points
 
 
-def check_model(spec: ModelSpec, registry: Any = None,
-                settings: dict[str, Any] | None = None) -> None:
+def check_model(
+    spec: ModelSpec, registry: Any = None, settings: dict[str, Any] | None = None
+) -> None:
     """Build; shapes; gradient, Hessian and Jacobian against central differences; minima
     stationary; batched == single; same seed, same problem; minibatches."""
     _valid(spec)
     context = _context(registry, 0)
-    values = resolve_values(spec.params, settings, where=f"model {spec.name}",
-                            activations=list(context.activations) or None)
+    values = resolve_values(
+        spec.params,
+        settings,
+        where=f"model {spec.name}",
+        activations=list(context.activations) or None,
+    )
     problem = spec.build(values, context)
     name = spec.name
     if not isinstance(problem, Problem):
@@ -278,28 +298,42 @@ def check_model(spec: ModelSpec, registry: Any = None,
     points = points[finite]
     provides = problem.provides
     if "grad" in provides:
-        _close(np.asarray(problem.grad(points)), _central_difference(problem.loss, points),
-               "grad", name)
+        _close(
+            np.asarray(problem.grad(points)),
+            _central_difference(problem.loss, points),
+            "grad",
+            name,
+        )
         if type(problem).hess is not Problem.hess:
-            _close(np.asarray(problem.hess(points)), _central_difference(problem.grad, points),
-                   "hess", name)
+            _close(
+                np.asarray(problem.hess(points)),
+                _central_difference(problem.grad, points),
+                "hess",
+                name,
+            )
         if len(minima):
             gradient = np.asarray(problem.grad(minima))
             scale = max(1.0, float(np.max(np.abs(problem.grad(points)))))
             if np.max(np.abs(gradient)) > 1e-6 * scale:
-                _fail(f"model {name}: the gradient at a listed minimum is "
-                      f"{np.max(np.abs(gradient)):.3g}, not zero")
+                _fail(
+                    f"model {name}: the gradient at a listed minimum is "
+                    f"{np.max(np.abs(gradient)):.3g}, not zero"
+                )
     if "residuals" in provides:
         residuals = np.asarray(problem.residuals(points))
-        _close(np.asarray(problem.jacobian(points)),
-               _central_difference(problem.residuals, points), "jacobian", name)
+        _close(
+            np.asarray(problem.jacobian(points)),
+            _central_difference(problem.residuals, points),
+            "jacobian",
+            name,
+        )
         half_square = 0.5 * np.einsum("bn,bn->b", residuals, residuals)
         if not np.allclose(half_square, problem.loss(points), rtol=1e-9, atol=1e-12):
             _fail(f"model {name}: loss must equal ½‖residuals‖² for a least-squares model")
     batched = problem.loss(points)
     for row in range(len(points)):
-        single = problem.loss(points[row:row + 1])
-        if not np.allclose(single, batched[row:row + 1], rtol=1e-12, atol=1e-14):
+        single = problem.loss(points[row : row + 1])
+        if not np.allclose(single, batched[row : row + 1], rtol=1e-12, atol=1e-14):
             _fail(f"model {name}: loss of one point alone differs from the same point in a batch")
     twin = spec.build(values, _context(registry, 0))
     if not np.array_equal(twin.loss(points), batched):
@@ -342,8 +376,10 @@ def check_activation(spec: ActivationSpec) -> None:
         bad = smooth & ~(np.abs(analytic - fine) <= 1e-5 * (1 + np.abs(fine)))
         if bad.any():
             where = z[bad][0]
-            _fail(f"activation {spec.name}: {label}({where:.4f}) = {derivative(where):.8g} "
-                  f"but central differences give {fine[bad][0]:.8g}")
+            _fail(
+                f"activation {spec.name}: {label}({where:.4f}) = {derivative(where):.8g} "
+                f"but central differences give {fine[bad][0]:.8g}"
+            )
 
 
 # --------------------------------------------------------------------- schedules
@@ -360,8 +396,10 @@ def check_schedule(spec: ScheduleSpec) -> None:
     for step in (0, 1, 7, 299):
         one = float(np.asarray(spec.factor(step, **values)))
         if not np.isclose(one, factors[step], rtol=1e-12, atol=0):
-            _fail(f"schedule {spec.name}: factor({step}) = {one} alone but {factors[step]} in "
-                  "an array")
+            _fail(
+                f"schedule {spec.name}: factor({step}) = {one} alone but {factors[step]} in "
+                "an array"
+            )
     column = np.asarray(spec.factor(steps[:, None], **values), dtype=float)
     if column.shape != (len(steps), 1):
         _fail(f"schedule {spec.name}: factor must broadcast over a (B, 1) column of steps")
@@ -398,8 +436,11 @@ def parametrize_records(kind: str, plugin: str | None = None, registry: Any = No
         from zoo.registry import load_registry
 
         registry = load_registry(local=False)
-    names = [name for name in sorted(registry.records(kind))
-             if plugin is None or registry.provenance(kind, name).plugin == plugin]
+    names = [
+        name
+        for name in sorted(registry.records(kind))
+        if plugin is None or registry.provenance(kind, name).plugin == plugin
+    ]
     return pytest.mark.parametrize(
         ("record", "registry"),
         [(registry.get(kind, name), registry) for name in names],
@@ -417,8 +458,11 @@ class CheckReport:
 
     @property
     def passed(self) -> bool:
-        return not self.failures and all(error is None for *_, error in self.results) \
+        return (
+            not self.failures
+            and all(error is None for *_, error in self.results)
             and bool(self.results)
+        )
 
     def lines(self) -> Iterator[str]:
         yield f"Checking plugin {self.plugin!r} ({self.target})"
@@ -457,14 +501,16 @@ def check_plugin(target: str) -> CheckReport:
             module = importlib.import_module(target)
         except ModuleNotFoundError:
             valid = ", ".join(sorted(loaded))
-            raise LookupError(f"no module or loaded plugin named {target!r} "
-                              f"(loaded plugins: {valid})") from None
+            raise LookupError(
+                f"no module or loaded plugin named {target!r} (loaded plugins: {valid})"
+            ) from None
         except Exception as error:
             report = CheckReport(target, target)
             report.failures.append(f"import failed: {type(error).__name__}: {error}")
             return report
-        name = next((p.name for p in registry.plugins
-                     if registry.plugin_object(p.name) is module), None)
+        name = next(
+            (p.name for p in registry.plugins if registry.plugin_object(p.name) is module), None
+        )
         if name is None:
             name = target
             registry.register(module, name=name, source=f"module {target}")
@@ -494,7 +540,8 @@ def _import_file(path: Path, name: str, registry: Any) -> Any:
     try:
         spec.loader.exec_module(module)
     except Exception as error:
-        registry.failures.append(PluginFailure(
-            name, str(path), f"import failed: {type(error).__name__}: {error}"))
+        registry.failures.append(
+            PluginFailure(name, str(path), f"import failed: {type(error).__name__}: {error}")
+        )
         return None
     return module
