@@ -50,6 +50,8 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class RunStatus:
+    """Where a run stands: ``running``, or ``converged``/``diverged``/``failed`` at a step."""
+
     state: str
     step: int
     message: str = ""
