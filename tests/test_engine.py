@@ -315,3 +315,27 @@ def test_calls_made_for_some_runs_are_charged_to_those_runs_only(quadratic, regi
     assert [runs.evals(i)["loss"] for i in ids] == [4, 8, 12]
     assert [runs.evals(i)["grad"] for i in ids] == [8, 4, 8]
     assert quadratic.for_rows([1]) is quadratic
+
+
+def test_add_many_sets_up_a_sweep_at_once_and_isolates_a_bad_start(quadratic, test_registry):
+    def picky_init(problem, x, hyper):
+        if np.any(x[:, 0] > 1.5):
+            raise ValueError("start too far right")
+        return gd_init(problem, x, hyper)
+
+    extra = Registry()
+    extra._records["optimizer"]["picky"] = spec("picky", gd_step, init=picky_init)
+    runs = RunSet(quadratic, extra)
+    starts = [(-1.0, 0.5), (2.0, 0.5), (0.5, -0.5)]
+    ids = runs.add_many([RunConfig("picky", {"lr": 0.05}, start=s) for s in starts])
+    runs.step(10)
+    assert [runs.status(i).state for i in ids] == ["running", "failed", "running"]
+    assert "start too far right" in runs.status(ids[1]).message
+    for run_id, start in zip(ids[::2], starts[::2], strict=True):
+        alone = RunSet(quadratic, extra)
+        only = alone.add(RunConfig("picky", {"lr": 0.05}, start=start))
+        alone.step(10)
+        np.testing.assert_array_equal(runs.trajectory(run_id).x, alone.trajectory(only).x)
+    with pytest.raises(EngineError, match="unknown optimizer"):
+        runs.add_many([RunConfig("picky"), RunConfig("missing")])
+    assert list(runs.configs) == ids

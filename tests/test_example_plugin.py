@@ -37,6 +37,7 @@ def installed(tmp_path_factory):
             str(copy),
         ],
         check=True,
+        timeout=300,
     )
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(target), env.get("PYTHONPATH", "")])

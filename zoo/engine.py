@@ -252,7 +252,7 @@ class Group:
 
     def append(
         self,
-        run_id: int,
+        run_ids: list[int],
         rows: dict[str, np.ndarray],
         state: dict[str, np.ndarray],
         hyper: dict[str, np.ndarray],
@@ -276,7 +276,7 @@ class Group:
                 table[name] = (
                     np.concatenate([table[name], value], axis=0) if name in table else value
                 )
-        self.run_ids.append(run_id)
+        self.run_ids.extend(run_ids)
         self.invalidate()
 
     def take(self, row: int) -> dict[str, np.ndarray]:
@@ -378,12 +378,25 @@ class RunSet:
     # ------------------------------------------------------------ set-up
     def add(self, config: RunConfig) -> int:
         """Add a run at its start and return its id; ``EngineError`` says what is wrong."""
-        config = self._checked(config)
-        run_id = self._next_id
-        self._next_id += 1
-        self.configs[run_id] = config
-        self._place(run_id, config, None)
-        return run_id
+        return self.add_many([config])[0]
+
+    def add_many(self, configs: Iterable[RunConfig]) -> list[int]:
+        """Add runs at their starts and return their ids; nothing is added if one is wrong.
+
+        Runs that share a batch are set up together, so a sweep of thousands of runs costs
+        little more than one."""
+        checked = [self._checked(config) for config in configs]
+        ids = []
+        batches: dict[tuple, list[tuple[int, RunConfig]]] = {}
+        for config in checked:
+            run_id = self._next_id
+            self._next_id += 1
+            self.configs[run_id] = config
+            ids.append(run_id)
+            batches.setdefault(self._group_key(config), []).append((run_id, config))
+        for items in batches.values():
+            self._place([run_id for run_id, _ in items], [config for _, config in items], None)
+        return ids
 
     def remove(self, run_id: int) -> None:
         group = self._group_of.pop(run_id)
@@ -402,7 +415,7 @@ class RunSet:
         same_group = self._group_key(config) == group.key
         if keep is not None and same_group:
             self.configs[run_id] = config
-            hyper, _, sched = self._run_columns(config, group.spec)
+            hyper, _, sched = self._columns([config], group.spec)
             for name, value in hyper.items():
                 group.hyper[name][row] = value[0]
             for name, value in sched.items():
@@ -414,7 +427,7 @@ class RunSet:
         if not group.run_ids:
             self.groups.remove(group)
         self.configs[run_id] = config
-        self._place(run_id, config, keep)
+        self._place([run_id], [config], keep)
 
     def reset(self, run_ids: Iterable[int] | None = None, start: Any = None) -> None:
         """Send runs back to their start (or to a new ``start``) with fresh state."""
@@ -480,14 +493,19 @@ class RunSet:
         discrete = tuple((p.name, config.hyper[p.name]) for p in spec.params if p.discrete)
         return (spec.name, discrete, config.schedule, config.batch_size)
 
-    def _run_columns(self, config: RunConfig, spec: OptimizerSpec):
+    def _columns(self, configs: list[RunConfig], spec: OptimizerSpec):
+        """(B, 1) columns of float hyper-parameters and schedule settings, and the batch's
+        discrete values, for runs that share a batch."""
         hyper = {
-            p.name: np.full((1, 1), float(config.hyper[p.name]))
+            p.name: np.array([[float(c.hyper[p.name])] for c in configs])
             for p in spec.params
             if not p.discrete
         }
-        discrete = {p.name: config.hyper[p.name] for p in spec.params if p.discrete}
-        schedule = {name: np.full((1, 1), value) for name, value in config.schedule_params.items()}
+        discrete = {p.name: configs[0].hyper[p.name] for p in spec.params if p.discrete}
+        schedule = {
+            name: np.array([[c.schedule_params[name]] for c in configs])
+            for name in configs[0].schedule_params
+        }
         return hyper, discrete, schedule
 
     def start_of(self, config: RunConfig) -> np.ndarray:
@@ -498,65 +516,67 @@ class RunSet:
             return start
         return np.asarray(self.problem.from_view(start[0], start[1]), dtype=float)
 
-    def _place(self, run_id: int, config: RunConfig, keep: dict[str, np.ndarray] | None) -> None:
+    def _place(
+        self, run_ids: list[int], configs: list[RunConfig], keep: dict[str, np.ndarray] | None
+    ) -> None:
+        """Put runs that share a batch into their group, initialised at their starts (or,
+        with ``keep``, where one run already is)."""
+        config = configs[0]
         key = self._group_key(config)
         spec = self.registry.get("optimizer", config.optimizer)
-        hyper, discrete, sched = self._run_columns(config, spec)
+        hyper, discrete, sched = self._columns(configs, spec)
         group = next((g for g in self.groups if g.key == key), None)
         if group is None:
             schedule = self.registry.get("schedule", config.schedule) if config.schedule else None
             group = Group(key, spec, schedule, discrete, config.batch_size, self.problem.dim)
             self.groups.append(group)
         if keep is None:
-            x0 = self.start_of(config)[None, :]
-            keep = self._fresh_rows(x0, config.seed)
-        x0 = keep["x"]
+            x0 = np.stack([self.start_of(c) for c in configs])
+            keep = self._fresh_rows(x0, [c.seed for c in configs])
+        count = len(run_ids)
         init_hyper = dict(hyper)
         init_hyper.update(discrete)
         init_hyper["seed"] = keep["seeds"]
         message = None
         try:
-            state = spec.init(self.problem, x0.copy(), init_hyper)
-            state = _check_state(state, 1)
+            state = _check_state(spec.init(self.problem, keep["x"].copy(), init_hyper), count)
+            group.append(run_ids, keep, state, hyper, sched)
         except Exception as error:
-            message = f"init raised {_describe(error)}"
-            state = {
+            if count > 1:  # find the runs at fault one by one
+                for run_id, one in zip(run_ids, configs, strict=True):
+                    self._place([run_id], [one], None)
+                return
+            message = (
+                str(error) if isinstance(error, _StepFailure) else f"init raised {_describe(error)}"
+            )
+            blank = {
                 name: np.zeros((1, *value.shape[1:]), value.dtype)
                 for name, value in group.state.items()
             }
-        try:
-            group.append(run_id, keep, state, hyper, sched)
-        except _StepFailure as error:
-            message = str(error)
-            state = {
-                name: np.zeros((1, *value.shape[1:]), value.dtype)
-                for name, value in group.state.items()
-            }
-            group.append(run_id, keep, state, hyper, sched)
-        self._group_of[run_id] = group
+            group.append(run_ids, keep, blank, hyper, sched)
+        for run_id in run_ids:
+            self._group_of[run_id] = group
         if message is not None:
-            row = group.row(run_id)
+            row = group.row(run_ids[0])
             group.code[row] = FAILED
             group.stop_step[row] = group.t[row]
-            group.messages[run_id] = message
+            group.messages[run_ids[0]] = message
 
-    def _fresh_rows(self, x0: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    def _fresh_rows(self, x0: np.ndarray, seeds: list[int]) -> dict[str, np.ndarray]:
         with np.errstate(all="ignore"):
-            loss = self._evaluate(x0)
-        capacity = 16
-        hist_x = np.full((1, capacity, x0.shape[1]), np.nan)
-        hist_loss = np.full((1, capacity), np.nan)
-        hist_gnorm = np.full((1, capacity), np.nan)
-        hist_x[0, 0] = x0[0]
-        hist_loss[0, 0] = loss[0][0]
-        hist_gnorm[0, 0] = loss[1][0]
+            loss, gnorm = self._evaluate(x0)
+        count, capacity = len(x0), 16
+        hist_x = np.full((count, capacity, x0.shape[1]), np.nan)
+        hist_loss = np.full((count, capacity), np.nan)
+        hist_gnorm = np.full((count, capacity), np.nan)
+        hist_x[:, 0], hist_loss[:, 0], hist_gnorm[:, 0] = x0, loss, gnorm
         return {
             "x": x0.copy(),
-            "seeds": np.full((1, 1), seed, dtype=np.int64),
-            "t": np.zeros(1, dtype=np.int64),
-            "code": np.zeros(1, dtype=np.int8),
-            "stop_step": np.zeros(1, dtype=np.int64),
-            "evals": np.zeros((1, len(EVAL_KINDS)), dtype=np.int64),
+            "seeds": np.array(seeds, dtype=np.int64).reshape(count, 1),
+            "t": np.zeros(count, dtype=np.int64),
+            "code": np.zeros(count, dtype=np.int8),
+            "stop_step": np.zeros(count, dtype=np.int64),
+            "evals": np.zeros((count, len(EVAL_KINDS)), dtype=np.int64),
             "hist_x": hist_x,
             "hist_loss": hist_loss,
             "hist_gnorm": hist_gnorm,

@@ -37,7 +37,10 @@ _SPLIT = 134217729.0  # 2**27 + 1, Veltkamp's splitting constant
 
 def fused(a, b, c):
     """a·b + c with one rounding (an FMA), as torch's vectorised CPU kernels compute
-    ``c.add_(b, alpha=a)``; Dekker's exact product and Knuth's exact sum, then one add."""
+    ``c.add_(b, alpha=a)``; Dekker's exact product and Knuth's exact sum, then one add.
+
+    Correctly rounded except when the exact product lies halfway between two doubles and c
+    is smaller than its rounding error: then the tie goes to even rather than towards c."""
     a, b, c = np.asarray(a, dtype=float), np.asarray(b, dtype=float), np.asarray(c, dtype=float)
     product = a * b
     big_a = _SPLIT * a
