@@ -118,9 +118,7 @@ def _hyper(spec: OptimizerSpec, batch: int, registry: Any, seeds: np.ndarray) ->
         else:
             column = np.full((batch, 1), float(value))
             if param.name == "lr":  # different rates per run exercise the broadcasting
-                column = (
-                    column * np.array([1.0, 0.5, 0.25][:batch] + [1.0] * max(0, batch - 3))[:, None]
-                )
+                column = column * 0.5 ** np.arange(batch)[:, None]
             hyper[param.name] = column
     hyper["seed"] = seeds.reshape(batch, 1).astype(np.int64)
     return hyper
