@@ -9,6 +9,7 @@ experiment has a lesson scene, the window opens it so the canvas shows the same 
 from __future__ import annotations
 
 import traceback
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -106,8 +107,8 @@ class ExperimentPanel(QWidget):
         self.result = None
         self.table.setRowCount(0)
         self.plots.clear()
-        summary = EXPERIMENTS[name].summary
-        self.status.setText(f"<b>{name}</b> — {summary}<br>running…")
+        summary = escape(EXPERIMENTS[name].summary)
+        self.status.setText(f"<b>{escape(name)}</b> — {summary}<br>running…")
         worker = _Worker(name, seed)
         worker.done.connect(self._show)
         worker.failed.connect(self._fail)
@@ -125,7 +126,7 @@ class ExperimentPanel(QWidget):
             self.worker = None
 
     def _fail(self, message: str) -> None:
-        self.status.setText(f"The experiment failed:<pre>{message}</pre>")
+        self.status.setText(f"The experiment failed:<pre>{escape(message)}</pre>")
         self.failed.emit(message)
 
     def _show(self, result: Result) -> None:
@@ -136,7 +137,8 @@ class ExperimentPanel(QWidget):
             else "<span style='color:#d62728'>some agreements do not hold</span>"
         )
         self.status.setText(
-            f"<b>{result.name}</b> — {EXPERIMENTS[result.name].summary}<br>{verdict}"
+            f"<b>{escape(result.name)}</b> — {escape(EXPERIMENTS[result.name].summary)}"
+            f"<br>{verdict}"
         )
         self.table.setRowCount(len(result.rows))
         for index, row in enumerate(result.rows):

@@ -25,6 +25,7 @@ from gui.plots import StepPlots
 from gui.plugins_panel import PluginsPanel
 from gui.runs_panel import RunsPanel, SweepDialog, compatible_optimizers, run_label
 from gui.stepping import Stepper
+from gui.text_view import SafeTextBrowser
 from zoo import landscape
 from zoo.engine import EngineError, RunConfig, RunSet, build_problem
 from zoo.landscape import LandscapeCache
@@ -181,8 +182,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.side.setMinimumWidth(390)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.side)
 
-        self.lesson_view = QtWidgets.QTextBrowser()
-        self.lesson_view.setOpenExternalLinks(True)
+        self.lesson_view = SafeTextBrowser()
         self.lesson_dock = QtWidgets.QDockWidget("Lesson")
         self.lesson_dock.setObjectName("lessonDock")
         self.lesson_dock.setWidget(self.lesson_view)
@@ -380,11 +380,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.lesson_dock.hide()
             return
         self.lesson_dock.setWindowTitle(lesson.get("title") or "Lesson")
-        text = lesson.get("text", "")
-        if "<" in text:
-            self.lesson_view.setHtml(f"<h3>{lesson.get('title', '')}</h3>{text}")
-        else:
-            self.lesson_view.setPlainText(text)
+        self.lesson_view.show_lesson(lesson.get("title", ""), lesson.get("text", ""))
         self.lesson_dock.show()
 
     # ================================================================== model
