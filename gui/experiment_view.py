@@ -14,12 +14,15 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtCore import QElapsedTimer, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QDockWidget,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
+    QProgressBar,
+    QPushButton,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -27,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from zoo.experiments import EXPERIMENTS, Result, format_value
+from zoo.experiments import EXPERIMENTS, Cancelled, Result, format_value
 
 LESSONS = Path(__file__).resolve().parent.parent / "assets" / "lessons"
 PALETTE = (
@@ -48,25 +51,46 @@ _RUNNING: set[QThread] = set()
 
 
 class _Worker(QThread):
-    """Runs one experiment; reports the ``Result`` or the error text."""
+    """Runs one experiment; reports progress, then the ``Result``, the error text, or
+    ``cancelled`` once ``cancel()`` was called (at the experiment's next checkpoint)."""
 
     done = Signal(object)
     failed = Signal(str)
+    cancelled = Signal()
+    progressed = Signal(float)
 
     def __init__(self, name: str, seed: int) -> None:
         super().__init__()
         self.name = name
         self.seed = seed
+        self._go_on = True
+
+    def cancel(self) -> None:
+        self._go_on = False
+
+    def _progress(self, fraction: float) -> bool:
+        self.progressed.emit(fraction)
+        return self._go_on
 
     def run(self) -> None:
         from zoo.experiments import run_experiment
 
         try:
-            result = run_experiment(self.name, seed=self.seed)
+            result = run_experiment(self.name, seed=self.seed, progress=self._progress)
+        except Cancelled:
+            self.cancelled.emit()
+            return
         except Exception:  # a broken experiment is reported in the dock, not fatal
             self.failed.emit(traceback.format_exc(limit=3))
             return
         self.done.emit(result)
+
+
+def finish_all(timeout_ms: int = 5000) -> bool:
+    """Cancel every experiment still running and wait for them to end (at exit)."""
+    for worker in list(_RUNNING):
+        worker.cancel()
+    return all(worker.wait(timeout_ms) for worker in list(_RUNNING))
 
 
 class ExperimentPanel(QWidget):
@@ -81,6 +105,25 @@ class ExperimentPanel(QWidget):
         self.result: Result | None = None
         self.status = QLabel("Choose an experiment from the Experiments menu.")
         self.status.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.elapsed = QLabel()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the running experiment")
+        self.cancel_button.clicked.connect(self.cancel)
+        self._clock = QElapsedTimer()
+        self._ticker = QTimer(self)
+        self._ticker.setInterval(200)
+        self._ticker.timeout.connect(self._show_elapsed)
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addWidget(self.elapsed)
+        progress_row.addWidget(self.cancel_button)
+        self.progress_bar = QWidget()
+        self.progress_bar.setLayout(progress_row)
+        progress_row.setContentsMargins(0, 0, 0, 0)
+        self.progress_bar.hide()
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["quantity", "measured", "theory", "agrees"])
         self.table.verticalHeader().setVisible(False)
@@ -99,10 +142,12 @@ class ExperimentPanel(QWidget):
         splitter.setStretchFactor(1, 3)
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
+        layout.addWidget(self.progress_bar)
         layout.addWidget(splitter)
 
     def start(self, name: str, seed: int = 0) -> None:
-        """Run ``name`` in a worker thread; ``finished`` or ``failed`` follows."""
+        """Run ``name`` in a worker thread; ``finished`` or ``failed`` follows.  An
+        experiment still running is cancelled first, without waiting for it."""
         self.stop()
         self.result = None
         self.table.setRowCount(0)
@@ -112,24 +157,63 @@ class ExperimentPanel(QWidget):
         worker = _Worker(name, seed)
         worker.done.connect(self._show)
         worker.failed.connect(self._fail)
+        worker.cancelled.connect(self._cancelled)
+        worker.progressed.connect(self._progressed)
         worker.finished.connect(lambda: _RUNNING.discard(worker))
         _RUNNING.add(worker)
         self.worker = worker
+        self.progress.setValue(0)
+        self.elapsed.setText("0 s")
+        self.progress_bar.show()
+        self._clock.start()
+        self._ticker.start()
         worker.start()
 
     def stop(self) -> None:
-        """Wait for a running experiment to end (experiments are short and not interruptible)."""
-        if self.worker is not None:
-            self.worker.done.disconnect(self._show)
-            self.worker.failed.disconnect(self._fail)
-            self.worker.wait()
+        """Cancel a running experiment and forget it; it ends by itself at its next
+        checkpoint, and nothing it reports afterwards reaches this panel."""
+        worker = self.worker
+        if worker is not None:
+            for signal, slot in (
+                (worker.done, self._show),
+                (worker.failed, self._fail),
+                (worker.cancelled, self._cancelled),
+                (worker.progressed, self._progressed),
+            ):
+                signal.disconnect(slot)
+            worker.cancel()
             self.worker = None
+        self._finish_progress()
+
+    def cancel(self) -> None:
+        """Stop the running experiment (the Cancel button)."""
+        if self.worker is not None:
+            self.stop()
+            self.status.setText("The experiment was cancelled.")
+
+    def _progressed(self, fraction: float) -> None:
+        self.progress.setValue(round(1000 * fraction))
+
+    def _show_elapsed(self) -> None:
+        self.elapsed.setText(f"{self._clock.elapsed() / 1000:.0f} s")
+
+    def _finish_progress(self) -> None:
+        self._ticker.stop()
+        self.progress_bar.hide()
+
+    def _cancelled(self) -> None:
+        self.worker = None
+        self._finish_progress()
 
     def _fail(self, message: str) -> None:
+        self.worker = None
+        self._finish_progress()
         self.status.setText(f"The experiment failed:<pre>{escape(message)}</pre>")
         self.failed.emit(message)
 
     def _show(self, result: Result) -> None:
+        self.worker = None
+        self._finish_progress()
         self.result = result
         verdict = (
             "<span style='color:#2ca02c'>all agreements hold</span>"
@@ -230,5 +314,7 @@ def show_experiment(window, name: str, seed: int = 0) -> QDockWidget:
     lesson = EXPERIMENTS[name].lesson
     if lesson is not None and (LESSONS / f"{lesson}.json").exists():
         window.open_lesson(lesson)
+    else:  # the previous experiment's lesson text would describe another picture
+        window.lesson_dock.hide()
     dock.widget().start(name, seed)
     return dock

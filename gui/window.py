@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from gui import experiment_view
 from gui.canvas import Canvas
 from gui.drawing import RunDrawing
 from gui.model_panel import ModelPanel
@@ -988,8 +989,6 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def show_experiment(self, name: str) -> None:
         try:
-            from gui import experiment_view
-
             experiment_view.show_experiment(self, name)
         except Exception as error:
             self.statusBar().showMessage(f"Experiment {name} is not available: {error}", 6000)
@@ -1126,6 +1125,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.canvas._refresh.stop()
         if self.stepper is not None:
             self.stepper.close()
+        experiment_view.finish_all()
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.shutdown()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 from gui import experiment_view
-from zoo.experiments import EXPERIMENTS, run_experiment
+from zoo.experiments import EXPERIMENTS, Cancelled, run_experiment
 
 
 class FakeWindow(QMainWindow):
@@ -19,6 +21,7 @@ class FakeWindow(QMainWindow):
     def __init__(self) -> None:
         super().__init__()
         self.lessons: list[str] = []
+        self.lesson_dock = QDockWidget("Lesson", self)
 
     def open_lesson(self, path_or_name) -> None:
         self.lessons.append(str(path_or_name))
@@ -32,6 +35,7 @@ def window(qtbot):
     dock = window.findChild(QDockWidget, "experimentDock")
     if dock is not None:
         dock.widget().stop()
+    assert experiment_view.finish_all(timeout_ms=60_000)
 
 
 def test_the_dock_shows_the_table_and_curves_of_the_experiment(qtbot, window):
@@ -68,7 +72,7 @@ def test_a_second_experiment_reuses_the_dock(qtbot, window):
 
 
 def test_a_failing_experiment_is_reported_in_the_dock(qtbot, window, monkeypatch):
-    def broken(name, seed=0):
+    def broken(name, seed=0, progress=None):
         raise RuntimeError("no data")
 
     monkeypatch.setattr("zoo.experiments.run_experiment", broken)
@@ -83,3 +87,76 @@ def test_a_failing_experiment_is_reported_in_the_dock(qtbot, window, monkeypatch
 def test_an_unknown_experiment_names_the_valid_ones(window):
     with pytest.raises(KeyError, match="deep_linear"):
         experiment_view.show_experiment(window, "no_such_experiment")
+
+
+class Held:
+    """A stand-in experiment that reports a quarter done, then waits to be released."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.answers: list[bool] = []
+
+    def __call__(self, name, seed=0, progress=None):
+        progress(0.25)
+        self.started.set()
+        self.release.wait(timeout=30)
+        self.answers.append(progress(0.5))
+        if self.answers[-1] is False:
+            raise Cancelled("cancelled")
+        return run_experiment("linear_neuron")
+
+
+def test_a_new_start_cancels_the_running_experiment_without_waiting(qtbot, window, monkeypatch):
+    held = Held()
+    monkeypatch.setattr("zoo.experiments.run_experiment", held)
+    panel = experiment_view.show_experiment(window, "deep_linear").widget()
+    first = panel.worker
+    assert held.started.wait(timeout=30)
+    qtbot.waitUntil(lambda: panel.progress.value() == 250)
+    assert not panel.progress_bar.isHidden()
+    monkeypatch.setattr(
+        "zoo.experiments.run_experiment",
+        lambda name, seed=0, progress=None: run_experiment("linear_neuron", seed, progress),
+    )
+    experiment_view.show_experiment(window, "linear_neuron")
+    assert first.isRunning()  # the window did not wait for it
+    with qtbot.waitSignal(panel.finished, timeout=60_000) as blocker:
+        pass
+    assert blocker.args[0].name == "linear_neuron"
+    with qtbot.waitSignal(first.cancelled, timeout=30_000):
+        held.release.set()
+    assert held.answers == [False]
+    assert panel.result.name == "linear_neuron" and panel.progress_bar.isHidden()
+
+
+def test_cancel_stops_the_experiment_and_a_ui_timer_keeps_firing(qtbot, window, monkeypatch):
+    held = Held()
+    monkeypatch.setattr("zoo.experiments.run_experiment", held)
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(5)
+    panel = experiment_view.show_experiment(window, "deep_linear").widget()
+    worker = panel.worker
+    assert held.started.wait(timeout=30)
+    qtbot.waitUntil(lambda: len(ticks) >= 3)  # the UI thread runs while the experiment does
+    timer.stop()
+    qtbot.mouseClick(panel.cancel_button, experiment_view.Qt.MouseButton.LeftButton)
+    assert "cancelled" in panel.status.text() and panel.progress_bar.isHidden()
+    with qtbot.waitSignal(worker.cancelled, timeout=30_000):
+        held.release.set()
+    assert held.answers == [False] and panel.result is None
+
+
+def test_an_experiment_without_a_scene_hides_the_previous_lesson_text(qtbot, window, monkeypatch):
+    held = Held()
+    monkeypatch.setattr("zoo.experiments.run_experiment", held)
+    window.lesson_dock.show()
+    panel = experiment_view.show_experiment(window, "perturbation").widget()
+    assert EXPERIMENTS["perturbation"].lesson is None
+    assert window.lesson_dock.isHidden()
+    worker = panel.worker
+    panel.cancel()
+    with qtbot.waitSignal(worker.cancelled, timeout=30_000):
+        held.release.set()

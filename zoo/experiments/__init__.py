@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from zoo.experiments.progress import Cancelled, Progress, checkpoint, reporting
+
 Value = float | int | str | bool
 #: plot title → series label → (x, y)
 Curves = dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]
@@ -154,11 +156,18 @@ EXPERIMENTS: dict[str, Experiment] = {
 }
 
 
-def run_experiment(name: str, seed: int = 0) -> Result:
-    """Run the experiment ``name`` with ``seed``; ``KeyError`` lists the valid names."""
+def run_experiment(name: str, seed: int = 0, progress: Progress | None = None) -> Result:
+    """Run the experiment ``name`` with ``seed``; ``KeyError`` lists the valid names.
+
+    ``progress`` hears the fraction done as the experiment goes and may return False to
+    stop it, which raises ``Cancelled``."""
     if name not in EXPERIMENTS:
         raise KeyError(f"unknown experiment {name!r}; valid: {', '.join(EXPERIMENTS)}")
-    return EXPERIMENTS[name].run(seed)
+    with reporting(progress):
+        result = EXPERIMENTS[name].run(seed)
+    if progress is not None:
+        progress(1.0)
+    return result
 
 
 def format_value(value: Value) -> str:
@@ -235,9 +244,11 @@ def _json_value(value: Value) -> Any:
 
 __all__ = [
     "EXPERIMENTS",
+    "Cancelled",
     "Experiment",
     "Result",
     "Row",
+    "checkpoint",
     "command",
     "format_table",
     "run_experiment",

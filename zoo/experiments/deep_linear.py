@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from zoo import build_problem, load_registry, simulate
-from zoo.experiments import Result, Row
+from zoo.experiments import Result, Row, checkpoint
 
 STRENGTHS = (1.0, 0.5, 0.25)  # singular values s_α of Σ³¹, one mode each
 U0 = 1e-3  # initial strength of every mode
@@ -46,7 +46,8 @@ def run(seed: int = 0) -> Result:
     curves: dict = {"mode strengths u_α(t)": {}, "loss": {}}
     problems = {}
     excess = 0.0  # loss above the minimum at the end, summed over the modes
-    for s in STRENGTHS:
+    for index, s in enumerate(STRENGTHS):
+        checkpoint(index, len(STRENGTHS) + 1)
         problem = build_problem(
             "deep_linear", {**SETTINGS, "strength": s}, seed=seed, registry=registry
         )

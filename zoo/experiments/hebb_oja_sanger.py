@@ -15,6 +15,7 @@ import numpy as np
 
 from zoo import RunConfig, RunSet, build_problem, load_registry
 from zoo.experiments import Result, Row
+from zoo.experiments.progress import stepped
 
 #: The registry's pca_neuron with covariance eigenvalues 4, 2, 1, 0.5 (its further axes halve
 #: the variance each time) and 500 samples; the rows are drawn again for K = 3.
@@ -33,13 +34,13 @@ def run(seed: int = 0) -> Result:
     runs = RunSet(single, registry, gtol=0.0)
     hebb_id = runs.add(RunConfig("hebbian", {"lr": LR}, seed=seed))
     oja_id = runs.add(RunConfig("oja", {"lr": LR}, seed=seed))
-    runs.step(STEPS)
+    stepped(runs, STEPS, 0.0, 0.5)
     several = build_problem(
         "pca_neuron", {**DATA, "n_outputs": COMPONENTS}, seed=seed, registry=registry
     )
     sanger_runs = RunSet(several, registry, gtol=0.0)
     sanger_id = sanger_runs.add(RunConfig("sanger", {"lr": LR}, seed=seed))
-    sanger_runs.step(STEPS)
+    stepped(sanger_runs, STEPS, 0.5, 1.0)
     hebb_path = runs.history(hebb_id)[0]
     oja_path = runs.history(oja_id)[0]
     sanger_path = sanger_runs.history(sanger_id)[0].reshape(-1, COMPONENTS, dim)

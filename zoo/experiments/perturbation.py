@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from zoo import Problem, RunConfig, RunSet, load_registry
-from zoo.experiments import Result, Row
+from zoo.experiments import Result, Row, checkpoint
 
 SIGMA = 1e-3  # perturbation size σ; the noise floor η²C ∝ σ² is negligible at this size
 CURVE_SHAPE = (2, 4)  # (M, N) of the learning-curve comparison
@@ -171,11 +171,15 @@ def run(seed: int = 0) -> Result:
         "learning time against M (N = 8)": {},
     }
     title = next(iter(curves))
+    pieces = len(METHODS) * (3 + len(GRID_N) + len(GRID_M))
+    done = 0
     for method in METHODS:
         k = gain(method, m, n)
         steps = int(4 * k)
         lr = 0.5 * 2.0 / k
         measured = engine_curve(method, m, n, lr, steps, CURVE_RUNS, rng)
+        done += 1
+        checkpoint(done, pieces)
         theory = recursion(method, m, n, lr, 1.0, steps)
         curves[title][f"{method} simulated"] = (np.arange(steps + 1), measured)
         curves[title][f"{method} K recursion"] = (np.arange(steps + 1), theory)
@@ -193,6 +197,8 @@ def run(seed: int = 0) -> Result:
         for fraction in (0.75, 1.25):
             lr = fraction * 2.0 / k
             end = engine_curve(method, m, n, lr, steps, EDGE_RUNS, rng)[-1]
+            done += 1
+            checkpoint(done, pieces)
             predicted = recursion(method, m, n, lr, 1.0, steps)[-1]
             above = fraction > 1
             rows.append(
@@ -205,7 +211,11 @@ def run(seed: int = 0) -> Result:
             )
     for method in METHODS:
         times_n = np.array([learning_time(method, 2, size, rng) for size in GRID_N])
+        done += len(GRID_N)
+        checkpoint(done, pieces)
         times_m = np.array([learning_time(method, size, 8, rng) for size in GRID_M])
+        done += len(GRID_M)
+        checkpoint(done, pieces)
         theory_n = np.array([_time_at_best_rate(gain(method, 2, size)) for size in GRID_N])
         theory_m = np.array([_time_at_best_rate(gain(method, size, 8)) for size in GRID_M])
         curves["learning time against N (M = 2)"][f"{method} simulated"] = (

@@ -25,6 +25,7 @@ from zoo.experiments import Result, Row
 # The registry has no noisy-gradient model or optimizer with noise ∝ ηₖ (SGLD's is ∝ √ηₖ, a
 # different process), so the noise is added to the registry's quadratic by this wrapper.
 from zoo.experiments.noise import GradientNoise
+from zoo.experiments.progress import stepped
 
 CURVATURE = 1.0  # λ
 ETA0 = 0.5  # so a = λη₀ = ½, the reference's stall point 0.3581878
@@ -74,7 +75,7 @@ def run(seed: int = 0) -> Result:
             )
             for i in range(RUNS)
         ]
-    runs.step(STEPS)
+    stepped(runs, STEPS)
     steps = np.arange(STEPS + 1)
     rows: list[Row] = []
     curves: dict = {

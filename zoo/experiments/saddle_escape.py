@@ -17,6 +17,7 @@ import numpy as np
 
 from zoo import Problem, RunConfig, RunSet, load_registry
 from zoo.experiments import Result, Row
+from zoo.experiments.progress import stepped
 
 LR = 0.1
 NOISE = 1e-3
@@ -84,7 +85,7 @@ def run(seed: int = 0) -> Result:
         runs.add(RunConfig("sgld", NOISY, start=START, seed=(RUNS + 1) * seed + 1 + i))
         for i in range(RUNS)
     ]
-    runs.step(STEPS)
+    stepped(runs, STEPS)
     steps = np.arange(STEPS + 1)
     stuck_x = runs.history(stuck)[0]
     nudged_x = runs.history(nudged)[0]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from zoo import build_problem, load_registry, simulate
-from zoo.experiments import Result, Row
+from zoo.experiments import Result, Row, checkpoint
 
 POINTS = 8  # n
 INPUT_DIM = 10
@@ -51,9 +51,10 @@ def run(seed: int = 0) -> Result:
     rows: list[Row] = []
     curves: dict = {f"{name} training: ‖y − u(k)‖": {} for name in MODES.values()}
     curves["max gap to the prediction / ‖y − u(0)‖ against width m"] = {}
-    for mode, name in MODES.items():
+    for mode_index, (mode, name) in enumerate(MODES.items()):
         gaps = []
-        for width in WIDTHS:
+        for width_index, width in enumerate(WIDTHS):
+            checkpoint(mode_index * len(WIDTHS) + width_index, len(MODES) * len(WIDTHS))
             # One seed for every width: the inputs and targets are drawn first, so they are
             # the same data at every width; only the hidden weights and signs differ.
             problem = build_problem(
