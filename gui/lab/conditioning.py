@@ -10,7 +10,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from gui.lab.state import LabState
-from gui.lab.style import make_plot, note_label
+from gui.lab.style import footnote_label, make_plot
 from zoo import RunConfig
 
 LEVELS = (0.25, 0.5, 0.75, 1.0)
@@ -76,8 +76,7 @@ class ConditioningPanel(QtWidgets.QWidget):
             symbolSize=9,
             symbolPen="#d62728",
         )
-        self.note = note_label()
-        self.note.setStyleSheet("color: #555;")
+        self.note = footnote_label()
 
         form = QtWidgets.QFormLayout()
         form.addRow("λ₁", self.lambda1)

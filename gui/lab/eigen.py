@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from gui.lab.state import LabState
-from gui.lab.style import direction_colour, make_plot, note_label, subscript
+from gui.lab.style import INK, direction_colour, footnote_label, make_plot, subscript
 from zoo import theory
 
 #: Largest number of eigen-directions plotted (the smallest and largest halves).
@@ -110,9 +110,8 @@ class EigenPanel(QtWidgets.QWidget):
         self.measured: list[pg.PlotDataItem] = []
         self.predicted: list[pg.PlotDataItem] = []
         self.split: list[pg.PlotDataItem] = []
-        self.total = self.loss_plot.plot(pen=pg.mkPen("k", width=1), name="total")
-        self.note = note_label()
-        self.note.setStyleSheet("color: #555;")
+        self.total = self.loss_plot.plot(pen=pg.mkPen(INK, width=1), name="total")
+        self.note = footnote_label()
         self.components: theory.EigenComponents | None = None
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)

@@ -10,7 +10,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from gui.lab.state import LabState
-from gui.lab.style import direction_colour, log_axis, make_plot, note_label
+from gui.lab.style import INK, direction_colour, footnote_label, log_axis, make_plot, note_label
 from zoo import theory
 
 LR_CELLS = 160
@@ -42,7 +42,7 @@ class MomentumPanel(QtWidgets.QWidget):
             )
             for i in range(2)
         ]
-        self.polyak = pg.ScatterPlotItem(size=16, symbol="star", brush="#ffdd00", pen="k")
+        self.polyak = pg.ScatterPlotItem(size=16, symbol="star", brush="#ffdd00", pen=INK)
         self.current = pg.ScatterPlotItem(size=11, symbol="o", brush="#ff3333", pen="w")
         item.addItem(self.polyak)
         item.addItem(self.current)
@@ -52,12 +52,11 @@ class MomentumPanel(QtWidgets.QWidget):
         item.hideButtons()
         self.plot.scene().sigMouseClicked.connect(self._clicked)
         self.info = note_label()
-        self.note = note_label(
+        self.note = footnote_label(
             "Dashed: critical damping β = (1 − √(ηλ))² for λ_min (blue) and λ_max (red); "
             "white line: the stability edge η = (2 + 2β)/λ_max; star: Polyak's optimum. "
             "Click the map to give the selected run that η and β."
         )
-        self.note.setStyleSheet("color: #555;")
         self.key: tuple | None = None
         self.log_range = (-3.0, 0.0)
         self.rates: np.ndarray | None = None

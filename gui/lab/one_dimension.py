@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from gui.lab.state import LabState
-from gui.lab.style import direction_colour, make_plot, note_label, subscript
+from gui.lab.style import INK, direction_colour, footnote_label, make_plot, note_label, subscript
 from zoo import theory
 
 SLICE_POINTS = 200
@@ -29,7 +29,7 @@ class OneDimensionPanel(QtWidgets.QWidget):
         self.mode.addItem(ALONG_GRADIENT)
         self.mode.currentIndexChanged.connect(lambda _: self.lab.refresh_now())
         self.plot = make_plot(left="E", bottom="position along the line t")
-        self.slice = self.plot.plot(pen=pg.mkPen("k", width=1))
+        self.slice = self.plot.plot(pen=pg.mkPen(INK, width=1))
         self.parabola = self.plot.plot(
             pen=pg.mkPen("#777", width=1, style=QtCore.Qt.PenStyle.DashLine)
         )
@@ -40,11 +40,10 @@ class OneDimensionPanel(QtWidgets.QWidget):
             symbolBrush="#d62728",
             symbolPen=None,
         )
-        self.optimum = pg.ScatterPlotItem(size=11, symbol="star", brush="#17becf", pen="k")
+        self.optimum = pg.ScatterPlotItem(size=11, symbol="star", brush="#17becf", pen=INK)
         self.plot.addItem(self.optimum)
         self.info = note_label()
-        self.note = note_label()
-        self.note.setStyleSheet("color: #555;")
+        self.note = footnote_label()
         self.curvature = float("nan")
         self.eta_opt = float("nan")
         row = QtWidgets.QHBoxLayout()

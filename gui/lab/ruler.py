@@ -11,9 +11,11 @@ from PySide6 import QtCore, QtWidgets
 
 from gui.lab.state import LabState
 from gui.lab.style import (
+    INK,
     MARK_COLOUR,
     REGIME_COLOURS,
     direction_colour,
+    footnote_label,
     log_axis,
     make_plot,
     note_label,
@@ -22,6 +24,8 @@ from gui.lab.style import (
 from zoo import theory
 
 SLIDER_STEPS = 1000
+#: The most marks a model gives (1/λ_max, 2/λ_max, 2/(λ_min+λ_max), …).
+MARKS = 5
 #: How many eigen-directions the text lists (the strip shows them all).
 LISTED_DIRECTIONS = 6
 #: Widest span of the ruler's learning rates, as log10 bounds (the lr Param's range).
@@ -60,30 +64,26 @@ class RulerPanel(QtWidgets.QWidget):
             x0=[0.0], x1=[0.0], y0=[0.0], y1=[0.0], pen=None, brushes=[pg.mkBrush(None)]
         )
         item.addItem(self.bars)
-        # The five marks exist once; each refresh moves, relabels or hides them.
+        # The marks exist once; each refresh moves, relabels or hides them.  Their labels
+        # sit above the strip, in as many rows as it takes for none to touch another:
+        # marks such as 2/(λ_min+λ_max) and 2/λ_max can sit a few pixels apart.
+        self.marks: list[tuple[str, float]] = []
         self.mark_lines = []
-        for index in range(5):
-            # Text runs along the line, alternating sides and heights, because marks
-            # such as 2/(λ_min+λ_max) and 2/λ_max can sit a few pixels apart.
-            side = [(0.5, 1.0)] * 2 if index % 2 == 0 else [(0.5, 0.0)] * 2
+        self.mark_texts = []
+        for _ in range(MARKS):
             line = pg.InfiniteLine(
-                0.0,
-                angle=90,
-                pen=pg.mkPen(MARK_COLOUR, style=QtCore.Qt.PenStyle.DashLine),
-                label="",
-                labelOpts={
-                    "position": 0.72 if index % 2 == 0 else 0.28,
-                    "rotateAxis": (1, 0),
-                    "anchors": side,
-                    "color": MARK_COLOUR,
-                    "fill": (255, 255, 255, 210),
-                },
+                0.0, angle=90, pen=pg.mkPen(MARK_COLOUR, style=QtCore.Qt.PenStyle.DashLine)
             )
-            line.setVisible(False)
-            item.addItem(line)
+            text = pg.TextItem("", color=MARK_COLOUR, anchor=(0.5, 1.0))
+            for part in (line, text):
+                part.setVisible(False)
+                item.addItem(part, ignoreBounds=True)
             self.mark_lines.append(line)
+            self.mark_texts.append(text)
+        self.rows = 1
+        item.vb.sigResized.connect(self._layout_marks)
         self.cursor = pg.InfiniteLine(
-            angle=90, movable=True, pen=pg.mkPen("k", width=2), hoverPen=pg.mkPen("#000", width=3)
+            angle=90, movable=True, pen=pg.mkPen(INK, width=2), hoverPen=pg.mkPen(INK, width=3)
         )
         self.cursor.sigPositionChanged.connect(self._cursor_moved)
         self.cursor.sigPositionChangeFinished.connect(self._commit_soon)
@@ -96,8 +96,7 @@ class RulerPanel(QtWidgets.QWidget):
         self.value_label.setMinimumWidth(110)
         self.summary = note_label()
         self.directions = note_label()
-        self.note = note_label()
-        self.note.setStyleSheet("color: #555;")
+        self.note = footnote_label()
 
         # Restarting a run on every pixel of a drag would flood the window; apply the value
         # once the hand rests.
@@ -216,20 +215,64 @@ class RulerPanel(QtWidgets.QWidget):
             y1=np.array(y0) + 0.8,
             brushes=brushes,
         )
-        for index, line in enumerate(self.mark_lines):
-            if index < len(marks):
-                label, value = marks[index]
-                line.setValue(math.log10(value))
-                line.label.setFormat(label)
-            line.setVisible(index < len(marks))
+        self.marks = list(marks[:MARKS])
         rows = len(eigenvalues)
         listed = range(rows) if rows <= LISTED_DIRECTIONS else (0, rows - 1)
         item.getAxis("left").setTicks(
             [[(row + 0.5, f"λ{subscript(row + 1)}") for row in listed], []]
         )
         self.cursor.setBounds((low, high))
+        self.rows = max(1, rows)
         item.setXRange(low, high, padding=0)
-        item.setYRange(0, max(1, len(eigenvalues)) + 0.6, padding=0)
+        self._layout_marks()
+
+    def _layout_marks(self) -> None:
+        """Put each mark's label above the strip, in the lowest row where it touches no
+        other label, and make room for those rows above the strip."""
+        low, high = self.log_range
+        box = self.plot.getPlotItem().vb
+        width, height = box.width(), box.height()
+        for index, line in enumerate(self.mark_lines):
+            shown = index < len(self.marks)
+            line.setVisible(shown)
+            self.mark_texts[index].setVisible(shown)
+            if shown:
+                label, value = self.marks[index]
+                line.setValue(math.log10(value))
+                self.mark_texts[index].setText(label)
+        sizes = [text.textItem.boundingRect() for text in self.mark_texts[: len(self.marks)]]
+        line_height = max((size.height() for size in sizes), default=0.0) + 1
+        pixels = width / (high - low) if width > 0 else 0.0
+        ends: list[float] = []  # the right edge (pixels) of the last label in each row
+        placed = []
+        for index, (_, value) in sorted(enumerate(self.marks), key=lambda item: item[1][1]):
+            label_width = sizes[index].width() + 4
+            centre = (math.log10(value) - low) * pixels
+            centre = min(max(centre, label_width / 2), max(width - label_width / 2, 0.0))
+            left = centre - label_width / 2
+            row = next((r for r, end in enumerate(ends) if left >= end), len(ends))
+            if row == len(ends):
+                ends.append(0.0)
+            ends[row] = left + label_width
+            placed.append((index, row, centre))
+        # Labels take at most half the height; a mark whose row does not fit keeps its
+        # line (named in its tooltip) and loses its label.
+        room = max(1, int(height / 2 // line_height)) if line_height else 1
+        label_rows = min(max(1, len(ends)), room)
+        strip = max(height - label_rows * line_height, 1.0)
+        per_unit = strip / (self.rows + 0.1)  # pixels per unit of the strip's y axis
+        top = self.rows + 0.1 + label_rows * line_height / per_unit
+        self.plot.getPlotItem().setYRange(0, top, padding=0)
+        for index, row, centre in placed:
+            x = low + centre / pixels if pixels else math.log10(self.marks[index][1])
+            y = self.rows + 0.1 + row * line_height / per_unit
+            self.mark_texts[index].setPos(x, y)
+            self.mark_texts[index].setVisible(row < label_rows)
+            self.mark_lines[index].setToolTip(self.marks[index][0])
+
+    def mark_label_rects(self) -> list[QtCore.QRectF]:
+        """Scene rectangles of the mark labels shown (for tests: they never overlap)."""
+        return [text.sceneBoundingRect() for text in self.mark_texts if text.isVisible()]
 
     def _draw_labels(self) -> None:
         self.value_label.setText(f"η = {self.lr:.4g}")

@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PySide6 import QtWidgets
 
 from gui.lab.state import LabState
-from gui.lab.style import REGIME_COLOURS, make_plot, note_label, subscript
+from gui.lab.style import REGIME_COLOURS, footnote_label, make_plot, note_label, subscript
 from zoo import RunConfig, theory
 
 #: The runs the panel offers, as (optimizer, button text, hyper-parameters).
@@ -51,14 +51,13 @@ class SaddlesPanel(QtWidgets.QWidget):
             button.clicked.connect(lambda _=False, o=optimizer, h=hyper: self.add_run(o, h))
             self.buttons[optimizer] = button
             row.addWidget(button)
-        self.note = note_label(
+        self.note = footnote_label(
             "Near a saddle the gradient is tiny, so gradient descent crawls and leaves only "
             "along the negative-curvature direction, as fast as its component there grows "
             "(×(1 + η|λ|) per step). Newton's step −H⁻¹∇E goes to the stationary point of "
             "the local model whatever its kind, so it is attracted to the saddle. Noise "
             "puts a component along the escape direction at once."
         )
-        self.note.setStyleSheet("color: #555;")
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.summary)
@@ -86,7 +85,7 @@ class SaddlesPanel(QtWidgets.QWidget):
         values = state.model.eigenvalues
         parts = []
         for index, value in enumerate(values):
-            colour = REGIME_COLOURS[theory.SADDLE] if value < 0 else "#222"
+            colour = REGIME_COLOURS[theory.SADDLE] if value < 0 else REGIME_COLOURS[theory.MONOTONE]
             parts.append(
                 f"<span style='color:{colour}'>λ{subscript(index + 1)} = {value:.4g}</span>"
             )
