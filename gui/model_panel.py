@@ -1,25 +1,33 @@
-"""The model chooser: model, its settings form, the data seed and (D > 2) the view plane."""
+"""The model chooser: model, its settings form, the data seed and (D > 2) the view plane.
+
+Choices go straight to the workspace; a model that cannot be built (a bad formula, a
+plugin whose build raises) is reported in red here and the chooser shows the model
+still on the canvas."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
 from gui.forms import ParamForm
+from zoo.engine import EngineError
+from zoo.workspace import Workspace, WorkspaceBusy
 
 PLANES = {"model": "the model's own plane", "pca": "principal directions of the paths"}
 
 
 class ModelPanel(QtWidgets.QWidget):
-    """Asks for a model; the window builds it and reports errors back with ``show_error``."""
+    """Chooses the workspace's model, its settings, seed and view plane."""
 
-    model_requested = QtCore.Signal(str, object)  # name, settings
-    seed_changed = QtCore.Signal(int)
-    plane_requested = QtCore.Signal(str)  # a key of PLANES
+    #: Something that changed, for the window's status bar and dialogs.
+    report = QtCore.Signal(str)
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, workspace: Workspace, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
+        self.workspace = workspace
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         top = QtWidgets.QFormLayout()
@@ -35,8 +43,9 @@ class ModelPanel(QtWidgets.QWidget):
         self.plane_box = QtWidgets.QComboBox()
         for key, text in PLANES.items():
             self.plane_box.addItem(text, key)
+        self.plane_box.setToolTip("The plane through the weights on which the landscape is drawn")
         self.plane_box.activated.connect(
-            lambda index: self.plane_requested.emit(self.plane_box.itemData(index))
+            lambda index: self._plane_chosen(self.plane_box.itemData(index))
         )
         self.plane_label = QtWidgets.QLabel("view plane")
         top.addRow(self.plane_label, self.plane_box)
@@ -49,26 +58,28 @@ class ModelPanel(QtWidgets.QWidget):
         layout.addLayout(self.form_holder)
         self.message = QtWidgets.QLabel()
         self.message.setWordWrap(True)
+        self.message.setTextFormat(QtCore.Qt.TextFormat.PlainText)
         self.message.setStyleSheet("color: #ff6b6b")
         layout.addWidget(self.message)
         layout.addStretch(1)
         self.form: ParamForm | None = None
-        self._registry: Any = None
+        #: Wraps model builds (the window drops clicks made while one runs).
+        self.long_operation: Callable[[], AbstractContextManager] = nullcontext
         self._name = ""
         self._quiet = False
 
-    def show_model(
-        self, registry: Any, name: str, settings: dict[str, Any], seed: int, dim: int
-    ) -> None:
-        """Show the current model (after a build), without emitting anything."""
+    def show_model(self) -> None:
+        """Show the workspace's model (after a build), without changing anything."""
+        ws = self.workspace
+        registry, name, settings = ws.registry, ws.model_name, ws.settings
+        seed, dim = ws.seed, ws.problem.dim
         self._quiet = True
-        self._registry = registry
         self.model_box.clear()
         for model_name, spec in registry.models.items():
             self.model_box.addItem(spec.label or model_name, model_name)
         self.model_box.setCurrentIndex(max(self.model_box.findData(name), 0))
         self.seed_box.setValue(int(seed))
-        self.show_plane("model")
+        self.show_plane(ws.plane_key)
         self.plane_box.setVisible(dim > 2)
         self.plane_label.setVisible(dim > 2)
         spec = registry.models.get(name)
@@ -94,15 +105,43 @@ class ModelPanel(QtWidgets.QWidget):
     def _model_chosen(self, index: int) -> None:
         name = self.model_box.itemData(index)
         if name != self._name:
-            self.model_requested.emit(name, {})
+            self._build(lambda: self.workspace.set_model(name, {}))
 
     def _setting_changed(self, _name: str, _value: Any) -> None:
         if not self._quiet and self.form is not None:
-            self.model_requested.emit(self._name, self.form.values())
+            values = self.form.values()
+            self._build(lambda: self.workspace.set_model(self._name, values))
 
     def _emit_seed(self, value: int) -> None:
         if not self._quiet:
-            self.seed_changed.emit(int(value))
+            self._build(lambda: self.workspace.set_seed(int(value)))
+
+    def _plane_chosen(self, key: str) -> None:
+        try:
+            self.workspace.set_plane(key)
+        except ValueError as error:
+            self.report.emit(str(error))
+        self.show_plane(self.workspace.plane_key)
+
+    def _build(self, change: Any) -> bool:
+        """Build a model; on failure say why here and show the model still in use."""
+        try:
+            with self.long_operation():
+                dropped = change()
+        except (EngineError, WorkspaceBusy) as error:
+            message = str(error)
+            if self.workspace.problem is not None and self.form is not None:
+                self._quiet = True
+                self.model_box.setCurrentIndex(max(self.model_box.findData(self._name), 0))
+                self.seed_box.setValue(int(self.workspace.seed))
+                self._quiet = False
+            self.show_error(message)
+            return False
+        if dropped:
+            self.report.emit(
+                "Runs left out (not compatible with this model): " + "; ".join(dropped)
+            )
+        return True
 
     def show_error(self, message: str) -> None:
         """The build's error: under the formula box if the model has one, else below."""

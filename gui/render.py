@@ -105,10 +105,10 @@ class Renderer:
         self.canvas.resize(width, height)
         self.canvas.show()
         self.canvas.render_landscape_now()
-        self.window.select_run(None)
+        self.window.workspace.select(None)
 
     def advance(self, steps: int) -> None:
-        self.window.runset.step(steps)
+        self.window.workspace.runset.step(steps)
 
     def image(self) -> Any:
         self.window.draw_now()

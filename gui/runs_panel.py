@@ -1,7 +1,7 @@
 """The run list and the editor of the selected run.
 
-The panel only shows and asks: every change goes out as a signal and the window applies
-it to the run set, so there is one place where runs change.
+The panel shows the workspace's runs and changes them only through the workspace's
+methods, so there is one place where runs change; the window reacts to its events.
 """
 
 from __future__ import annotations
@@ -10,49 +10,64 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from gui.forms import ParamForm
-from zoo.engine import RunConfig
-from zoo.problem import missing_needs
+from gui.runs_table import RunsTableModel
+from zoo.engine import EngineError, RunConfig
+from zoo.workspace import Workspace, WorkspaceBusy, compatible_optimizers, run_label
 
 NO_SCHEDULE = "constant lr (no schedule)"
 
 
 class RunsPanel(QtWidgets.QWidget):
-    """Run table (colour, shown, label, status, loss) above the selected run's form."""
+    """Run table (colour, shown, label, status, loss) above the selected run's form.
 
-    selected = QtCore.Signal(int)  # run id or -1
+    Edits go straight to the workspace; what it refuses is shown under the form."""
+
     add_clicked = QtCore.Signal()
     duplicate_clicked = QtCore.Signal()
     remove_clicked = QtCore.Signal()
     sweep_clicked = QtCore.Signal()
-    config_edited = QtCore.Signal(int, object)  # run id, new RunConfig
-    visibility_toggled = QtCore.Signal(int, bool)
     colour_clicked = QtCore.Signal(int)
 
-    COLUMNS = ("", "run", "status", "loss")
-
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(self, workspace: Workspace, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
+        self.workspace = workspace
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        self.table = QtWidgets.QTableWidget(0, len(self.COLUMNS))
-        self.table.setHorizontalHeaderLabels(self.COLUMNS)
+        self.table_model = RunsTableModel(self)
+        self.table_model.visibility_toggled.connect(
+            lambda run_id, shown: self._apply(
+                lambda: workspace.edit_run(run_id, visible=shown, restart=False)
+            )
+        )
+        self.table = QtWidgets.QTableView()
+        self.table.setModel(self.table_model)
         self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(QtCore.Qt.TextElideMode.ElideRight)
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSortIndicatorShown(False)
+        self.table.horizontalHeader().sectionClicked.connect(
+            lambda _: self.table.horizontalHeader().setSortIndicatorShown(True)
+        )
         header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Fixed)
         header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(2, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QtWidgets.QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(3, QtWidgets.QHeaderView.ResizeMode.Interactive)
         self.table.setColumnWidth(0, 44)
+        self.table.setColumnWidth(2, 120)
+        self.table.setColumnWidth(3, 76)
         self.table.setMinimumHeight(150)
-        self.table.itemSelectionChanged.connect(self._selection)
-        self.table.itemChanged.connect(self._item_changed)
-        self.table.cellDoubleClicked.connect(self._double_clicked)
+        self.table.selectionModel().selectionChanged.connect(self._selection)
+        self.table.doubleClicked.connect(self._double_clicked)
         layout.addWidget(self.table, 2)
 
         buttons = QtWidgets.QHBoxLayout()
@@ -71,6 +86,8 @@ class RunsPanel(QtWidgets.QWidget):
         self.editor = QtWidgets.QGroupBox("Selected run")
         form = QtWidgets.QFormLayout(self.editor)
         self.label_edit = QtWidgets.QLineEdit()
+        self.label_edit.setPlaceholderText("named after its optimizer and values")
+        self.label_edit.setToolTip("A name of your own; leave empty to name the run by its values")
         self.label_edit.editingFinished.connect(self._label_edited)
         form.addRow("label", self.label_edit)
         self.optimizer_box = QtWidgets.QComboBox()
@@ -79,6 +96,7 @@ class RunsPanel(QtWidgets.QWidget):
         self.hyper_holder = QtWidgets.QVBoxLayout()
         form.addRow(self.hyper_holder)
         self.schedule_box = QtWidgets.QComboBox()
+        self.schedule_box.setToolTip("A factor on the learning rate that changes with the step")
         self.schedule_box.activated.connect(self._schedule_chosen)
         form.addRow("schedule", self.schedule_box)
         self.schedule_holder = QtWidgets.QVBoxLayout()
@@ -86,20 +104,26 @@ class RunsPanel(QtWidgets.QWidget):
         self.seed_box = QtWidgets.QSpinBox()
         self.seed_box.setRange(0, 2**31 - 1)
         self.seed_box.setKeyboardTracking(False)
+        self.seed_box.setToolTip("Seed of this run's noise (minibatches, noisy optimizers)")
         self.seed_box.valueChanged.connect(lambda v: self._edit(seed=int(v)))
         form.addRow("seed", self.seed_box)
         self.batch_box = QtWidgets.QSpinBox()
         self.batch_box.setRange(0, 100000)
         self.batch_box.setSpecialValueText("full data")
         self.batch_box.setKeyboardTracking(False)
+        self.batch_box.setToolTip("Samples per step; 0 uses the full data")
         self.batch_box.valueChanged.connect(lambda v: self._edit(batch_size=int(v)))
         self.batch_label = QtWidgets.QLabel("minibatch")
         form.addRow(self.batch_label, self.batch_box)
         self.continue_box = QtWidgets.QCheckBox("continue from where it is (else restart)")
         self.continue_box.setToolTip("What happens to a run when one of its values changes")
+        self.continue_box.toggled.connect(
+            lambda on: setattr(self.workspace, "continue_on_edit", bool(on))
+        )
         form.addRow(self.continue_box)
         self.message = QtWidgets.QLabel()
         self.message.setWordWrap(True)
+        self.message.setTextFormat(QtCore.Qt.TextFormat.PlainText)
         self.message.setStyleSheet("color: #ff6b6b")
         form.addRow(self.message)
         scroll = QtWidgets.QScrollArea()
@@ -110,105 +134,75 @@ class RunsPanel(QtWidgets.QWidget):
 
         self.hyper_form: ParamForm | None = None
         self.schedule_form: ParamForm | None = None
-        self.run_ids: list[int] = []
         self.current: int | None = None
         self.config: RunConfig | None = None
-        self._registry: Any = None
-        self._problem: Any = None
-        self._configs: dict[int, RunConfig] = {}
         self._filling = False
         self._shown: int | None = None
+        self._shown_problem: Any = None
         self.editor.setEnabled(False)
 
+    @property
+    def run_ids(self) -> list[int]:
+        """Run ids in the order the table shows them."""
+        return self.table_model.run_ids
+
     # ------------------------------------------------------------------ table
-    def set_runs(self, configs: dict[int, RunConfig], registry: Any, problem: Any) -> None:
-        """Rebuild the table (when runs are added, removed or edited, not per frame)."""
-        self._registry, self._problem = registry, problem
-        self._configs = dict(configs)
+    def set_runs(self) -> None:
+        """Show the workspace's runs (when runs are added, removed or edited, never per
+        frame), and the selected one in the form."""
+        ws = self.workspace
+        configs = ws.runset.configs if ws.runset is not None else {}
         self._filling = True
-        self.table.setRowCount(len(configs))
-        self.run_ids = list(configs)
-        for row, config in enumerate(configs.values()):
-            swatch = QtWidgets.QTableWidgetItem()
-            swatch.setBackground(QtGui.QColor(config.color or "#ffffff"))
-            swatch.setFlags(
-                QtCore.Qt.ItemFlag.ItemIsUserCheckable
-                | QtCore.Qt.ItemFlag.ItemIsEnabled
-                | QtCore.Qt.ItemFlag.ItemIsSelectable
-            )
-            swatch.setCheckState(
-                QtCore.Qt.CheckState.Checked if config.visible else QtCore.Qt.CheckState.Unchecked
-            )
-            swatch.setToolTip("shown on the canvas; double-click to change the colour")
-            self.table.setItem(row, 0, swatch)
-            self.table.setItem(row, 1, QtWidgets.QTableWidgetItem(run_label(config, registry)))
-            for column in (2, 3):
-                if self.table.item(row, column) is None:
-                    self.table.setItem(row, column, QtWidgets.QTableWidgetItem())
+        self.table_model.set_runs(configs, lambda c: run_label(c, ws.registry))
         self._filling = False
-        if self.current in configs:
-            self.select(self.current)
-        else:
-            self.select(self.run_ids[0] if self.run_ids else None)
+        self.select(ws.selected)
 
     def select(self, run_id: int | None) -> None:
-        if run_id is not None and run_id in self.run_ids:
-            row = self.run_ids.index(run_id)
-            if self.table.currentRow() != row:
+        row = self.table_model.row_of(run_id) if run_id is not None else None
+        self._filling = True
+        if row is not None:
+            if self.table.currentIndex().row() != row:
                 self.table.selectRow(row)
-            self._show_run(run_id)
         else:
             self.table.clearSelection()
-            self._show_run(None)
+        self._filling = False
+        self._show_run(run_id if row is not None else None)
 
     def set_status(self, texts: dict[int, tuple[str, str, str]]) -> None:
-        """Status and loss columns: ``{run_id: (status, colour, loss)}``; changed cells only."""
-        for row, run_id in enumerate(self.run_ids):
-            if run_id not in texts:
-                continue
-            status, colour, loss = texts[run_id]
-            for column, text in ((2, status), (3, loss)):
-                item = self.table.item(row, column)
-                if item is not None and item.text() != text:
-                    item.setText(text)
-                    if column == 2:
-                        item.setForeground(QtGui.QColor(colour))
-                        item.setToolTip(text)
+        """Status and loss columns: ``{run_id: (status, state, loss)}``; changed cells only."""
+        self.table_model.set_status(texts)
 
     def _selection(self) -> None:
+        if self._filling:
+            return
         rows = self.table.selectionModel().selectedRows()
         run_id = self.run_ids[rows[0].row()] if rows else None
         if run_id != self.current:
-            self._show_run(run_id)
-            self.selected.emit(-1 if run_id is None else run_id)
+            self.workspace.select(run_id)
 
-    def _item_changed(self, item: QtWidgets.QTableWidgetItem) -> None:
-        if self._filling or item.column() != 0:
-            return
-        shown = item.checkState() == QtCore.Qt.CheckState.Checked
-        self.visibility_toggled.emit(self.run_ids[item.row()], shown)
-
-    def _double_clicked(self, row: int, column: int) -> None:
-        if column == 0:
-            self.colour_clicked.emit(self.run_ids[row])
+    def _double_clicked(self, index: QtCore.QModelIndex) -> None:
+        if index.column() == 0:
+            self.colour_clicked.emit(self.run_ids[index.row()])
 
     # ------------------------------------------------------------------ editor
     def _show_run(self, run_id: int | None) -> None:
         self.current = run_id
         self.message.clear()
-        registry, problem = self._registry, self._problem
-        if run_id is None or registry is None:
+        ws = self.workspace
+        registry, problem = ws.registry, ws.problem
+        if run_id is None or ws.runset is None or run_id not in ws.runset.configs:
             self.config = None
             self.editor.setEnabled(False)
             return
         self.editor.setEnabled(True)
         previous = self.config
-        self.config = config = self._configs[run_id]
+        self.config = config = ws.runset.configs[run_id]
         self._filling = True
         if (
             previous is not None
             and self.hyper_form is not None
             and run_id == self._shown
+            and problem is self._shown_problem
             and (previous.optimizer, previous.schedule) == (config.optimizer, config.schedule)
         ):
             # Same form: only the values moved (keeps focus in the box being typed in).
@@ -221,6 +215,7 @@ class RunsPanel(QtWidgets.QWidget):
             self._filling = False
             return
         self._shown = run_id
+        self._shown_problem = problem
         self.label_edit.setText(config.label)
         self.optimizer_box.clear()
         for name in compatible_optimizers(registry, problem):
@@ -243,9 +238,9 @@ class RunsPanel(QtWidgets.QWidget):
     def _build_hyper_form(self, config: RunConfig) -> None:
         if self.hyper_form is not None:
             _discard(self.hyper_form)
-        spec = self._registry.optimizers[config.optimizer]
+        spec = self.workspace.registry.optimizers[config.optimizer]
         self.hyper_form = ParamForm(
-            spec.params, dict(config.hyper), activations=list(self._registry.activations)
+            spec.params, dict(config.hyper), activations=list(self.workspace.registry.activations)
         )
         self.hyper_form.setObjectName("hyper_form")
         self.hyper_form.changed.connect(self._hyper_changed)
@@ -255,9 +250,9 @@ class RunsPanel(QtWidgets.QWidget):
         if self.schedule_form is not None:
             _discard(self.schedule_form)
             self.schedule_form = None
-        if config.schedule is None or config.schedule not in self._registry.schedules:
+        if config.schedule is None or config.schedule not in self.workspace.registry.schedules:
             return
-        spec = self._registry.schedules[config.schedule]
+        spec = self.workspace.registry.schedules[config.schedule]
         self.schedule_form = ParamForm(spec.params, dict(config.schedule_params))
         self.schedule_form.changed.connect(
             lambda name, value: self._edit(
@@ -275,13 +270,10 @@ class RunsPanel(QtWidgets.QWidget):
             return
         hyper = {}
         old = self.config.hyper
-        for param in self._registry.optimizers[name].params:
+        for param in self.workspace.registry.optimizers[name].params:
             if param.name == "lr" and "lr" in old:
                 hyper["lr"] = old["lr"]  # keep the step size the user chose
-        label = self.config.label
-        if label in ("", self.config.optimizer) or label.startswith(self.config.optimizer):
-            label = name
-        self._edit(optimizer=name, hyper=hyper, label=label)
+        self._edit(optimizer=name, hyper=hyper)
 
     def _schedule_chosen(self, index: int) -> None:
         name = self.schedule_box.itemData(index)
@@ -295,24 +287,24 @@ class RunsPanel(QtWidgets.QWidget):
     def _edit(self, **changes: Any) -> None:
         if self._filling or self.config is None or self.current is None:
             return
-        self.config_edited.emit(self.current, replace(self.config, **changes))
+        run_id, config = self.current, replace(self.config, **changes)
+        if not self._apply(lambda: self.workspace.update_run(run_id, config)):
+            message = self.message.text()
+            self._shown = None  # the form goes back to the run as it is
+            self._show_run(run_id)
+            self.show_message(message)
+
+    def _apply(self, change: Any) -> bool:
+        """Make a change; the workspace's refusal is shown under the form."""
+        try:
+            change()
+        except (EngineError, WorkspaceBusy) as error:
+            self.show_message(str(error))
+            return False
+        return True
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)
-
-
-def compatible_optimizers(registry: Any, problem: Any) -> list[str]:
-    """Optimizers whose ``needs`` the problem meets, in the registry's order."""
-    return [
-        name for name, spec in registry.optimizers.items() if not missing_needs(spec.needs, problem)
-    ]
-
-
-def run_label(config: RunConfig, registry: Any) -> str:
-    if config.label:
-        return config.label
-    spec = registry.optimizers.get(config.optimizer)
-    return spec.label if spec is not None and spec.label else config.optimizer
 
 
 class SweepDialog(QtWidgets.QDialog):

@@ -430,8 +430,11 @@ def test_hiding_a_run_takes_it_off_the_canvas_without_restarting_it(qtbot, main_
     settle(window)
     run_id = next(iter(window.runset.configs))
     steps = window.runset.steps_taken(run_id)
-    swatch = window.runs_panel.table.item(0, 0)
-    swatch.setCheckState(QtCore.Qt.CheckState.Unchecked)
+    table = window.runs_panel.table_model
+    row = table.row_of(run_id)
+    table.setData(
+        table.index(row, 0), QtCore.Qt.CheckState.Unchecked.value, QtCore.Qt.CheckStateRole
+    )
     assert not window.runset.configs[run_id].visible
     assert window.runset.steps_taken(run_id) == steps
     window.frame()
@@ -486,3 +489,139 @@ def test_dragging_the_start_marker_previews_the_paths_then_moves_the_runs(
         marker.sigPositionChangeFinished.emit(marker)
     assert all(c.start == (0.9, 0.9) for c in window.runset.configs.values())
     assert preview.getData()[0] is None or len(preview.getData()[0]) == 0
+
+
+def test_the_app_opens_and_steps_without_the_first_order_plugin(qtbot, make_window, monkeypatch):
+    monkeypatch.setenv("ZOO_DISABLE_PLUGINS", "first_order")
+    registry = zoo.load_registry(local=False)
+    assert "sgd" not in registry.optimizers
+    window = make_window(registry)
+    assert len(window.runset.configs) == 4
+    qtbot.waitUntil(lambda: min(steps_of(window).values()) >= 3, timeout=5000)
+    # Every toolbar action and the run actions work with what is registered.
+    for action in (
+        window.play_action,
+        window.step_action,
+        window.reset_action,
+        window.arrows_action,
+        window.fit_action,
+    ):
+        action.trigger()
+    assert set(steps_of(window).values()) == {0}
+    window.add_default_run()
+    window.duplicate_selected()
+    window.remove_selected()
+    assert len(window.runset.configs) == 5
+    assert window.last_message == ""
+    window.play()
+    start = steps_of(window)
+    qtbot.waitUntil(lambda: all(s > start[r] for r, s in steps_of(window).items()), timeout=5000)
+
+
+def test_clicks_made_during_a_long_sweep_never_reach_the_canvas(qtbot, main_window, monkeypatch):
+    from PySide6 import QtGui, QtWidgets
+
+    window = main_window
+    settle(window)
+    starts = {r: c.start for r, c in window.runset.configs.items()}
+    add_many = window.runset.add_many
+    viewport = window.canvas.viewport()
+
+    def slow_add_many(configs):
+        # The user clicks on the canvas while the runs are being set up.
+        point = QtCore.QPointF(viewport.width() / 3, viewport.height() / 3)
+        for kind in (QtCore.QEvent.Type.MouseButtonPress, QtCore.QEvent.Type.MouseButtonRelease):
+            event = QtGui.QMouseEvent(
+                kind,
+                point,
+                viewport.mapToGlobal(point),
+                QtCore.Qt.MouseButton.LeftButton,
+                QtCore.Qt.MouseButton.LeftButton,
+                QtCore.Qt.KeyboardModifier.NoModifier,
+            )
+            QtWidgets.QApplication.postEvent(viewport, event)
+        return add_many(configs)
+
+    monkeypatch.setattr(window.runset, "add_many", slow_add_many)
+    base = next(iter(starts))
+    ids = window.sweep(base, "lr", [0.01, 0.02, 0.03])
+    qtbot.wait(50)
+    assert len(ids) == 3
+    assert {r: window.runset.configs[r].start for r in starts} == starts
+
+
+def many_runs_scene(registry, count):
+    from zoo.session import Scene
+    from zoo.workspace import default_scene
+
+    base = default_scene(registry)
+    runs = [
+        zoo.RunConfig("adam", {"lr": float(lr)}, start=(-1.6, 1.2), color="#ff7f0e")
+        for lr in np.geomspace(0.001, 0.3, count)
+    ]
+    return Scene(model=base.model, settings=base.settings, runs=runs)
+
+
+def test_a_scene_of_256_runs_keeps_the_table_and_canvas_responsive(qtbot, make_window, registry):
+    window = make_window(registry, many_runs_scene(registry, 256))
+    ticks = []
+    timer = QtCore.QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start()
+    try:
+        first = next(iter(window.runset.configs))
+        with qtbot.waitSignal(window.runs_changed, timeout=10000):
+            window.sweep(first, "lr", list(np.geomspace(0.001, 0.1, 256)))
+        assert len(window.runset.configs) == 512
+        qtbot.waitUntil(lambda: min(steps_of(window).values()) >= 3, timeout=20000)
+        qtbot.waitUntil(lambda: "512 runs: " in window._legend_summary, timeout=5000)
+    finally:
+        timer.stop()
+    assert ticks  # the event loop kept turning
+    assert window.runs_panel.table_model.rowCount() == 512
+    assert "running" in window._legend_summary
+    assert window.canvas.trails.segment_count() > 0
+
+
+def test_the_runs_table_signals_only_the_cells_that_changed(qtbot, main_window):
+    window = main_window
+    settle(window)
+    table = window.runs_panel.table_model
+    ids = list(window.runset.configs)
+    table.set_status({r: (f"step {i}", "running", "1") for i, r in enumerate(ids)})
+    changes = []
+    table.dataChanged.connect(
+        lambda a, b: changes.append((a.row(), b.row(), a.column(), b.column()))
+    )
+    table.set_status({r: (f"step {i}", "running", "1") for i, r in enumerate(ids)})
+    assert changes == []
+    table.set_status({ids[2]: ("diverged at step 4", "diverged", "")})
+    assert changes == [(2, 2, 2, 3)]
+    widths = [window.runs_panel.table.columnWidth(c) for c in range(4)]
+    table.set_status({ids[1]: ("failed: " + "a very long message " * 20, "failed", "")})
+    assert [window.runs_panel.table.columnWidth(c) for c in range(4)] == widths
+    row = table.row_of(ids[1])
+    assert "very long" in table.data(table.index(row, 2), QtCore.Qt.ToolTipRole)
+
+
+def test_the_runs_table_sorts_by_loss_and_by_status(qtbot, main_window):
+    window = main_window
+    settle(window)
+    table = window.runs_panel.table_model
+    a, b, c, d = list(window.runset.configs)
+    table.set_status(
+        {
+            a: ("step 9", "running", "0.5"),
+            b: ("diverged at step 3", "diverged", ""),
+            c: ("step 9", "running", "0.01"),
+            d: ("converged at step 7", "converged", "1e-12"),
+        }
+    )
+    table.sort(3, QtCore.Qt.SortOrder.AscendingOrder)
+    assert table.run_ids == [d, c, a, b]
+    table.sort(2, QtCore.Qt.SortOrder.AscendingOrder)
+    assert table.run_ids == [c, a, d, b]  # running, converged, diverged; ties keep their order
+    # Selecting a row after sorting selects that run.
+    window.runs_panel.table.selectRow(1)
+    assert window.selected_run() == a

@@ -1,0 +1,151 @@
+"""Scenes, pictures, animations and trajectories to and from files (the File menu)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6 import QtCore, QtWidgets
+
+from zoo.session import SessionError, save_scene
+from zoo.workspace import WorkspaceBusy
+
+
+class FilesMixin:
+    """File actions of ``MainWindow``; every error becomes a message, never a crash."""
+
+    def open_scene_file(self, path: str | Path) -> bool:
+        try:
+            self.workspace.open_scene(path)
+        except (SessionError, WorkspaceBusy) as error:
+            self.report(f"Scene not opened: {error}")
+            return False
+        self.remember_scene(path)
+        return True
+
+    def save_scene_file(self, path: str | Path) -> None:
+        save_scene(self.workspace.scene(), path)
+        self.remember_scene(path)
+        self.statusBar().showMessage(f"Saved {path}", 4000)
+
+    def remember_scene(self, path: str | Path) -> None:
+        """Hook for the recent-scenes list (the window keeps it in its settings)."""
+
+    def open_scene_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open scene", "", "Scenes (*.json)")
+        if path:
+            self.open_scene_file(path)
+
+    def save_scene_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Save scene", "scene.json", "Scenes (*.json)"
+        )
+        if path:
+            self._try_file(lambda: self.save_scene_file(path), path)
+
+    def export_png(self, path: str | Path) -> None:
+        _write_atomically(path, lambda temporary: self.canvas.grab().save(temporary, "PNG"))
+
+    def export_png_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Export picture", "zoo.png", "PNG (*.png)"
+        )
+        if path:
+            self._try_file(lambda: self.export_png(path), path)
+
+    def export_csv(self, path: str | Path) -> None:
+        from gui.export import write_csv
+
+        self._quiesce()
+        ws = self.workspace
+        rows = [
+            (ws.label(run_id), config.optimizer, ws.runset.trajectory(run_id))
+            for run_id, config in ws.runset.configs.items()
+        ]
+        write_csv(path, rows)
+
+    def export_csv_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Export trajectories", "trajectories.csv", "CSV (*.csv)"
+        )
+        if path:
+            self._try_file(lambda: self.export_csv(path), path)
+
+    def export_animation(
+        self, path: str | Path, frames: int, steps_per_frame: int = 1, progress: Any = None
+    ) -> int:
+        """Replay the runs from their starts into a GIF/MP4 of ``frames`` frames; the runs
+        are put back where they were afterwards.  Returns the frames written."""
+        from gui.export import stamp_step, write_animation
+
+        self.workspace.pause()
+        if not self._quiesce():
+            return 0
+        runset = self.workspace.runset
+        saved = runset.snapshot()
+        runset.reset()
+        self.drawing.forget()
+
+        def images():
+            for index in range(frames):
+                if index:
+                    runset.step(steps_per_frame)
+                self.force_redraw()
+                self.draw_now()
+                yield stamp_step(self.canvas.grab().toImage(), index * steps_per_frame)
+
+        try:
+            return write_animation(path, images(), frames, progress)
+        finally:
+            runset.restore(saved)
+            self.drawing.forget()
+            self.force_redraw()
+
+    def export_animation_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Export animation", "zoo.gif", "GIF (*.gif);;MP4 video (*.mp4)"
+        )
+        if not path:
+            return
+        frames, ok = QtWidgets.QInputDialog.getInt(
+            self, "Export animation", "frames", 120, 2, 10000
+        )
+        if not ok:
+            return
+        dialog = QtWidgets.QProgressDialog("Writing the animation…", "Cancel", 0, frames, self)
+        dialog.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(0)
+
+        def progress(done: int) -> bool:
+            dialog.setValue(done)
+            QtWidgets.QApplication.processEvents()
+            return not dialog.wasCanceled()
+
+        steps = self.workspace.steps_per_frame
+        self._try_file(lambda: self.export_animation(path, frames, steps, progress), path)
+        dialog.close()
+
+    def _try_file(self, action: Callable[[], Any], path: str) -> None:
+        try:
+            action()
+        except (OSError, ValueError) as error:
+            self.report(f"Could not write {path}: {error}")
+        else:
+            self.statusBar().showMessage(f"Wrote {path}", 4000)
+
+
+def _write_atomically(path: str | Path, write: Callable[[str], bool]) -> None:
+    """``write(temporary)`` next to ``path``, then renamed over it."""
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        if not write(temporary):
+            raise OSError(f"could not write {path}")
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)

@@ -1,0 +1,157 @@
+"""The frame loop: each tick draws what the runs hold now, then starts the next steps;
+a few times a second it refreshes the status column, the legend and the status bar."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import numpy as np
+
+FRAME_MS = 16
+STATUS_EVERY = 0.25  # seconds between refreshes of the status column and bar
+MOMENTUM_KEYS = ("buf", "momentum_buffer", "velocity", "m")
+
+
+class FrameLoopMixin:
+    """Per-frame drawing of ``MainWindow``."""
+
+    def force_redraw(self) -> None:
+        self._last_pictures = ()
+        self._last_arrows = None
+
+    def frame(self) -> None:
+        """Draw what the runs hold now, then start the next steps (the timer's slot)."""
+        ws = self.workspace
+        if self._closing or ws.runset is None:
+            return
+        self.drawing.want_series = self.plots.isVisible()
+        frame = self.drawing.frame(ws.runset, self.stepper.reading)
+        pictures = tuple(id(p) for p in frame.pictures)
+        changed = pictures != self._last_pictures
+        if changed:
+            self._last_pictures = pictures
+            selected = frame.head_of.get(ws.selected) if ws.selected is not None else None
+            self.canvas.draw(frame.trails, frame.heads, frame.brushes, selected)
+            if self.drawing.want_series:
+                self.plots.draw(frame.pictures)
+            self._draw_arrows(selected)
+        if ws.playing:
+            self.stepper.submit(ws.steps_per_frame, ws.step_limit)
+        self._frames += 1
+        now = time.perf_counter()
+        if now - self._last_status >= STATUS_EVERY:
+            self._update_status(now)
+        if changed:  # listeners redraw only when there is something new
+            self.stepped.emit()
+
+    def draw_now(self) -> None:
+        """Draw the current state synchronously (exports and rendering)."""
+        ws = self.workspace
+        frame = self.drawing.frame(ws.runset)
+        selected = frame.head_of.get(ws.selected) if ws.selected is not None else None
+        self.canvas.draw(frame.trails, frame.heads, frame.brushes, selected)
+
+    def _draw_arrows(self, head: np.ndarray | None) -> None:
+        ws = self.workspace
+        run_id = ws.selected
+        if (
+            not self.arrows_action.isChecked()
+            or run_id is None
+            or head is None
+            or ws.problem.dim == 1
+        ):
+            self.canvas.set_arrows(None, {})
+            return
+        x, _, _ = ws.runset.history(run_id)
+        if not len(x):
+            return
+        here = x[-1]
+        (x0, x1), _ = self.canvas.current_view()
+        reach = 0.12 * (x1 - x0)
+        vectors: dict[str, np.ndarray] = {}
+        with np.errstate(all="ignore"):
+            if "grad" in ws.problem.provides:
+                gradient = np.asarray(ws.problem.grad(here[None]))[0]
+                vectors["gradient"] = _scaled(-ws.direction_to_view(gradient), reach)
+            if len(x) > 1:
+                vectors["update"] = ws.direction_to_view(x[-1] - x[-2])
+            state = ws.runset.optimizer_state(run_id)
+            for key in MOMENTUM_KEYS:
+                value = state.get(key)
+                if value is not None and np.shape(value) == here.shape:
+                    vectors["momentum"] = _scaled(-ws.direction_to_view(value), 0.7 * reach)
+                    break
+        self.canvas.set_arrows(ws.to_view(here[None])[0], vectors)
+
+    def _update_status(self, now: float) -> None:
+        ws = self.workspace
+        elapsed = now - self._last_status if self._last_status else 1.0
+        self._last_status = now
+        self.frames_per_second = self._frames / elapsed
+        self.steps_per_second = self.stepper.take_step_count() / elapsed
+        self._frames = 0
+        self.speed_label.setText(
+            f"{self.frames_per_second:5.0f} frames/s   {self.steps_per_second:8.0f} steps/s"
+        )
+        slow_runs = set()
+        for group in ws.runset.groups:
+            if self.stepper.is_slow(group):
+                slow_runs.update(group.run_ids)
+        texts = {}
+        states: Counter[str] = Counter()
+        for run_id in ws.runset.configs:
+            status = ws.runset.status(run_id)
+            states[status.state] += 1
+            text = str(status)
+            if status.state == "failed":
+                text = f"failed: {status.message}"
+            elif status.state == "running":
+                text = f"step {status.step}" + (" (slow)" if run_id in slow_runs else "")
+            _, loss, _ = ws.runset.history(run_id)
+            value = f"{loss[-1]:.4g}" if len(loss) else ""
+            texts[run_id] = (text, status.state, value)
+        self.runs_panel.set_status(texts)
+        self._summarise(states)
+
+    def _summarise(self, states: Counter) -> None:
+        """Past a dozen runs the legend is one line: how many runs stand where."""
+        total = sum(states.values())
+        if total <= self.LEGEND_MOST:
+            return
+        parts = ", ".join(f"{count} {state}" for state, count in states.items() if count)
+        summary = f"{total} runs: {parts}"
+        if summary != self._legend_summary:
+            self._legend_summary = summary
+            self.canvas.set_legend([(summary, "#10141c")])
+
+    def status_text(self, run_id: int) -> str:
+        """The status column's text for ``run_id`` (as last shown)."""
+        return self.runs_panel.table_model.status_text(run_id)
+
+    def _hovered(self, a: float, b: float) -> None:
+        ws = self.workspace
+        if ws.problem is None:
+            return
+        if ws.problem.dim == 1:
+            weights = np.array([[a]])
+            where = f"x = {a:.4g}"
+        else:
+            weights = np.asarray(
+                ws.view_plane.to_weights(a, b) if ws.view_plane is not None else [a, b],
+                dtype=float,
+            )[None, :]
+            where = f"x₁ = {a:.4g}   x₂ = {b:.4g}"
+        try:
+            with np.errstate(all="ignore"):
+                loss = float(np.asarray(ws.problem.loss(weights)).reshape(-1)[0])
+        except Exception:  # a point where the loss is undefined
+            loss = float("nan")
+        self.hover_label.setText(f"{where}   loss = {loss:.6g}")
+
+
+def _scaled(vector: np.ndarray, length: float) -> np.ndarray | None:
+    """``vector`` stretched to ``length`` (its direction is what is shown); None when it
+    has vanished, since a converged run has no direction left to show."""
+    norm = float(np.hypot(*vector))
+    return vector * (length / norm) if norm > 1e-10 else None
