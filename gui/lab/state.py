@@ -72,11 +72,10 @@ def _is_plain_gd(registry: Any, config: Any) -> bool:
 
 def read_state(window: Any) -> LabState:
     """Read the window's problem and selected run; never raises for what a model lacks."""
-    workspace = window.workspace
-    problem = workspace.problem
-    runset = workspace.runset
-    registry = workspace.registry
-    run_id = workspace.selected
+    problem = window.problem
+    runset = window.runset
+    registry = window.registry
+    run_id = window.selected_run()
     config = None
     if run_id is not None and runset is not None and run_id in runset.configs:
         config = runset.configs[run_id]
