@@ -28,8 +28,8 @@ MAX_RUNS = 4096
 MAX_LABEL = 200
 MAX_LESSON_TEXT = 100_000
 COLOR_PATTERN = re.compile(r"^#[0-9a-fA-F]{6}$")
-#: ``trail``: how many recent steps of each path are drawn, 0 for the whole path.
-DEFAULT_PLAYBACK = {"steps_per_frame": 1, "step_limit": 2000, "trail": 0}
+DEFAULT_PLAYBACK = {"steps_per_frame": 1, "step_limit": 2000}
+#: ``trail`` (optional): how many recent steps of each path are drawn, 0 the whole path.
 PLAYBACK_LIMITS = {
     "steps_per_frame": (1, 1000),
     "step_limit": (1, 10_000_000),
