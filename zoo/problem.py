@@ -52,29 +52,42 @@ class BuildContext:
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
 
 
+class _DefaultFromDim:
+    """A class-level default computed from ``dim`` that any assignment replaces.
+
+    It defines only ``__get__`` (a non-data descriptor), so ``self.start = …`` in a
+    subclass's ``__init__`` or ``start = …`` in its class body simply wins."""
+
+    def __init__(self, make) -> None:
+        self._make = make
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.__doc__ = f"default {name} of a problem that does not set it"
+
+    def __get__(self, instance, owner=None):
+        return self if instance is None else self._make(instance.dim)
+
+
 class Problem:
     """Base class of every objective; subclasses override what they provide.
 
-    Attributes a subclass sets: ``dim`` (D), ``bounds`` (default view in plane
-    coordinates), ``start`` (D,), ``minima`` (K, D), ``plane`` (for D > 2), and for local
-    learning rules ``inputs`` (N, D) and ``labels`` (N,) of ±1.
+    Attributes a subclass sets, in ``__init__`` or as class attributes (each has a
+    default): ``dim`` (D, default 2), ``bounds`` (the default view in plane coordinates),
+    ``start`` (D,) (default the origin), ``minima`` (K, D) (default none known), ``plane``
+    (for D > 2), ``n_samples`` (data points of a data-driven model, default 0), and for
+    local learning rules ``inputs`` (N, D) and ``labels`` (N,) of ±1.
     """
 
     dim: int = 2
     bounds: tuple[tuple[float, float], tuple[float, float]] = ((-2.0, 2.0), (-2.0, 2.0))
+    start: np.ndarray = _DefaultFromDim(np.zeros)  # type: ignore[assignment]
+    minima: np.ndarray = _DefaultFromDim(lambda dim: np.empty((0, dim)))  # type: ignore[assignment]
     plane: Plane | None = None
+    n_samples: int = 0
     inputs: np.ndarray | None = None
     labels: np.ndarray | None = None
     #: Step size of the central differences behind the default ``hess``.
     hess_step: float = 1e-5
-
-    @property
-    def start(self) -> np.ndarray:
-        return np.zeros(self.dim)
-
-    @property
-    def minima(self) -> np.ndarray:
-        return np.empty((0, self.dim))
 
     def loss(self, x: np.ndarray) -> np.ndarray:
         """(B, D) -> (B,)"""
@@ -116,11 +129,6 @@ class Problem:
         return self
 
     @property
-    def n_samples(self) -> int:
-        """How many data points a data-driven model holds (0 otherwise)."""
-        return 0
-
-    @property
     def provides(self) -> frozenset[str]:
         """What this problem offers, in the vocabulary of ``OptimizerSpec.needs``."""
         cls = type(self)
@@ -153,3 +161,32 @@ class Problem:
 def missing_needs(needs: frozenset[str], problem: Problem) -> frozenset[str]:
     """What an optimizer needs that ``problem`` does not provide."""
     return frozenset(needs) - problem.provides
+
+
+def contract_errors(problem: Problem) -> list[str]:
+    """What is wrong with the attributes of a built problem (empty when nothing is).
+
+    Cheap enough to run on every build; ``minima``, which some models find lazily, is
+    left to the conformance kit."""
+    dim = problem.dim
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
+        return [f"dim must be a positive integer, got {dim!r}"]
+    errors = []
+    start = np.asarray(problem.start)
+    if start.dtype.kind not in "fiu":
+        errors.append(f"start must hold real numbers, got {start.dtype}")
+    elif start.shape != (dim,):
+        errors.append(f"start has shape {start.shape}, expected ({dim},) for dim {dim}")
+    elif not np.isfinite(start).all():
+        errors.append("start must be finite")
+    try:
+        (a_low, a_high), (b_low, b_high) = problem.bounds
+        edges = np.array([a_low, a_high, b_low, b_high], dtype=float)
+    except (TypeError, ValueError):
+        errors.append(f"bounds must be ((a_low, a_high), (b_low, b_high)), got {problem.bounds!r}")
+    else:
+        if not np.isfinite(edges).all() or not (a_low < a_high and b_low < b_high):
+            errors.append(f"bounds must be finite with low < high, got {problem.bounds!r}")
+    if dim > 2 and problem.plane is None:
+        errors.append(f"a problem with dim {dim} > 2 must set plane (a zoo.Plane)")
+    return errors

@@ -14,11 +14,7 @@ class FormulaProblem(Problem):
     def __init__(self, formula, bounds, start):
         self.formula = formula
         self.bounds = bounds
-        self._start = np.asarray(start, dtype=float)
-
-    @property
-    def start(self):
-        return self._start
+        self.start = np.asarray(start, dtype=float)
 
     def loss(self, x):
         return self.formula.loss(x)

@@ -64,7 +64,7 @@ class TinyNet(DataProblem):
         self.loss_kind = loss_kind
         self.dim = 2
         self.bounds = ((-3.0, 3.0), (-3.0, 3.0))
-        self._start = np.array([-2.0, 0.5])
+        self.start = np.array([-2.0, 0.5])
 
     def _find_minima(self):
         """The teacher and its mirror, where they fit every sample exactly (squared error
@@ -161,7 +161,7 @@ class DeepLinear(DataProblem):
         self.targets = np.asarray(targets, dtype=float)
         self.dim = 2
         self.bounds = ((-2.0, 2.0), (-2.0, 2.0))
-        self._start = np.array([0.15, 0.1])
+        self.start = np.array([0.15, 0.1])
 
     def residuals(self, x):
         x = np.asarray(x, dtype=float)
@@ -266,7 +266,7 @@ class MLP(DataProblem):
             self.layout.append((matrix, (fan_out, fan_in), slice(offset, offset + fan_out)))
             offset += fan_out
         self.dim = offset
-        self._start = np.asarray(start, dtype=float)
+        self.start = np.asarray(start, dtype=float)
         self.bounds = ((-1.0, 1.0), (-1.0, 1.0))
 
     def layers(self, x) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -422,8 +422,8 @@ class WideReLU(DataProblem):
         self.mode = mode
         self.width = len(self.signs)
         self.dim = self.hidden.size if mode == "train_hidden" else self.width
-        self._start = self.hidden.ravel() if mode == "train_hidden" else self.signs.copy()
-        self.plane = plane_through(self._start, self._linearised_step(), rng)
+        self.start = self.hidden.ravel() if mode == "train_hidden" else self.signs.copy()
+        self.plane = plane_through(self.start, self._linearised_step(), rng)
         self.bounds = ((-0.5, 1.5), (-1.0, 1.0))
 
     def _split(self, x):
@@ -489,13 +489,13 @@ class WideReLU(DataProblem):
 
     def _linearised_step(self) -> np.ndarray:
         """−J⁺r at the start: where training would go if the net stayed linear."""
-        start = self._start[None, :]
+        start = self.start[None, :]
         return -np.linalg.pinv(self.jacobian(start)[0]) @ self.residuals(start)[0]
 
     def _find_minima(self):
         # Random features are linear least squares: −J⁺r from the start lands on a minimum.
         if self.mode == "train_output":
-            return self._start[None, :] + self._linearised_step()
+            return self.start[None, :] + self._linearised_step()
         return np.empty((0, self.dim))
 
 

@@ -38,7 +38,7 @@ class Quadratic(Problem):
             if centre is None
             else np.asarray(centre, dtype=float).reshape(-1)
         )
-        self._start = self.centre + np.asarray(offset_start, dtype=float)[: self.dim]
+        self.start = self.centre + np.asarray(offset_start, dtype=float)[: self.dim]
         first = (self.centre[0] - half_width, self.centre[0] + half_width)
         second = (
             (self.centre[1] - half_width, self.centre[1] + half_width)
@@ -46,10 +46,6 @@ class Quadratic(Problem):
             else (-half_width, half_width)
         )
         self.bounds = (first, second)
-
-    @property
-    def start(self) -> np.ndarray:
-        return self._start
 
     @property
     def minima(self) -> np.ndarray:

@@ -9,6 +9,7 @@ minimum and their start.
 from __future__ import annotations
 
 import copy
+import functools
 
 import numpy as np
 
@@ -24,18 +25,10 @@ class DataProblem(Problem):
     """
 
     sample_fields: tuple[str, ...] = ()
-    _minima: np.ndarray | None = None
-    _start: np.ndarray
 
-    @property
-    def start(self) -> np.ndarray:
-        return self._start
-
-    @property
+    @functools.cached_property
     def minima(self) -> np.ndarray:
-        if self._minima is None:
-            self._minima = np.asarray(self._find_minima(), dtype=float).reshape(-1, self.dim)
-        return self._minima
+        return np.asarray(self._find_minima(), dtype=float).reshape(-1, self.dim)
 
     def _find_minima(self) -> np.ndarray:
         return np.empty((0, self.dim))
@@ -53,7 +46,7 @@ class DataProblem(Problem):
         part = copy.copy(self)
         for name in self.sample_fields:
             setattr(part, name, getattr(self, name)[rows])
-        part._minima = None
+        part.__dict__.pop("minima", None)
         part._refresh()
         return part
 
@@ -131,7 +124,7 @@ class LinearNeuron(DataProblem):
         self.teacher = np.asarray(teacher, dtype=float)
         self.dim = self.points.shape[1]
         self.bounds = ((-3.0, 3.0), (-3.0, 3.0))
-        self._start = np.array([-2.5, 2.5])
+        self.start = np.array([-2.5, 2.5])
 
     def residuals(self, x):
         return (np.asarray(x, dtype=float) @ self.points.T - self.targets) / np.sqrt(self.n_samples)
@@ -183,7 +176,7 @@ class Logistic(DataProblem):
         self.l2 = float(l2)
         self.dim = 2
         self.bounds = ((-5.0, 5.0), (-5.0, 5.0))
-        self._start = np.array([-3.0, 3.0])
+        self.start = np.array([-3.0, 3.0])
 
     def _margins(self, x):
         return (np.asarray(x, dtype=float) @ self.inputs.T) * self.labels
@@ -236,7 +229,7 @@ class PerceptronCriterion(DataProblem):
         self.labels = np.asarray(labels, dtype=float)
         self.dim = 2
         self.bounds = ((-3.0, 3.0), (-3.0, 3.0))
-        self._start = np.array([-2.0, 1.5])
+        self.start = np.array([-2.0, 1.5])
 
     def _margins(self, x):
         return (np.asarray(x, dtype=float) @ self.inputs.T) * self.labels
@@ -285,10 +278,10 @@ class StudentTeacher(DataProblem):
         self.teacher = np.asarray(teacher, dtype=float)  # (M, N)
         self.n_outputs, self.n_inputs = self.teacher.shape
         self.dim = self.teacher.size
-        self._start = np.zeros(self.dim)
+        self.start = np.zeros(self.dim)
         self._refresh()
         if self.dim > 2:
-            self.plane = plane_through(self.minima[0], self._start - self.minima[0], rng)
+            self.plane = plane_through(self.minima[0], self.start - self.minima[0], rng)
             self.bounds = PLANE_BOUNDS
         else:
             self.bounds = box(self.minima[0], 2.0)
@@ -368,10 +361,10 @@ class PCANeuron(DataProblem):
         self.n_outputs = int(n_outputs)
         self.n_inputs = self.inputs.shape[1]
         self.dim = self.n_outputs * self.n_inputs
-        self._start = np.asarray(start, dtype=float)
+        self.start = np.asarray(start, dtype=float)
         self._refresh()
         if self.dim > 2:
-            self.plane = plane_through(self.minima[0], self._start - self.minima[0], rng)
+            self.plane = plane_through(self.minima[0], self.start - self.minima[0], rng)
             self.bounds = PLANE_BOUNDS
         else:
             self.bounds = ((-2.0, 2.0), (-2.0, 2.0))
@@ -469,7 +462,7 @@ class CurveFit(DataProblem):
         self.truth = np.asarray(truth, dtype=float)
         self.dim = 2
         self.bounds = CURVE_VIEWS[curve]
-        self._start = np.array(CURVE_STARTS[curve])
+        self.start = np.array(CURVE_STARTS[curve])
 
     def model(self, x):
         """f(tᵢ; θ) with its first derivatives (f_a, f_b) and second (f_aa, f_ab, f_bb)."""

@@ -22,16 +22,8 @@ class Surface(Problem):
     ) -> None:
         self._value, self._gradient, self._hessian = value, gradient, hessian
         self.bounds = tuple(tuple(float(e) for e in edge) for edge in bounds)
-        self._start = np.asarray(start, dtype=float)
-        self._minima = np.asarray(minima, dtype=float).reshape(-1, 2)
-
-    @property
-    def start(self):
-        return self._start
-
-    @property
-    def minima(self):
-        return self._minima
+        self.start = np.asarray(start, dtype=float)
+        self.minima = np.asarray(minima, dtype=float).reshape(-1, 2)
 
     def loss(self, x):
         x = np.asarray(x, dtype=float)
@@ -114,7 +106,7 @@ def himmelblau(settings, ctx) -> Surface:
         ((-5.0, 5.0), (-5.0, 5.0)),
         (0.0, 0.0),
     )
-    surface._minima = polish(
+    surface.minima = polish(
         surface, [(3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126)]
     )
     return surface
@@ -169,7 +161,7 @@ def six_hump_camel(settings, ctx) -> Surface:
         ((-2.5, 2.5), (-1.5, 1.5)),
         (-1.5, -1.0),
     )
-    surface._minima = polish(surface, [(0.0898, -0.7126), (-0.0898, 0.7126)])
+    surface.minima = polish(surface, [(0.0898, -0.7126), (-0.0898, 0.7126)])
     return surface
 
 
@@ -182,7 +174,7 @@ def styblinski_tang(settings, ctx) -> Surface:
         ((-5.0, 5.0), (-5.0, 5.0)),
         (4.0, 4.5),
     )
-    surface._minima = polish(surface, [(-2.9035, -2.9035)])
+    surface.minima = polish(surface, [(-2.9035, -2.9035)])
     return surface
 
 
@@ -356,7 +348,7 @@ def gaussian_wells(settings, ctx) -> Surface:
         )
 
     surface = Surface(value, gradient, hessian, ((-3.0, 3.0), (-3.0, 3.0)), (-0.2, 2.4))
-    surface._minima = _deepest(surface, centres)
+    surface.minima = _deepest(surface, centres)
     return surface
 
 

@@ -48,14 +48,8 @@ class RippledBowl(Problem):
 
     def __init__(self, ripple: float):
         self.ripple = ripple
-
-    @property
-    def start(self):
-        return np.array([-2.5, 2.0])
-
-    @property
-    def minima(self):
-        return np.zeros((1, 2))
+        self.start = np.array([-2.5, 2.0])
+        self.minima = np.zeros((1, 2))
 
     def loss(self, x):
         u, v = x[:, 0], x[:, 1]
