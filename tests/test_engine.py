@@ -91,9 +91,10 @@ def test_registry(registry):
             params=(LR, Param("size", 2, 1, 5, kind="int")),
         ),
     ):
-        extra._records["optimizer"][record.name] = record
+        extra.add(record, plugin="tests")
     for kind in ("model", "schedule", "activation"):
-        extra._records[kind] = registry.records(kind)
+        for record in registry.records(kind).values():
+            extra.add(record, plugin="tests")
     return extra
 
 
@@ -308,7 +309,7 @@ def test_calls_made_for_some_runs_are_charged_to_those_runs_only(quadratic, regi
         return gd_step(problem, x, state, hyper)
 
     extra = Registry()
-    extra._records["optimizer"]["search"] = spec("search", search)
+    extra.add(spec("search", search))
     runs = RunSet(quadratic, extra)
     ids = [runs.add(RunConfig("search", start=(0.1 * i, 1.0))) for i in range(3)]
     runs.step(4)
@@ -324,7 +325,7 @@ def test_add_many_sets_up_a_sweep_at_once_and_isolates_a_bad_start(quadratic, te
         return gd_init(problem, x, hyper)
 
     extra = Registry()
-    extra._records["optimizer"]["picky"] = spec("picky", gd_step, init=picky_init)
+    extra.add(spec("picky", gd_step, init=picky_init))
     runs = RunSet(quadratic, extra)
     starts = [(-1.0, 0.5), (2.0, 0.5), (0.5, -0.5)]
     ids = runs.add_many([RunConfig("picky", {"lr": 0.05}, start=s) for s in starts])

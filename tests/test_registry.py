@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 import types
 
@@ -9,6 +10,7 @@ import pytest
 
 from zoo import OptimizerSpec, Param, hookimpl, load_registry
 from zoo.registry import Registry, UnknownName
+from zoo.specs import SpecError
 
 GOOD = """
 import numpy as np
@@ -90,7 +92,7 @@ def test_broken_plugins_are_listed_while_the_rest_loads(plugin_dir):
         messages[failure.plugin].append(failure.message)
     assert "ModuleNotFoundError" in messages["a_import_error"][0]
     assert "SyntaxError" in messages["b_syntax"][0]
-    assert "zoo_models() raised RuntimeError: database unavailable" in messages["c_raises"][0]
+    assert "zoo_models() failed: RuntimeError: database unavailable" in messages["c_raises"][0]
     malformed = " | ".join(messages["d_malformed"])
     assert "optimizer 'bad_one': field 'init' must be callable" in malformed
     assert "optimizer 'bad_two': field 'params[0]' (lr).default" in malformed
@@ -174,3 +176,79 @@ def test_reload_picks_up_new_edited_and_removed_local_files(plugin_dir):
     registry.reload_local()
     assert "version_two" not in registry.optimizers and not registry.failures
     assert "sgd" in registry.optimizers
+
+
+def test_misspelt_unmarked_and_wrapper_hooks_are_failures_naming_the_valid_hooks(plugin_dir):
+    write(
+        plugin_dir,
+        "typos",
+        """
+        from zoo import hookimpl
+
+        @hookimpl
+        def zoo_optimisers():
+            return []
+
+        def zoo_models():
+            return []
+
+        @hookimpl(tryfirst=True)
+        def zoo_schedules():
+            return []
+        """,
+    )
+    messages = [f.message for f in load_registry().failures if f.plugin == "typos"]
+    valid = "zoo_activations, zoo_models, zoo_optimizers, zoo_schedules"
+    assert f"zoo_optimisers is not a hook of the zoo (valid hooks: {valid})" in messages
+    assert any("zoo_models is not decorated with @zoo.hookimpl" in m for m in messages)
+    assert any("option tryfirst is not honoured" in m for m in messages)
+
+
+def test_endless_hooks_wrong_return_types_and_sys_exit_are_contained(plugin_dir):
+    write(
+        plugin_dir,
+        "endless",
+        """
+        from zoo import hookimpl
+
+        @hookimpl
+        def zoo_activations():
+            while True:
+                yield None
+        """,
+    )
+    write(
+        plugin_dir,
+        "number",
+        "from zoo import hookimpl\n@hookimpl\ndef zoo_models():\n    return 3\n",
+    )
+    write(plugin_dir, "quits", "import sys\nsys.exit(3)\n")
+    write(
+        plugin_dir,
+        "quits_in_hook",
+        "import sys\nfrom zoo import hookimpl\n@hookimpl\ndef zoo_models():\n    sys.exit(0)\n",
+    )
+    write(plugin_dir, "fine", GOOD.replace("NAME", "still_here"))
+    registry = load_registry()
+    failures = {f.plugin: f.message for f in registry.failures}
+    assert "yielded more than 10000 records" in failures["endless"]
+    assert "returned int; return a list, tuple or generator" in failures["number"]
+    assert failures["quits"].startswith("import failed: called sys.exit(3)")
+    assert "called sys.exit(0)" in failures["quits_in_hook"]
+    assert "still_here" in registry.optimizers
+
+
+def test_add_and_remove_are_the_public_way_to_edit_a_registry(registry):
+    extra = Registry()
+    record = registry.optimizers["sgd"]
+    extra.add(record, plugin="script")
+    assert extra.optimizers["sgd"] is record
+    assert extra.provenance("optimizer", "sgd").plugin == "script"
+    with pytest.raises(SpecError, match="already provided by plugin 'script'"):
+        extra.add(record, plugin="other")
+    with pytest.raises(SpecError, match="not a lowercase identifier"):
+        extra.add(dataclasses.replace(record, name="Bad Name"))
+    extra.remove("optimizer", "sgd")
+    assert "sgd" not in extra.optimizers
+    with pytest.raises(UnknownName):
+        extra.remove("optimizer", "sgd")

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from zoo.problem import BuildContext, Problem, missing_needs
+from zoo import guard
+from zoo.problem import BuildContext, Problem, contract_errors, missing_needs
 from zoo.specs import ModelSpec, OptimizerSpec, ScheduleSpec, SpecError, resolve_values
 
 RUNNING, CONVERGED, DIVERGED, FAILED = 0, 1, 2, 3
@@ -105,13 +106,13 @@ class _CountingProblem:
         self.counts[0] += 1
         if x is self._cached_x and "loss" in self._cache:
             return self._cache["loss"]
-        return self._problem.loss(x)
+        return _checked_output(self._problem.loss(x), np.shape(x)[:1], "loss")
 
     def grad(self, x):
         self.counts[1] += 1
         if x is self._cached_x and "grad" in self._cache:
             return self._cache["grad"]
-        return self._problem.grad(x)
+        return _checked_output(self._problem.grad(x), np.shape(x), "grad")
 
     def hess(self, x):
         self.counts[2] += 1
@@ -298,11 +299,29 @@ class Group:
         hyper["seed"] = pick(self.seeds)
         if self.schedule is not None:
             params = {name: pick(value) for name, value in self.schedule_params.items()}
-            factor = np.asarray(self.schedule.factor(pick(self.t)[:, None], **params), dtype=float)
-            hyper["lr"] = hyper["lr"] * np.broadcast_to(factor, hyper["lr"].shape)
+            origin = guard.Origin("schedule", self.schedule.name)
+            factor = guard.call(
+                origin, "factor", self.schedule.factor, pick(self.t)[:, None], **params
+            )
+            hyper["lr"] = hyper["lr"] * _checked_factor(factor, hyper["lr"].shape)
         elif rows is None:
             self._static_hyper = hyper
         return hyper
+
+
+def _checked_factor(factor: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """A schedule's factor as an array of ``shape``, refused unless real, finite and ≥ 0."""
+    value = np.asarray(factor)
+    if value.dtype.kind not in "fiub":
+        raise _StepFailure(f"schedule factor is {value.dtype}, not a real number")
+    try:
+        value = np.broadcast_to(value.astype(float), shape)
+    except ValueError:
+        raise _StepFailure(f"schedule factor has shape {value.shape}, not one per run") from None
+    if not (np.isfinite(value).all() and (value >= 0).all()):
+        bad = value[~(np.isfinite(value) & (value >= 0))].ravel()[0]
+        raise _StepFailure(f"schedule factor is {bad}; it must be finite and not negative")
+    return value
 
 
 def _pad_history(array: np.ndarray, capacity: int) -> np.ndarray:
@@ -340,15 +359,42 @@ def build_problem(
     except SpecError as error:
         raise EngineError(str(error)) from None
     context = BuildContext(activations=activations, rng=np.random.default_rng(seed))
+    origin = _origin(registry, "model", spec.name)
     try:
-        problem = spec.build(values, context)
-    except (ValueError, ArithmeticError) as error:
-        raise EngineError(f"model {spec.name}: {error}") from None
+        problem = guard.call(origin, "build", spec.build, values, context)
+    except guard.PluginFault as fault:
+        if type(fault.__cause__) in (ValueError, SpecError):  # settings that make no sense
+            raise EngineError(f"model {spec.name}: {fault.__cause__}") from fault
+        raise EngineError(str(fault)) from fault
     if not isinstance(problem, Problem):
-        raise EngineError(
-            f"model {spec.name}: build() returned {type(problem).__name__}, not a zoo.Problem"
-        )
+        problems = [f"build() returned {type(problem).__name__}, not a zoo.Problem"]
+    else:
+        problems = guard.call(origin, "build", contract_errors, problem)
+    if problems:
+        raise EngineError(f"{origin} built a problem that breaks the contract: {problems[0]}")
     return problem
+
+
+def _origin(registry: Any, kind: str, name: str) -> guard.Origin:
+    origin = getattr(registry, "origin", None)
+    try:
+        return origin(kind, name) if origin is not None else guard.Origin(kind, name)
+    except KeyError:
+        return guard.Origin(kind, name)
+
+
+def _checked_output(value: Any, shape: tuple[int, ...], what: str) -> np.ndarray:
+    """A model's ``loss`` or ``grad`` result, refused unless it is real and of ``shape``."""
+    kind = getattr(value, "dtype", None)
+    if kind is None or kind.kind not in "fiu":
+        value = np.asarray(value)
+        if value.dtype.kind not in "fiu":
+            raise _StepFailure(
+                f"the model's {what} returned {value.dtype} values, not real numbers"
+            )
+    if value.shape != shape:
+        raise _StepFailure(f"the model's {what} returned shape {value.shape}, expected {shape}")
+    return value
 
 
 class RunSet:
@@ -539,7 +585,11 @@ class RunSet:
         init_hyper["seed"] = keep["seeds"]
         message = None
         try:
-            state = _check_state(spec.init(self.problem, keep["x"].copy(), init_hyper), count)
+            origin = guard.Origin("optimizer", spec.name)
+            state = guard.call(
+                origin, "init", spec.init, self.problem, keep["x"].copy(), init_hyper
+            )
+            state = _check_state(state, count)
             group.append(run_ids, keep, state, hyper, sched)
         except Exception as error:
             if count > 1:  # find the runs at fault one by one
@@ -587,14 +637,15 @@ class RunSet:
 
         Called with floating-point warnings silenced (see ``step``)."""
         problem = self.problem
+        origin = guard.Origin("model", "")
         try:
-            loss = _as_float_array(problem.loss(x), (len(x),))
+            loss = _as_float_array(guard.call(origin, "loss", problem.loss, x), (len(x),))
         except Exception:
             loss = np.full(len(x), np.nan)
         if not self.track_grad:
             return loss, np.full(len(x), np.nan)
         try:
-            grad = _as_float_array(problem.grad(x), x.shape)
+            grad = _as_float_array(guard.call(origin, "grad", problem.grad, x), x.shape)
         except Exception:
             return loss, np.full(len(x), np.nan)
         if cache is not None:
@@ -622,7 +673,17 @@ class RunSet:
             rows = np.flatnonzero(code == RUNNING)
             x = group.x[rows]
             state = {k: v[rows] for k, v in group.state.items()}
-        hyper = group.hyper_for(rows)
+        try:
+            hyper = group.hyper_for(rows)
+        except Exception as error:  # the schedule failed: so do the runs it drives
+            failing = np.arange(len(group)) if rows is None else rows
+            group.code[failing] = FAILED
+            group.stop_step[failing] = group.t[failing]
+            message = str(error) if isinstance(error, guard.PluginFault) else _describe(error)
+            for row in failing:
+                group.messages[group.run_ids[row]] = message
+            group.invalidate()
+            return False
         problem: Problem = self.problem
         if group.batch_size:
             first = 0 if rows is None else rows[0]
@@ -640,10 +701,21 @@ class RunSet:
         counting = _CountingProblem(
             problem, x if usable else None, group.cache if usable else {}, len(x)
         )
+        writeable = x.flags.writeable
+        x.flags.writeable = False  # a step that writes into x fails instead of going unseen
         try:
-            x_new, new_state = group.spec.step(counting, x, state, hyper)
+            origin = guard.Origin("optimizer", group.spec.name)
+            try:
+                x_new, new_state = guard.call(
+                    origin, "step", group.spec.step, counting, x, state, hyper
+                )
+            finally:
+                x.flags.writeable = writeable
             if type(x_new) is not np.ndarray or x_new.dtype != np.float64:
-                x_new = np.asarray(x_new, dtype=float)
+                x_new = np.asarray(x_new)
+                if x_new.dtype.kind not in "fiu":
+                    raise _StepFailure(f"step returned x of dtype {x_new.dtype}, not real numbers")
+                x_new = x_new.astype(float)
             if x_new.shape != x.shape:
                 raise _StepFailure(f"step returned x of shape {x_new.shape}, expected {x.shape}")
             new_state = _check_state(new_state, len(x))
@@ -824,7 +896,9 @@ def _check_state(state: Any, batch: int) -> dict[str, np.ndarray]:
 def _describe(error: BaseException) -> str:
     if isinstance(error, _StepFailure):
         return str(error)
-    return f"{type(error).__name__}: {error}"
+    if isinstance(error, guard.PluginFault) and "read-only" in error.reason:
+        return "step wrote into x in place; return a new array instead"
+    return guard.describe(error)
 
 
 def simulate(

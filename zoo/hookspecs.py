@@ -10,11 +10,19 @@ decorated with ``@zoo.hookimpl`` and returning an iterable of records.  The zoo 
 3. through ``Registry.register(module_or_object)`` at run time.
 
 Each hook is called once when the registry loads.  Every record is validated then
-(``zoo.specs.validate_record``).  If importing the plugin fails, a hook raises, a record
-is malformed, or a name is already taken by another plugin of the same kind, the problem
-is recorded in ``registry.failures`` (plugin, source, message) and that record or plugin
-is skipped; the rest loads.  The first plugin to claim a name keeps it.  Run
-``zoo check yourmodule`` to see what is wrong with yours.
+(``zoo.specs.validate_record``).  If importing the plugin fails, a hook raises, returns
+something other than an iterable of records or yields more than 10,000 of them, a record
+is malformed, a name is already taken by another plugin of the same kind, a ``zoo_*``
+function is not one of the hooks below (a misspelling) or lacks ``@hookimpl``, or a
+hookimpl asks for an option the registry does not honour (``hookwrapper``, ``wrapper``,
+``tryfirst``, ``trylast``: every hook is called once, on its own), the problem is recorded
+in ``registry.failures`` (plugin, source, message) and that record or plugin is skipped;
+the rest loads.  The first plugin to claim a name keeps it.  Run ``zoo check yourmodule``
+to see what is wrong with yours.
+
+Every later call into plugin code (``build``, ``init``, ``step``, ``loss``, ``factor``,
+``f``) goes through ``zoo.guard``: any exception, ``sys.exit()`` included, becomes a
+failure that names the record, its plugin and distribution; only Ctrl-C passes.
 
 Records may be returned from a list, a tuple or a generator.  Names are lowercase
 identifiers, unique per kind; ``label`` is what people see.
@@ -64,9 +72,10 @@ def zoo_optimizers() -> Iterable[OptimizerSpec]:
     A step may call ``problem`` several times (line searches, perturbations): the engine
     counts each call for every run of the batch.  Evaluate some runs on their own through
     ``problem.for_rows(rows).loss(x[rows])`` (per-run line searches) and only those runs are
-    charged.  If ``step`` raises, returns the wrong shape or non-finite
-    numbers, the engine isolates the runs concerned and marks them failed or diverged;
-    the other runs go on.
+    charged.  ``x`` is read-only during the step.  If ``step`` raises, writes into ``x``,
+    returns the wrong shape, non-real or non-finite numbers, or the problem it calls returns
+    a ``loss`` or ``grad`` of the wrong shape, the engine isolates the runs concerned and
+    marks them failed or diverged with the reason; the other runs go on.
     """
 
 
@@ -90,13 +99,17 @@ def zoo_models() -> Iterable[ModelSpec]:
     ``Param`` (already coerced and range-checked); ``ctx.activations`` maps names to
     ``ActivationSpec`` and ``ctx.rng`` is a seeded ``numpy.random.Generator`` — use it
     for every random draw so a scene replays identically.  Raise ``ValueError`` with a
-    readable message for settings that make no sense together.
+    readable message for settings that make no sense together; any other failure is
+    reported as the plugin's ("model 'x' from plugin p (dist 1.0) failed to build: …").
+    The built problem is refused unless ``start`` has shape ``(dim,)`` and is finite, and
+    ``bounds`` are finite with low < high.
 
     Subclass ``zoo.Problem``: override ``loss`` and ``grad`` (and ``hess`` when it is
     cheap to write; otherwise central differences of ``grad`` are used), ``residuals``
     and ``jacobian`` for least squares, ``minibatch`` for data-driven models.  Set
-    ``dim``, ``bounds``, ``start``, ``minima`` and, for D > 2, ``plane``.  The kit checks
-    every derivative against central differences.
+    ``dim``, ``bounds``, ``start``, ``minima``, ``n_samples`` and, for D > 2, ``plane``
+    in ``__init__`` or as class attributes; each has a default (see ``zoo.Problem``).
+    The kit checks every derivative against central differences.
     """
 
 
@@ -106,7 +119,9 @@ def zoo_schedules() -> Iterable[ScheduleSpec]:
 
     ``factor(step, **params)`` returns the multiplier of the base ``lr`` at ``step``
     (0, 1, 2, …).  ``step`` may be an integer or a numpy array of them, and the
-    parameters arrays broadcastable against it, so write it with numpy functions.
+    parameters arrays broadcastable against it, so write it with numpy functions.  A factor
+    that raises, is not a real number, is negative or is not finite fails the runs it drives
+    with the reason.
     ``robbins_monro(**params)`` optionally says whether the schedule satisfies
     Σηₖ = ∞ and Σηₖ² < ∞.
     """

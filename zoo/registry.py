@@ -13,7 +13,6 @@ import importlib
 import importlib.util
 import os
 import sys
-import traceback
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -22,7 +21,7 @@ from typing import Any
 
 import pluggy
 
-from zoo import hookspecs
+from zoo import guard, hookspecs
 from zoo.specs import (
     ActivationSpec,
     ModelSpec,
@@ -41,6 +40,9 @@ HOOK_OF_KIND = {
     "schedule": "zoo_schedules",
 }
 LOCAL_MODULE_PREFIX = "optimizer_zoo_local."
+#: Hook-implementation options the registry does not honour: it calls every plugin's hook
+#: once, on its own, so wrapping and ordering mean nothing.
+UNHONOURED_OPTIONS = ("hookwrapper", "wrapper", "tryfirst", "trylast")
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,27 @@ class Registry:
     def provenance(self, kind: str, name: str) -> Provenance:
         return self._provenance[(kind, name)]
 
+    def origin(self, kind: str, name: str) -> guard.Origin:
+        """Who ``name`` is, for ``zoo.guard`` messages (an unregistered record has no plugin)."""
+        provenance = self._provenance.get((kind, name))
+        if provenance is None:
+            return guard.Origin(kind, name)
+        return guard.Origin(kind, name, provenance.plugin, provenance.source)
+
+    # ----------------------------------------------------------------- editing
+    def add(self, record: Any, plugin: str = "script", source: str = "") -> None:
+        """Add one record as if ``plugin`` had returned it; raise ``SpecError`` if it is
+        malformed or its name is taken."""
+        message = self._admit(record, None, Provenance(plugin, source or "added at run time"))
+        if message is not None:
+            raise SpecError(message)
+
+    def remove(self, kind: str, name: str) -> None:
+        """Forget the record ``name`` of ``kind``; ``UnknownName`` if there is none."""
+        self.get(kind, name)
+        del self._records[kind][name]
+        del self._provenance[(kind, name)]
+
     def plugin_object(self, name: str) -> Any:
         """The module or object registered under plugin ``name`` (None if unknown)."""
         return self._manager.get_plugin(name)
@@ -143,9 +166,9 @@ class Registry:
             dist = entry.dist
             source = f"{dist.name} {dist.version}" if dist is not None else entry.value
             try:
-                plugin = entry.load()
-            except Exception as error:  # a plugin's import may raise anything
-                self._fail(entry.name, source, f"import failed: {_describe(error)}")
+                plugin = guard.call(guard.Origin(plugin=entry.name), "import", entry.load)
+            except guard.PluginFault as fault:
+                self._fail(entry.name, source, f"import failed: {fault.reason}")
                 continue
             self._add_plugin(plugin, entry.name, source, "entry point")
 
@@ -161,15 +184,12 @@ class Registry:
                 module_name = LOCAL_MODULE_PREFIX + name
                 sys.modules.pop(module_name, None)
                 try:
-                    spec = importlib.util.spec_from_file_location(module_name, path)
-                    if spec is None or spec.loader is None:
-                        raise ImportError("not a Python module")
-                    module = importlib.util.module_from_spec(spec)
-                    sys.modules[module_name] = module
-                    spec.loader.exec_module(module)
-                except Exception as error:
+                    module = guard.call(
+                        guard.Origin(plugin=name), "import", _import_file, module_name, path
+                    )
+                except guard.PluginFault as fault:
                     sys.modules.pop(module_name, None)
-                    self._fail(name, str(path), f"import failed: {_describe(error)}")
+                    self._fail(name, str(path), f"import failed: {fault.reason}")
                     continue
                 self._add_plugin(module, name, str(path), "local folder")
 
@@ -215,55 +235,89 @@ class Registry:
         try:
             self._manager.register(plugin, name=name)
         except Exception as error:  # pluggy refuses malformed hook implementations
-            self._fail(name, source, f"not a valid plugin: {_describe(error)}")
+            self._fail(name, source, f"not a valid plugin: {guard.describe(error)}")
             return
         self.plugins.append(PluginInfo(name, source, origin))
         provenance = Provenance(name, source)
+        for message in _hook_mistakes(self._manager, plugin, name):
+            self._fail(name, source, message)
         for kind, hook_name in HOOK_OF_KIND.items():
             hook = getattr(self._manager.hook, hook_name)
             for impl in hook.get_hookimpls():
                 if impl.plugin_name != name:
                     continue
+                unhonoured = [option for option in UNHONOURED_OPTIONS if impl.opts.get(option)]
+                if unhonoured:
+                    self._fail(
+                        name,
+                        source,
+                        f"{hook_name}: hookimpl option {', '.join(unhonoured)} is not honoured "
+                        "(every plugin's hook is called once, on its own); remove it",
+                    )
+                    continue
                 try:
-                    records = list(impl.function() or ())
-                except Exception as error:
-                    self._fail(name, source, f"{hook_name}() raised {_describe(error)}")
+                    records = guard.collect(guard.Origin(plugin=name), impl.function)
+                except guard.PluginFault as fault:
+                    self._fail(name, source, f"{hook_name}() failed: {fault.reason}")
                     continue
                 for record in records:
-                    self._add_record(kind, record, provenance)
+                    message = self._admit(record, kind, provenance)
+                    if message is not None:
+                        self._fail(name, source, message)
 
-    def _add_record(self, kind: str, record: Any, provenance: Provenance) -> None:
+    def _admit(self, record: Any, kind: str | None, provenance: Provenance) -> str | None:
+        """Validate and store one record; the reason it was refused, or None."""
         plugin, source = provenance.plugin, provenance.source
         try:
             record_kind = validate_record(record)
         except SpecError as error:
-            self._fail(plugin, source, str(error))
-            return
+            return str(error)
         except Exception as error:
-            self._fail(plugin, source, f"malformed record: {_describe(error)}")
-            return
-        if record_kind != kind:
-            self._fail(
-                plugin, source, f"{HOOK_OF_KIND[kind]}() returned a {record_kind} {record.name!r}"
-            )
-            return
-        taken = self._provenance.get((kind, record.name))
+            return f"malformed record: {guard.describe(error)}"
+        if kind is not None and record_kind != kind:
+            return f"{HOOK_OF_KIND[kind]}() returned a {record_kind} {record.name!r}"
+        taken = self._provenance.get((record_kind, record.name))
         if taken is not None:
-            self._fail(
-                plugin,
-                source,
-                f"{kind} {record.name!r} is already provided by plugin {taken.plugin!r} "
-                f"({taken.source}); this one from plugin {plugin!r} ({source}) is skipped",
+            return (
+                f"{record_kind} {record.name!r} is already provided by plugin {taken.plugin!r} "
+                f"({taken.source}); this one from plugin {plugin!r} ({source}) is skipped"
             )
-            return
-        self._records[kind][record.name] = record
-        self._provenance[(kind, record.name)] = provenance
+        self._records[record_kind][record.name] = record
+        self._provenance[(record_kind, record.name)] = provenance
+        return None
 
 
-def _describe(error: BaseException) -> str:
-    frames = traceback.extract_tb(error.__traceback__)
-    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
-    return f"{type(error).__name__}: {error}{where}"
+def _import_file(module_name: str, path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError("not a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _hook_mistakes(manager: pluggy.PluginManager, plugin: Any, name: str) -> list[str]:
+    """Hooks a plugin meant to implement but the zoo will not call: unknown or misspelt
+    ``zoo_*`` names, and hook functions without ``@zoo.hookimpl``."""
+    valid = sorted(HOOK_OF_KIND.values())
+    listing = ", ".join(valid)
+    implemented = set()
+    mistakes = []
+    for caller in manager.get_hookcallers(plugin) or ():
+        implemented.add(caller.name)
+        if caller.name not in valid:
+            mistakes.append(f"{caller.name} is not a hook of the zoo (valid hooks: {listing})")
+    for attribute in dir(plugin):
+        if not attribute.startswith("zoo_") or attribute in implemented:
+            continue
+        if not callable(getattr(plugin, attribute, None)):
+            continue
+        if attribute in valid:
+            mistakes.append(f"{attribute} is not decorated with @zoo.hookimpl, so it is not called")
+        else:
+            mistakes.append(f"{attribute} is not a hook of the zoo (valid hooks: {listing})")
+    return mistakes
 
 
 def load_registry(*, local: bool = True) -> Registry:
