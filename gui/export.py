@@ -6,7 +6,6 @@ not pay for it.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -55,16 +54,24 @@ def write_animation(
 
     Returns the number of frames written.
     """
-    import imageio.v2 as imageio
+    from zoo.atomic import atomic_path
 
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix not in ANIMATION_SUFFIXES:
+        raise ValueError(f"unknown animation format {suffix!r}; use .gif or .mp4")
+    with atomic_path(path) as temporary:
+        return _write_animation(temporary, frames, count, progress, fps)
+
+
+def _write_animation(path: Path, frames, count, progress, fps) -> int:
+    import imageio.v2 as imageio
+
+    suffix = path.suffix.lower()
     if suffix == ".gif":
         writer = imageio.get_writer(path, mode="I", duration=1000 / fps, loop=0)
-    elif suffix == ".mp4":
-        writer = imageio.get_writer(path, fps=fps, macro_block_size=2, quality=8)
     else:
-        raise ValueError(f"unknown animation format {suffix!r}; use .gif or .mp4")
+        writer = imageio.get_writer(path, fps=fps, macro_block_size=2, quality=8)
     written = 0
     try:
         for index, image in enumerate(frames):
@@ -83,35 +90,7 @@ def write_animation(
 
 
 def write_csv(path: str | Path, rows: Iterable[tuple[str, str, Any]]) -> None:
-    """Trajectories as CSV: ``rows`` are (label, optimizer, Trajectory)."""
-    rows = list(rows)
-    dim = max((trajectory.x.shape[1] for _, _, trajectory in rows), default=2)
-    with Path(path).open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(
-            [
-                "run",
-                "optimizer",
-                "step",
-                *[f"x{i}" for i in range(dim)],
-                "loss",
-                "grad_norm",
-                "status",
-            ]
-        )
-        for label, optimizer, trajectory in rows:
-            status = str(trajectory.status)
-            for step, (x, loss, gnorm) in enumerate(
-                zip(trajectory.x, trajectory.loss, trajectory.grad_norm, strict=True)
-            ):
-                writer.writerow(
-                    [
-                        label,
-                        optimizer,
-                        step,
-                        *map(repr, x.tolist()),
-                        repr(float(loss)),
-                        repr(float(gnorm)),
-                        status,
-                    ]
-                )
+    """Trajectories as CSV: ``rows`` are (label, optimizer, Trajectory); the core writer."""
+    from zoo.trajectories import write_trajectories
+
+    write_trajectories(path, rows)

@@ -7,7 +7,10 @@ keep answering), frame by frame, exactly as in the app.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -41,8 +44,6 @@ def scene_from_args(args: Any, registry: Any) -> Any:
             raise UsageError(str(error)) from None
     if not getattr(args, "model", None):
         raise UsageError("give a scene file (.json) or a model and optimizers")
-    if not args.optimizers:
-        raise UsageError("name at least one optimizer, e.g. zoo render rosenbrock adam:lr=0.01")
     _, model, settings, configs = runs_from_args(args, registry)
     runs = [
         replace(config, color=config.color or run_colour(i)) for i, config in enumerate(configs)
@@ -50,19 +51,52 @@ def scene_from_args(args: Any, registry: Any) -> Any:
     return Scene(model=model, settings=dict(settings), seed=args.seed, runs=runs)
 
 
+@contextlib.contextmanager
+def _interrupt_between_frames() -> Any:
+    """Ctrl-C is noted and acted on between frames: raised inside Qt's painting, it
+    would be swallowed by pyqtgraph and the render would go on."""
+    interrupted = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted
+        return
+    previous = signal.signal(signal.SIGINT, lambda *_: interrupted.set())
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def frame_plan(frames: int, steps: int, per_frame: int | None) -> int:
+    """Steps between frames: ``per_frame`` if given, else ``steps`` spread over the frames
+    (frame 0 is the start, so the last frame is at step (frames - 1) × per_frame)."""
+    if per_frame is not None:
+        return per_frame
+    return max(1, -(-steps // max(1, frames - 1)))
+
+
 def render_command(args: Any) -> int:
     """Render the scene of ``args`` to ``args.out`` (suffix .png, .gif or .mp4)."""
-    from zoo.cli import UsageError
+    from zoo.cli import UsageError, writable
 
-    out = Path(args.out)
-    suffix = out.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise UsageError(f"--out: expected a .png, .gif or .mp4 file, got {out.name!r}")
+    out = writable(args.out, SUFFIXES)
     width, height = parse_size(getattr(args, "size", "800x600"))
     frames = int(getattr(args, "frames", 120))
-    per_frame = int(getattr(args, "steps_per_frame", 1))
-    if frames < 1 or per_frame < 1:
-        raise UsageError("--frames and --steps-per-frame must be at least 1")
+    steps = int(getattr(args, "steps", 600))
+    given = getattr(args, "steps_per_frame", None)
+    if frames < 1 or (given is not None and given < 1) or steps < 0:
+        raise UsageError("--frames and --steps-per-frame must be at least 1, --steps 0 or more")
+    per_frame = frame_plan(frames, steps, given)
+    quiet = bool(getattr(args, "quiet", False))
+    with _interrupt_between_frames() as interrupted:
+        return _render(args, out, (width, height), frames, steps, per_frame, quiet, interrupted)
+
+
+def _render(args, out, size, frames, steps, per_frame, quiet, interrupted) -> int:
+    from zoo import progress
+    from zoo.atomic import atomic_path
+    from zoo.cli import UsageError
+
+    suffix = out.suffix.lower()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from zoo import load_registry
 
@@ -71,18 +105,34 @@ def render_command(args: Any) -> int:
     from gui.app import ensure_application
 
     ensure_application()
-    renderer = Renderer(scene, registry, width, height)
+    renderer = Renderer(scene, registry, *size)
     try:
+        if interrupted.is_set():
+            raise KeyboardInterrupt
         if suffix == ".png":
-            renderer.advance(int(getattr(args, "steps", 200)))
-            if not renderer.image().save(str(out)):
-                raise UsageError(f"could not write {out}")
-            print(f"wrote {out}")
+            renderer.advance(steps)
+            if interrupted.is_set():
+                raise KeyboardInterrupt
+            with atomic_path(out) as temporary:
+                if not renderer.image().save(str(temporary)):
+                    raise UsageError(f"could not write {out}")
+            print(f"wrote {out} (step {steps})")
         else:
             from gui.export import write_animation
 
-            count = write_animation(out, renderer.frames(frames, per_frame), frames)
-            print(f"wrote {out} ({count} frames)")
+            with progress.bar(frames, f"rendering {out.name}", quiet, unit="frame") as bar:
+
+                def advance(_: int) -> bool:
+                    if interrupted.is_set():
+                        raise KeyboardInterrupt
+                    bar.update(1)
+                    return True
+
+                count = write_animation(out, renderer.frames(frames, per_frame), frames, advance)
+            print(
+                f"wrote {out} ({count} frames, {per_frame} steps per frame, "
+                f"steps 0 to {(count - 1) * per_frame})"
+            )
     finally:
         renderer.close()
     return 0

@@ -122,6 +122,14 @@ DELETE = object()
         ({"playback__speed": 3}, "unknown field"),
         ({"lesson__panels": "ruler"}, "lesson.panels"),
         ({"seed": None}, "'seed' must be"),
+        ({"seed": -1}, "'seed' must be a whole number from 0 to 2147483647, got -1"),
+        ({"seed": 2**31}, "'seed' must be a whole number from 0 to 2147483647"),
+        ({"seed": 2**64}, "'seed' must be a whole number from 0 to 2147483647"),
+        ({"runs__0__seed": -1}, "runs[0].seed must be a whole number from 0"),
+        ({"runs__0__seed": 2**63}, "runs[0].seed must be a whole number from 0"),
+        ({"view": [[-1e308, 1e308], [-1, 1]]}, "'view' must lie within"),
+        ({"runs__0__label": "\ud800"}, "runs[0].label holds an invalid character"),
+        ({"lesson__title": "\udfff"}, "lesson.title holds an invalid character"),
     ],
 )
 def test_malformed_scenes_are_refused_with_the_reason(changes, reason):
@@ -139,6 +147,8 @@ def test_malformed_scenes_are_refused_with_the_reason(changes, reason):
         ({"runs__0__hyper": {"lr": -1.0}}, "below the minimum"),
         ({"runs__0__hyper": {"learning_rate": 0.1}}, "unknown setting learning_rate"),
         ({"model__settings": {"lambda2": "ten"}}, "expected a number"),
+        ({"model__settings": {"lambda9": 1.0}}, "unknown setting lambda9"),
+        ({"runs__0__schedule_params": {"gamma": 0.5}}, "schedule_params given without"),
     ],
 )
 def test_names_and_values_are_checked_against_the_registry(changes, reason, registry):
@@ -203,7 +213,7 @@ runs = st.builds(
 @settings(max_examples=40, deadline=None)
 @given(
     model=names,
-    seed=st.integers(-1000, 1000),
+    seed=st.integers(0, 2**31 - 1),
     runs=st.lists(runs, max_size=4),
     settings_=st.dictionaries(names, values, max_size=3),
 )
@@ -211,3 +221,111 @@ def test_any_well_formed_scene_survives_the_json_round_trip(model, seed, runs, s
     scene = Scene(model=model, settings=settings_, seed=seed, runs=runs)
     text = json.dumps(scene_to_dict(scene), allow_nan=False)
     assert load_scene(text) == scene
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ('{"a": ' * 3000 + "1" + "}" * 3000, "nested too deeply"),
+        (
+            '{"format": "optimizer-zoo-scene", "runs": ' + "[" * 3000 + "]" * 3000 + "}",
+            "nested too deeply",
+        ),
+        (
+            '{"format": "optimizer-zoo-scene", "version": 1, "seed": ' + "9" * 5000 + "}",
+            "a number is too long",
+        ),
+    ],
+)
+def test_hostile_json_is_refused_not_raised(tmp_path, text, reason):
+    path = tmp_path / "scene.json"
+    path.write_text(text)
+    with pytest.raises(SessionError, match=reason):
+        load_scene(path)
+    with pytest.raises(SessionError, match=reason):
+        load_scene(text)
+
+
+def test_a_start_the_model_cannot_take_names_the_run(registry):
+    scene = Scene("quadratic_1d", runs=[zoo.RunConfig("sgd"), zoo.RunConfig("sgd", start=(1, 2))])
+    with pytest.raises(SessionError) as error:
+        scene.build(registry)
+    assert str(error.value) == (
+        "runs[1] cannot be built: start has 2 coordinates; the model has 1 weight"
+    )
+
+
+def test_saving_writes_whole_files(tmp_path):
+    path = tmp_path / "scene.json"
+    save_scene(example_scene(), path)
+    assert load_scene(path) == example_scene()
+    assert [p.name for p in tmp_path.iterdir()] == ["scene.json"]  # no temporary left
+
+
+def _saved(tmp_path):
+    path = tmp_path / "scene.json"
+    save_scene(example_scene(), path)
+    return path, path.read_bytes()
+
+
+def test_a_save_that_cannot_encode_leaves_the_old_file_byte_identical(tmp_path):
+    path, before = _saved(tmp_path)
+    scene = example_scene()
+    scene.runs[0] = zoo.RunConfig("sgd", label="bad \ud800 label")
+    with pytest.raises(SessionError, match="cannot be saved"):
+        save_scene(scene, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["scene.json"]
+    scene.runs[0] = zoo.RunConfig("sgd", hyper={"lr": float("nan")})
+    with pytest.raises(SessionError, match="not saved"):
+        save_scene(scene, path)
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("failing", ["write", "fsync", "replace"])
+def test_a_full_disk_leaves_the_old_file_byte_identical(tmp_path, monkeypatch, failing):
+    import errno
+    import os
+
+    path, before = _saved(tmp_path)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    class HalfWritten:
+        """A file on a disk that fills up half-way through the write."""
+
+        def __init__(self, handle):
+            self.handle = handle
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def write(self, data):
+            self.handle.write(data[: len(data) // 2])
+            self.handle.flush()
+            full()
+
+        def __getattr__(self, name):
+            return getattr(self.handle, name)
+
+    if failing == "write":
+        real_open = open
+        monkeypatch.setattr(
+            "zoo.atomic.open", lambda *a, **k: HalfWritten(real_open(*a, **k)), raising=False
+        )
+    else:
+        monkeypatch.setattr(os, failing, full)
+    with pytest.raises(SessionError, match="No space left on device"):
+        save_scene(example_scene(), path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["scene.json"]
+
+
+def test_saving_into_a_missing_folder_says_so(tmp_path):
+    with pytest.raises(SessionError, match="does not exist"):
+        save_scene(example_scene(), tmp_path / "nowhere" / "scene.json")

@@ -524,9 +524,11 @@ class RunSet:
         start = config.start
         if start is not None:
             start = tuple(float(v) for v in np.ravel(start))
-            if len(start) not in (self.problem.dim, 2):
+            dim, planar = self.problem.dim, self.problem.plane is not None
+            if len(start) != dim and not (planar and len(start) == 2):
                 raise EngineError(
-                    f"start has {len(start)} coordinates; the model has {self.problem.dim}"
+                    f"start has {_count(len(start), 'coordinate')}; the model has "
+                    f"{_count(dim, 'weight')}" + (" (or give 2 view coordinates)" if planar else "")
                 )
             if not np.all(np.isfinite(start)):
                 raise EngineError("start must be finite")
@@ -899,6 +901,10 @@ def _describe(error: BaseException) -> str:
     if isinstance(error, guard.PluginFault) and "read-only" in error.reason:
         return "step wrote into x in place; return a new array instead"
     return guard.describe(error)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def simulate(

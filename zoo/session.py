@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zoo.atomic import write_bytes_atomic
 from zoo.engine import EngineError, RunConfig, RunSet, build_problem
 from zoo.specs import NAME_PATTERN, SpecError, resolve_values
 
@@ -27,6 +28,11 @@ MAX_BYTES = 5_000_000
 MAX_RUNS = 4096
 MAX_LABEL = 200
 MAX_LESSON_TEXT = 100_000
+#: The model seed is shown in a 32-bit spin box; run seeds feed numpy (up to 2⁶³ − 1).
+MODEL_SEED_LIMIT = 2**31
+RUN_SEED_LIMIT = 2**63
+#: Views beyond this are not pictures anyone can draw (and overflow the plotting).
+VIEW_LIMIT = 1e9
 COLOR_PATTERN = re.compile(r"^#[0-9a-fA-F]{6}$")
 DEFAULT_PLAYBACK = {"steps_per_frame": 1, "step_limit": 2000}
 #: ``trail`` (optional): how many recent steps of each path are drawn, 0 the whole path.
@@ -60,9 +66,14 @@ class Scene:
         try:
             problem = build_problem(self.model, self.settings, seed=self.seed, registry=registry)
             runset = RunSet(problem, registry)
-            ids = [runset.add(config) for config in self.runs]
         except (EngineError, KeyError) as error:
             raise SessionError(f"scene cannot be built: {error}") from None
+        ids = []
+        for index, config in enumerate(self.runs):
+            try:
+                ids.append(runset.add(config))
+            except (EngineError, KeyError) as error:
+                raise SessionError(f"runs[{index}] cannot be built: {error}") from None
         return problem, runset, ids
 
 
@@ -99,9 +110,29 @@ def scene_to_dict(scene: Scene) -> dict[str, Any]:
 
 
 def save_scene(scene: Scene, path: str | Path) -> None:
-    """Write ``scene`` as indented JSON (NaN and infinities are refused, not written)."""
-    text = json.dumps(scene_to_dict(scene), indent=2, allow_nan=False, ensure_ascii=False)
-    Path(path).write_text(text + "\n", encoding="utf-8")
+    """Write ``scene`` as indented JSON, whole or not at all.
+
+    The file is written to a temporary name in the same folder, flushed to disk and
+    renamed over ``path``; on any failure (a value JSON cannot hold, text that is not
+    valid Unicode, a full disk) the old file stays byte-identical and ``SessionError``
+    says why.
+    """
+    path = Path(path)
+    try:
+        text = json.dumps(scene_to_dict(scene), indent=2, allow_nan=False, ensure_ascii=False)
+        data = (text + "\n").encode("utf-8")
+    except (TypeError, ValueError) as error:  # NaN, infinity, lone surrogates, objects
+        raise SessionError(f"scene not saved to {path.name}: {_reason(error)}") from None
+    try:
+        write_bytes_atomic(path, data)
+    except OSError as error:
+        raise SessionError(f"scene not saved: {error}") from None
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, UnicodeEncodeError):
+        return f"text holds a character that cannot be saved ({error.object[error.start]!r})"
+    return str(error)
 
 
 def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -143,6 +174,10 @@ def load_scene(path_or_text: str | Path, registry: Any = None) -> Scene:
         ) from None
     except SessionError as error:
         raise SessionError(f"{where}: {error}") from None
+    except RecursionError:
+        raise SessionError(f"{where}: nested too deeply to be a scene") from None
+    except ValueError as error:  # integers beyond Python's digit limit
+        raise SessionError(f"{where}: a number is too long ({error})") from None
     try:
         return scene_from_dict(data, registry)
     except SessionError as error:
@@ -170,9 +205,7 @@ def scene_from_dict(data: Any, registry: Any = None) -> Scene:
     allowed = {"format", "version", "model", "seed", "view", "runs", "playback", "lesson"}
     _no_unknown(data, allowed, "scene")
     model, settings = _model(data.get("model"))
-    seed = data.get("seed", 0)
-    if not _is_int(seed):
-        raise SessionError(f"'seed' must be a whole number, got {seed!r}")
+    seed = _seed(data.get("seed", 0), "'seed'", MODEL_SEED_LIMIT)
     runs_data = data.get("runs", [])
     if not isinstance(runs_data, list):
         raise SessionError("'runs' must be a list")
@@ -227,15 +260,11 @@ def _run(item: Any, index: int) -> RunConfig:
         if not isinstance(start, list) or not start or not all(_is_number(v) for v in start):
             raise SessionError(f"{where}.start must be a list of finite numbers or null")
         start = tuple(float(v) for v in start)
-    seed = item.get("seed", 0)
-    if not _is_int(seed):
-        raise SessionError(f"{where}.seed must be a whole number, got {seed!r}")
+    seed = _seed(item.get("seed", 0), f"{where}.seed", RUN_SEED_LIMIT)
     batch_size = item.get("batch_size", 0)
     if not _is_int(batch_size) or batch_size < 0:
         raise SessionError(f"{where}.batch_size must be 0 or a positive whole number")
-    label = item.get("label", "")
-    if not isinstance(label, str) or len(label) > MAX_LABEL:
-        raise SessionError(f"{where}.label must be text of at most {MAX_LABEL} characters")
+    label = _text(item.get("label", ""), f"{where}.label", MAX_LABEL)
     color = item.get("color", "")
     if not isinstance(color, str) or (color and not COLOR_PATTERN.match(color)):
         raise SessionError(f"{where}.color must be '#rrggbb' or empty, got {color!r}")
@@ -267,6 +296,8 @@ def _view(item: Any) -> View:
     )
     if not ok:
         raise SessionError("'view' must be [[xmin, xmax], [ymin, ymax]] of finite numbers")
+    if any(abs(v) > VIEW_LIMIT for pair in item for v in pair):
+        raise SessionError(f"'view' must lie within ±{VIEW_LIMIT:g}")
     (x0, x1), (y0, y1) = item
     if not (x0 < x1 and y0 < y1):
         raise SessionError("'view' needs xmin < xmax and ymin < ymax")
@@ -292,11 +323,8 @@ def _lesson(item: Any) -> dict[str, Any]:
     if not isinstance(item, dict):
         raise SessionError("'lesson' must be an object")
     _no_unknown(item, {"title", "text", "panels"}, "lesson")
-    title, text = item.get("title", ""), item.get("text", "")
-    if not isinstance(title, str) or len(title) > MAX_LABEL:
-        raise SessionError(f"lesson.title must be text of at most {MAX_LABEL} characters")
-    if not isinstance(text, str) or len(text) > MAX_LESSON_TEXT:
-        raise SessionError(f"lesson.text must be text of at most {MAX_LESSON_TEXT} characters")
+    title = _text(item.get("title", ""), "lesson.title", MAX_LABEL)
+    text = _text(item.get("text", ""), "lesson.text", MAX_LESSON_TEXT)
     panels = item.get("panels", [])
     if not isinstance(panels, list) or not all(isinstance(p, str) for p in panels):
         raise SessionError("lesson.panels must be a list of panel names")
@@ -355,6 +383,22 @@ def _values(item: Any, where: str) -> dict[str, Any]:
         if not (isinstance(value, (str, bool)) or _is_number(value)):
             raise SessionError(f"{where}.{key} must be a number, true/false or text")
     return dict(item)
+
+
+def _seed(value: Any, where: str, limit: int) -> int:
+    if not _is_int(value) or not 0 <= value < limit:
+        raise SessionError(f"{where} must be a whole number from 0 to {limit - 1}, got {value!r}")
+    return int(value)
+
+
+def _text(value: Any, where: str, limit: int) -> str:
+    if not isinstance(value, str) or len(value) > limit:
+        raise SessionError(f"{where} must be text of at most {limit} characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise SessionError(f"{where} holds an invalid character (a lone surrogate)") from None
+    return value
 
 
 def _is_int(value: Any) -> bool:

@@ -11,6 +11,7 @@ before every change and returns False when the runs cannot be changed right now.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -579,9 +580,11 @@ def lesson_path(path_or_name: str | Path) -> Path:
     for candidate in lesson_files():
         if str(path_or_name) in (candidate.stem, candidate.stem.split("_", 1)[-1]):
             return candidate
+    names = [p.stem for p in lesson_files()]
+    close = difflib.get_close_matches(str(path_or_name), names, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
     raise SessionError(
-        f"no lesson {str(path_or_name)!r} (lessons: "
-        f"{', '.join(p.stem for p in lesson_files()) or 'none'})"
+        f"no lesson {str(path_or_name)!r} ({hint}lessons: {', '.join(names) or 'none'})"
     )
 
 
