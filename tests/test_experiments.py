@@ -46,7 +46,13 @@ def test_the_experiments_are_the_nine_classics():
     assert all(item.summary for item in EXPERIMENTS.values())
 
 
-@pytest.mark.parametrize("name", NAMES)
+#: Experiments whose statistics take tens of seconds run in the slow set.
+HEAVY = ("perturbation", "deep_linear")
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in HEAVY else n for n in NAMES]
+)
 def test_every_agreement_holds(results, name):
     result = result_of(results, name)
     failing = [(r.quantity, r.measured, r.theory) for r in result.rows if not r.agrees]
@@ -70,7 +76,7 @@ def test_robbins_monro_stalls_where_the_reference_says(results):
     assert going.measured < 0.05 * stall.measured  # the harmonic schedule keeps going
 
 
-def test_perturbation_uses_the_reference_gains_and_slopes(results):
+def test_perturbation_gains_follow_the_k_recursion():
     from zoo.experiments.perturbation import gain, noise_term
 
     m, n = 3, 5
@@ -78,6 +84,11 @@ def test_perturbation_uses_the_reference_gains_and_slopes(results):
     assert gain("NP", m, n) == (m + 2) * (n + 2)
     assert gain("WP", m, n) == (m * n + 2) * (n + 2)
     assert noise_term("NP", m, n, 0.1) == pytest.approx(0.25 * 0.01 * n * m * (m + 2) * (m + 4))
+    assert gain("WP", 2, 4) / gain("GD", 2, 4) == 2 * 4 + 2  # K_WP/K_GD = MN + 2
+
+
+@pytest.mark.slow
+def test_perturbation_slopes_follow_the_asymptotic_exponents(results):
     result = result_of(results, "perturbation")
     slopes = {
         r.quantity.split(":")[0] + r.quantity.split("in ")[1][0]: r.measured

@@ -126,8 +126,19 @@ def expected_failure(hyper: dict) -> str | None:
     return None
 
 
-def test_every_optimizer_runs_on_every_compatible_model_with_defaults(registry):
+#: A bowl, a curved valley and a network; the slow set runs every model.
+REPRESENTATIVE_MODELS = ("quadratic", "rosenbrock", "tiny_net")
+
+
+@pytest.mark.parametrize(
+    "models",
+    [REPRESENTATIVE_MODELS, pytest.param(None, marks=pytest.mark.slow, id="every-model")],
+    ids=["representative", "every-model"],
+)
+def test_every_optimizer_runs_on_every_compatible_model_with_defaults(registry, models):
     problems = _problems(registry)
+    if models is not None:
+        problems = {name: problems[name] for name in models}
     pairs = 0
     for model, problem in problems.items():
         runs = RunSet(problem, registry)
