@@ -149,9 +149,9 @@ def test_a_broken_local_plugin_is_listed_while_the_app_works(
     qtbot.waitUntil(lambda: all(s > start[r] for r, s in steps_of(window).items()), timeout=5000)
 
 
-def sleepy_plugin(seconds):
-    """A plugin module whose optimizer sleeps in every step (gradient descent otherwise)."""
-    import time
+def sleepy_plugin(gate):
+    """A plugin module whose optimizer blocks in every step until ``gate`` is set
+    (gradient descent otherwise); ``gate.entered`` is set once a step is inside."""
     import types
 
     from zoo import OptimizerSpec, Param, hookimpl
@@ -160,7 +160,8 @@ def sleepy_plugin(seconds):
         return {"t": np.zeros(len(x), dtype=np.int64)}
 
     def step(problem, x, state, hyper):
-        time.sleep(seconds)
+        gate.entered.set()
+        gate.wait(30)
         return x - hyper["lr"] * problem.grad(x), {"t": state["t"] + 1}
 
     module = types.ModuleType("sleepy_plugin")
@@ -178,8 +179,12 @@ def sleepy_plugin(seconds):
 
 
 def test_a_sleeping_plugin_slows_only_its_own_run(qtbot, make_window):
+    import threading
+
+    gate = threading.Event()
+    gate.entered = threading.Event()
     registry = zoo.load_registry(local=False)
-    registry.register(sleepy_plugin(0.4), name="sleepy_plugin")
+    registry.register(sleepy_plugin(gate), name="sleepy_plugin")
     window = make_window(registry)
     sleepy = window.add_run(zoo.RunConfig("sleepy", {"lr": 0.05}, label="sleepy"))
     ticks = []
@@ -188,17 +193,22 @@ def test_a_sleeping_plugin_slows_only_its_own_run(qtbot, make_window):
     timer.timeout.connect(lambda: ticks.append(1))
     timer.start()
     try:
-        qtbot.waitUntil(lambda: window.runset.steps_taken(sleepy) >= 2, timeout=10000)
-        qtbot.wait(300)
+        qtbot.waitUntil(gate.entered.is_set, timeout=10000)
+        # The event loop keeps turning while the sleepy run is inside its step …
+        qtbot.waitUntil(lambda: len(ticks) >= 20, timeout=10000)
+
+        # … and the other runs go on at their own pace.
+        def others_moved() -> bool:
+            return min(s for r, s in steps_of(window).items() if r != sleepy) > 5
+
+        qtbot.waitUntil(others_moved, timeout=10000)
+        assert window.runset.steps_taken(sleepy) == 0
+        window._update_status(window._last_status + 1.0)
+        assert "slow" in window.status_text(sleepy)
     finally:
         timer.stop()
-    others = [s for r, s in steps_of(window).items() if r != sleepy]
-    # The event loop kept turning while the sleepy run was inside its steps …
-    assert len(ticks) >= 40
-    # … and the other runs went on at their own pace.
-    assert min(others) > 5 * window.runset.steps_taken(sleepy)
-    window._update_status(window._last_status + 1.0)
-    assert "slow" in window.status_text(sleepy)
+        gate.set()
+    qtbot.waitUntil(lambda: window.runset.steps_taken(sleepy) >= 1, timeout=10000)
 
 
 def test_a_run_that_raises_is_marked_failed_and_the_others_go_on(qtbot, make_window):
