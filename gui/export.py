@@ -1,12 +1,12 @@
 """Writing pictures, animations and trajectories to files.
 
-imageio is imported only here and only when an animation is written, so start-up does
-not pay for it.
+imageio and Pillow are imported only here and only when an animation is written, so
+start-up does not pay for them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,8 @@ from PySide6 import QtCore, QtGui
 
 ANIMATION_SUFFIXES = (".gif", ".mp4")
 FRAMES_PER_SECOND = 30
+#: A GIF frame has 256 colours; at most this many are reserved for the runs' own.
+RESERVED_COLOURS = 64
 
 
 def image_to_array(image: QtGui.QImage) -> np.ndarray:
@@ -49,10 +51,12 @@ def write_animation(
     count: int,
     progress: Callable[[int], bool] | None = None,
     fps: int = FRAMES_PER_SECOND,
+    keep_colours: Sequence[str] = (),
 ) -> int:
     """Write ``frames`` as a GIF or MP4 (by suffix); ``progress(i)`` returning False stops.
 
-    Returns the number of frames written.
+    ``keep_colours`` (``"#rrggbb"``, the runs' colours) survive a GIF's 256-colour palette
+    exactly.  Returns the number of frames written.
     """
     from zoo.atomic import atomic_path
 
@@ -61,32 +65,79 @@ def write_animation(
     if suffix not in ANIMATION_SUFFIXES:
         raise ValueError(f"unknown animation format {suffix!r}; use .gif or .mp4")
     with atomic_path(path) as temporary:
-        return _write_animation(temporary, frames, count, progress, fps)
+        if suffix == ".gif":
+            return _write_gif(temporary, frames, count, progress, fps, keep_colours)
+        return _write_mp4(temporary, frames, count, progress, fps)
 
 
-def _write_animation(path: Path, frames, count, progress, fps) -> int:
+def _frames(frames: Iterable[QtGui.QImage], count: int, progress) -> Iterable[np.ndarray]:
+    """RGB arrays of the first ``count`` frames, stopping when ``progress`` says so."""
+    for index, image in enumerate(frames):
+        if index >= count:
+            return
+        yield image_to_array(image)
+        if progress is not None and not progress(index + 1):
+            return
+
+
+def _write_mp4(path: Path, frames, count: int, progress, fps: int) -> int:
     import imageio.v2 as imageio
 
-    suffix = path.suffix.lower()
-    if suffix == ".gif":
-        writer = imageio.get_writer(path, mode="I", duration=1000 / fps, loop=0)
-    else:
-        writer = imageio.get_writer(path, fps=fps, macro_block_size=2, quality=8)
     written = 0
-    try:
-        for index, image in enumerate(frames):
-            if index >= count:
-                break
-            array = image_to_array(image)
-            if suffix == ".mp4":  # the video encoder needs even sizes
-                array = array[: array.shape[0] // 2 * 2, : array.shape[1] // 2 * 2]
-            writer.append_data(array)
+    with imageio.get_writer(path, format="FFMPEG", fps=fps, macro_block_size=2, quality=8) as out:
+        for array in _frames(frames, count, progress):
+            # The video encoder needs even sizes.
+            out.append_data(array[: array.shape[0] // 2 * 2, : array.shape[1] // 2 * 2])
             written += 1
-            if progress is not None and not progress(written):
-                break
-    finally:
-        writer.close()
     return written
+
+
+def _write_gif(path: Path, frames, count: int, progress, fps: int, keep: Sequence[str]) -> int:
+    keep_rgb = list(dict.fromkeys(_rgb(colour) for colour in keep))[:RESERVED_COLOURS]
+    images, palette = [], None
+    for array in _frames(frames, count, progress):
+        if palette is None:  # one palette for every frame, so still parts stay still
+            palette = fit_palette(array, keep_rgb)
+        images.append(quantise(array, palette))
+    if not images:
+        raise ValueError("no frames to write")
+    images[0].save(
+        path,
+        format="GIF",
+        save_all=True,
+        append_images=images[1:],
+        duration=round(1000 / fps),
+        loop=0,
+    )
+    return len(images)
+
+
+def fit_palette(array: np.ndarray, keep: Sequence[tuple[int, int, int]] = ()) -> Any:
+    """A 256-colour palette for pictures like the RGB ``array``: the ``keep`` colours
+    are entries of their own, the rest are fitted to the picture (median cut)."""
+    from PIL import Image
+
+    fitted = Image.fromarray(array, "RGB").quantize(
+        colors=256 - len(keep), method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+    )
+    flat = [channel for colour in keep for channel in colour]
+    flat += fitted.getpalette()[: 3 * (256 - len(keep))]
+    palette = Image.new("P", (1, 1))
+    palette.putpalette(flat + [0] * (768 - len(flat)))
+    return palette
+
+
+def quantise(array: np.ndarray, palette: Any) -> Any:
+    """The RGB ``array`` as a palette image, every pixel at its nearest entry (so a
+    reserved colour stays exactly itself)."""
+    from PIL import Image
+
+    return Image.fromarray(array, "RGB").quantize(palette=palette, dither=Image.Dither.NONE)
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    qcolour = QtGui.QColor(colour)
+    return qcolour.red(), qcolour.green(), qcolour.blue()
 
 
 def write_csv(path: str | Path, rows: Iterable[tuple[str, str, Any]]) -> None:

@@ -98,7 +98,8 @@ class FilesMixin:
                 yield stamp_step(self.canvas.grab().toImage(), index * steps_per_frame)
 
         try:
-            return write_animation(path, images(), frames, progress)
+            colours = [config.color for config in runset.configs.values() if config.color]
+            return write_animation(path, images(), frames, progress, keep_colours=colours)
         finally:
             runset.restore(saved)
             self.drawing.forget()

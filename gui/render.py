@@ -128,7 +128,14 @@ def _render(args, out, size, frames, steps, per_frame, quiet, interrupted) -> in
                     bar.update(1)
                     return True
 
-                count = write_animation(out, renderer.frames(frames, per_frame), frames, advance)
+                colours = [c.color for c in renderer.window.runset.configs.values() if c.color]
+                count = write_animation(
+                    out,
+                    renderer.frames(frames, per_frame),
+                    frames,
+                    advance,
+                    keep_colours=colours,
+                )
             print(
                 f"wrote {out} ({count} frames, {per_frame} steps per frame, "
                 f"steps 0 to {(count - 1) * per_frame})"
