@@ -1,0 +1,156 @@
+"""Maps from batches: basins, hyper-parameter maps against theory, sensitivity, cancelling."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from zoo import Problem, build_problem, load_registry, maps, theory
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return load_registry()
+
+
+def quadratic(registry, lambda2=10.0):
+    settings = {"lambda1": 1.0, "lambda2": lambda2, "angle": 30.0}
+    return build_problem("quadratic", settings, registry=registry)
+
+
+def test_small_step_gd_sends_every_converged_pixel_to_the_one_minimum(registry):
+    problem = quadratic(registry)
+    result = maps.basin_map(problem, "sgd", {"lr": 0.05}, grid=16, steps=400, registry=registry)
+    basin = result.data["basin"]
+    assert basin.shape == (16, 16)
+    settled = basin != maps.NOT_YET
+    assert settled.sum() > 200
+    assert (basin[settled] == 0).all()
+    assert np.isfinite(result.data["steps_to_tol"][basin == 0]).all()
+
+
+def test_newton_on_himmelblau_has_four_basins_each_holding_its_minimum(registry):
+    problem = build_problem("himmelblau", registry=registry)
+    result = maps.basin_map(problem, "newton", grid=40, steps=60, registry=registry)
+    basin = result.data["basin"]
+    assert len(result.minima) == 4
+    for index, minimum in enumerate(result.minima):
+        assert (basin == index).sum() > 0
+        row = int(np.argmin(np.abs(result.y.values - minimum[1])))
+        column = int(np.argmin(np.abs(result.x.values - minimum[0])))
+        assert basin[row, column] == index
+    # Newton also finds the saddles and the maximum: those starts end "elsewhere".
+    assert (basin == maps.ELSEWHERE).sum() > 0
+
+
+def test_a_diverging_step_colours_pixels_diverged(registry):
+    problem = quadratic(registry)
+    result = maps.basin_map(problem, "sgd", {"lr": 0.5}, grid=12, steps=100, registry=registry)
+    assert (result.data["basin"] == maps.DIVERGED_CLASS).all()
+    assert np.isinf(result.data["final_loss"]).all()
+
+
+def test_measured_heavy_ball_rates_agree_with_theory(registry):
+    problem = quadratic(registry)
+    result = maps.hyper_map(
+        problem,
+        "momentum",
+        ("lr", 0.005, 0.35, True),
+        ("momentum", 0.0, 0.95, False),
+        grid=24,
+        steps=300,
+        starts=[(1.0, 0.7)],
+        registry=registry,
+    )
+    lr, beta = np.meshgrid(result.x.values, result.y.values)
+    expected = theory.heavy_ball_rate(lr, beta, [1.0, 10.0])
+    converging = expected < 1
+    error = np.abs(result.data["rate"] - expected) / expected
+    assert converging.sum() > 300
+    assert (error[converging] <= 0.02).mean() >= 0.95
+    assert (result.data["diverged"][expected > 1.2] == 1).all()
+
+
+def test_sgd_sensitivity_diverges_exactly_past_two_over_lambda_max(registry):
+    problem = quadratic(registry)
+    lrs = np.geomspace(1e-3, 1.0, 64)
+    result = maps.sensitivity(problem, ["sgd"], lrs=lrs, starts=8, steps=500, registry=registry)
+    past = lrs > 2 / 10.0
+    assert (result.diverged[0, past] == 1).all()
+    assert (result.diverged[0, ~past] == 0).all()
+    low, median, high = result.quartiles("gap")
+    assert np.isinf(median[0, past]).all() and np.isfinite(median[0, ~past]).all()
+    assert (low <= median).all() and (median <= high).all()
+
+
+def test_best_value_depends_on_the_metric_and_is_one_per_optimizer(registry):
+    problem = quadratic(registry)
+    result = maps.sensitivity(
+        problem, ["sgd", ("momentum", {"momentum": 0.9})], starts=4, steps=60, registry=registry
+    )
+    for metric in maps.METRICS:
+        best = result.best(metric)
+        assert len(best) == 2
+        for lr, value in best:
+            assert lr in result.lrs and not np.isnan(value)
+    # Plain GD is best near the optimal fixed step 2/(λ_min + λ_max) = 2/11.
+    best_lr = result.best("gap")[0][0]
+    assert 2 / 11 / 1.3 < best_lr < 2 / 10
+    with pytest.raises(ValueError, match="unknown metric"):
+        result.best("speed")
+
+
+def test_maps_refine_from_coarse_to_fine(registry):
+    problem = quadratic(registry)
+    pictures = list(maps.basin_maps(problem, "sgd", {"lr": 0.05}, grid=64, steps=5))
+    assert [p.grid for p in pictures] == [16, 64]
+    assert [p.final for p in pictures] == [False, True]
+
+
+def test_cancelling_stops_the_computation(registry):
+    problem = quadratic(registry)
+    stop = threading.Event()
+    seen: list[float] = []
+
+    def progress(fraction: float) -> None:
+        seen.append(fraction)
+        if fraction > 0:
+            stop.set()
+
+    with pytest.raises(maps.MapCancelled):
+        maps.basin_map(
+            problem, "sgd", {"lr": 0.05}, grid=8, steps=1000, progress=progress, cancel=stop
+        )
+    assert max(seen) < 0.1
+
+
+def test_a_coarse_picture_arrives_before_a_cancel(registry):
+    problem = quadratic(registry)
+    stop = threading.Event()
+    pictures = maps.basin_maps(problem, "sgd", {"lr": 0.05}, grid=64, steps=30, cancel=stop)
+    first = next(pictures)
+    assert not first.final and first.data["basin"].shape == (16, 16)
+    stop.set()
+    with pytest.raises(maps.MapCancelled):
+        next(pictures)
+
+
+class Bowl(Problem):
+    """x² + y² + 3 with no listed minimum: E* is the lowest loss seen."""
+
+    def loss(self, x):
+        return (x * x).sum(axis=1) + 3.0
+
+    def grad(self, x):
+        return 2 * x
+
+
+def test_e_star_is_the_lowest_seen_when_no_minimum_is_listed(registry):
+    result = maps.sensitivity(
+        Bowl(), ["sgd"], lrs=[0.1, 0.3], starts=4, steps=50, registry=registry
+    )
+    assert result.e_star == pytest.approx(3.0, abs=1e-12)
+    assert np.isinf(result.values["distance"]).all()  # no minimum to be near
+    assert (result.values["gap"] >= 0).all()

@@ -1,0 +1,614 @@
+"""Maps from batches: basins of attraction, hyper-parameter maps and learning-rate sensitivity.
+
+One picture here is thousands of runs stepped together.  Only each run's *outcome* is
+kept, updated as it goes: its end point and status, the step from which it stays within
+tolerance of a known minimum, the slope of log(loss − E*) over the tail of its path (the
+convergence rate) and the mean of log₁₀(loss − E*) over its steps (the area under the
+log-loss curve).  E* is the lowest loss of the listed minima, else the lowest loss seen.
+
+``basin_maps`` and ``hyper_maps`` refine progressively: they yield a coarse map first and
+then the full one, each usable as it arrives; every function takes ``progress`` (called
+with the fraction done) and ``cancel`` (a callable or a ``threading.Event``; when it is
+set the computation stops and ``MapCancelled`` is raised).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from zoo.engine import DIVERGED, RunConfig, RunSet
+from zoo.problem import Problem
+
+#: Basin classes besides the minima's own indices 0, 1, …
+ELSEWHERE, DIVERGED_CLASS, NOT_YET = -1, -2, -3
+CLASS_NAMES = {ELSEWHERE: "elsewhere", DIVERGED_CLASS: "diverged", NOT_YET: "not yet"}
+#: What a sensitivity curve can measure, each "lower is better".
+METRICS = {
+    "gap": "final loss above E*",
+    "distance": "distance to the nearest minimum",
+    "steps": "steps to tolerance",
+    "area": "area under the log-loss curve (mean log₁₀(loss − E*) per step)",
+}
+#: Gaps below this (relative to max(1, |E*|)) are rounding, not progress.
+GAP_FLOOR = 1e-13
+#: Steps between progress reports and checks for cancellation.
+CHUNK = 25
+
+Cancel = Callable[[], bool] | Any  # a callable or anything with ``is_set()``
+
+
+class MapCancelled(Exception):
+    """The computation was cancelled before it finished."""
+
+
+# --------------------------------------------------------------------- outcomes
+@dataclass(frozen=True)
+class Outcomes:
+    """What became of a batch of runs, one row per run (arrays of length B).
+
+    ``status`` holds the engine's codes (0 running, 1 converged, 2 diverged, 3 failed);
+    ``steps_to_tol`` is the step from which a run stayed within ``radius`` of a known
+    minimum (NaN if it did not); ``rate`` is exp(slope/2) of log(loss − E*) over the tail,
+    the factor by which the distance to the minimum shrinks per step (NaN when it cannot
+    be measured); ``area`` the mean of log₁₀ max(loss − E*, floor) over the steps."""
+
+    x: np.ndarray  # (B, D) end points
+    final_loss: np.ndarray
+    grad_norm: np.ndarray
+    status: np.ndarray
+    steps_to_tol: np.ndarray
+    rate: np.ndarray
+    area: np.ndarray
+    nearest: np.ndarray  # index of the nearest listed minimum (-1: none listed)
+    distance: np.ndarray  # distance to it (NaN: none listed)
+    e_star: float
+    steps: int
+
+
+def _cancelled(cancel: Cancel | None) -> bool:
+    if cancel is None:
+        return False
+    return bool(cancel.is_set() if hasattr(cancel, "is_set") else cancel())
+
+
+class _Runs:
+    """The runs of a map, stepped without keeping their paths.
+
+    The one place that talks to the engine: ``read`` returns (x, loss, grad norm,
+    status) of every run in the order of ``configs``."""
+
+    def __init__(self, problem: Problem, registry: Any, configs: list[RunConfig]) -> None:
+        self.runs = RunSet(problem, registry)
+        self.ids = np.asarray(self.runs.add_many(configs))
+
+    def step(self, n: int) -> None:
+        self.runs.step(n)
+
+    def read(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        x, loss, gnorm, code = [], [], [], []
+        order = []
+        for group in self.runs.groups:
+            rows = np.arange(len(group))
+            last = np.where(group.code == DIVERGED, group.stop_step - 1, group.t)
+            x.append(group.x)
+            loss.append(group.hist_loss[rows, last])
+            gnorm.append(group.hist_gnorm[rows, last])
+            code.append(group.code)
+            order.extend(group.run_ids)
+        position = np.empty(len(order), dtype=np.int64)
+        position[np.searchsorted(self.ids, order)] = np.arange(len(order))
+        return tuple(np.concatenate(a)[position] for a in (x, loss, gnorm, code))  # type: ignore[return-value]
+
+
+class _Tracker:
+    """What is kept of each run's path: tolerance, area, and log(loss − E*) step by step
+    (half precision, for the tail's slope; the losses themselves while E* is unknown)."""
+
+    def __init__(self, batch: int, steps: int, minima: np.ndarray, radius: float, e_star):
+        self.minima = minima
+        self.radius = radius
+        self.e_star = e_star  # None: the lowest seen, known at the end
+        self.lowest = np.inf
+        self.inside_from = np.full(batch, -1, dtype=np.int64)
+        dtype = np.float16 if e_star is not None else np.float64
+        self.path = np.full((steps + 1, batch), np.nan, dtype=dtype)
+
+    def update(self, t: int, x: np.ndarray, loss: np.ndarray, running: np.ndarray) -> None:
+        finite = np.isfinite(loss)
+        if finite.any():
+            self.lowest = min(self.lowest, float(loss[finite].min()))
+        if len(self.minima):
+            inside = finite & (self._distances(x).min(axis=1) <= self.radius)
+            self.inside_from = np.where(
+                inside, np.where(self.inside_from < 0, t, self.inside_from), -1
+            )
+        kept = running & finite
+        if self.e_star is None:
+            self.path[t] = np.where(kept, loss, np.nan)
+        else:
+            self.path[t] = np.where(kept, self._log_gap(loss), np.nan)
+
+    def _floor(self) -> float:
+        return GAP_FLOOR * max(1.0, abs(self.e_star))
+
+    def _log_gap(self, loss: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.log(np.maximum(loss - self.e_star, self._floor()))
+
+    def _distances(self, x: np.ndarray) -> np.ndarray:
+        return np.linalg.norm(x[:, None, :] - self.minima[None, :, :], axis=2)
+
+    def _rates_and_areas(self) -> tuple[np.ndarray, np.ndarray]:
+        """The tail slope, fitted to the upper envelope of log(loss − E*) over the last
+        half of the steps above the rounding floor (robust to oscillation), and the mean
+        of log₁₀ of the gap over all steps."""
+        batch = self.path.shape[1]
+        rate, area = np.full(batch, np.nan), np.full(batch, np.nan)
+        floor = np.log(self._floor())
+        for lo in range(0, batch, 4096):
+            y = self.path[:, lo : lo + 4096].astype(float)
+            if self.e_star is None:
+                y = self._log_gap(y)
+            count = np.maximum(np.isfinite(y).sum(axis=0), 1)
+            area[lo : lo + 4096] = np.nansum(y, axis=0) / count / np.log(10.0)
+            valid = np.isfinite(y) & (y > floor + 1e-9)
+            t = np.arange(len(y))[:, None]
+            last = np.where(valid.any(axis=0), len(y) - 1 - np.argmax(valid[::-1], axis=0), 0)
+            envelope = np.flip(np.maximum.accumulate(np.flip(np.where(valid, y, -np.inf), 0)), 0)
+            use = valid & (t >= last[None, :] // 2)
+            w = use.astype(float)
+            e = np.where(use, envelope, 0.0)
+            n, st, stt = w.sum(0), (w * t).sum(0), (w * t * t).sum(0)
+            sy, sty = e.sum(0), (e * t).sum(0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                slope = (n * sty - st * sy) / (n * stt - st * st)
+            rate[lo : lo + 4096] = np.where(n >= 4, np.exp(slope / 2), np.nan)
+        return rate, area
+
+    def finish(self, x, loss, gnorm, status, steps: int) -> Outcomes:
+        if self.e_star is None:
+            self.e_star = self.lowest if np.isfinite(self.lowest) else 0.0
+        rate, area = self._rates_and_areas()
+        cols = np.arange(len(loss))
+        if len(self.minima):
+            distances = self._distances(x)
+            nearest = np.argmin(distances, axis=1)
+            distance = distances[cols, nearest]
+        else:
+            nearest = np.full(len(loss), -1)
+            distance = np.full(len(loss), np.nan)
+        diverged = status == DIVERGED
+        steps_to_tol = np.where(self.inside_from >= 0, self.inside_from, np.nan).astype(float)
+        return Outcomes(
+            x=x,
+            final_loss=np.where(diverged, np.inf, loss),
+            grad_norm=gnorm,
+            status=status,
+            steps_to_tol=steps_to_tol,
+            rate=np.where(diverged, np.nan, rate),
+            area=np.where(diverged, np.inf, area),
+            nearest=nearest,
+            distance=np.where(diverged, np.inf, distance),
+            e_star=float(self.e_star),
+            steps=steps,
+        )
+
+
+def known_minima(problem: Problem) -> np.ndarray:
+    """The problem's listed minima as (K, D)."""
+    return np.asarray(problem.minima, dtype=float).reshape(-1, problem.dim)
+
+
+def known_e_star(problem: Problem) -> float | None:
+    """The lowest loss of the listed minima, or None when the problem lists none."""
+    minima = known_minima(problem)
+    if not len(minima):
+        return None
+    values = np.asarray(problem.loss(minima), dtype=float)
+    return float(values.min())
+
+
+def default_radius(problem: Problem) -> float:
+    """Tolerance on the distance to a minimum: a thousandth of the view's diagonal."""
+    (x0, x1), (y0, y1) = problem.bounds
+    return 1e-3 * float(np.hypot(x1 - x0, y1 - y0))
+
+
+def outcomes(
+    problem: Problem,
+    configs: Sequence[RunConfig],
+    steps: int,
+    *,
+    registry: Any = None,
+    radius: float | None = None,
+    progress: Callable[[float], None] | None = None,
+    cancel: Cancel | None = None,
+) -> Outcomes:
+    """Step ``configs`` on ``problem`` for ``steps`` steps and return what became of them."""
+    if registry is None:
+        from zoo.registry import load_registry
+
+        registry = load_registry()
+    runs = _Runs(problem, registry, list(configs))
+    radius = default_radius(problem) if radius is None else radius
+    tracker = _Tracker(len(configs), steps, known_minima(problem), radius, known_e_star(problem))
+    x, loss, gnorm, status = runs.read()
+    tracker.update(0, x, loss, status == 0)
+    for t in range(1, steps + 1):
+        if (t - 1) % CHUNK == 0:
+            if _cancelled(cancel):
+                raise MapCancelled("cancelled")
+            if progress is not None:
+                progress((t - 1) / steps)
+        was_running = status == 0
+        runs.step(1)
+        x, loss, gnorm, status = runs.read()
+        tracker.update(t, x, loss, was_running & (status != DIVERGED))
+    if progress is not None:
+        progress(1.0)
+    return tracker.finish(x, loss, gnorm, status, steps)
+
+
+# --------------------------------------------------------------------- maps
+@dataclass(frozen=True)
+class Axis:
+    """One axis of a map: what it sweeps and the values of its cells."""
+
+    name: str
+    values: np.ndarray
+    log: bool = False
+
+
+@dataclass(frozen=True)
+class MapResult:
+    """A map: arrays of shape (G, G), row i for ``y.values[i]``, column j for ``x.values[j]``.
+
+    Basin maps hold ``basin`` (a minimum's index, or ``ELSEWHERE``, ``DIVERGED_CLASS``,
+    ``NOT_YET``), ``steps_to_tol``, ``final_loss`` and ``rate``; hyper-parameter maps
+    hold ``rate``, ``steps_to_tol``, ``final_loss`` (means over the starts that did not
+    diverge) and ``diverged`` (the fraction of starts that did)."""
+
+    kind: str  # "basin" or "hyper"
+    x: Axis
+    y: Axis
+    data: dict[str, np.ndarray]
+    optimizer: str
+    hyper: Mapping[str, Any]
+    steps: int
+    e_star: float
+    minima: np.ndarray
+    final: bool = True  # False for a coarse picture that a finer one will follow
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def grid(self) -> int:
+        return len(self.x.values)
+
+    def cell(self, row: int, column: int) -> dict[str, float]:
+        """The axis values of a cell: a start (basin maps) or two hyper-parameters."""
+        return {self.x.name: float(self.x.values[column]), self.y.name: float(self.y.values[row])}
+
+
+def _levels(grid: int, coarse: int | None) -> list[int]:
+    if coarse is None:
+        coarse = grid // 4 if grid >= 64 else 0
+    return [coarse, grid] if 0 < coarse < grid else [grid]
+
+
+def _scaled(progress, start: float, share: float):
+    if progress is None:
+        return None
+    return lambda fraction: progress(start + share * fraction)
+
+
+def basin_maps(
+    problem: Problem,
+    optimizer: str,
+    hyper: Mapping[str, Any] | None = None,
+    *,
+    grid: int = 128,
+    steps: int = 500,
+    view: tuple[tuple[float, float], tuple[float, float]] | None = None,
+    coarse: int | None = None,
+    radius: float | None = None,
+    gtol: float = 1e-6,
+    registry: Any = None,
+    progress: Callable[[float], None] | None = None,
+    cancel: Cancel | None = None,
+) -> Iterator[MapResult]:
+    """Where each start of a grid over ``view`` ends up: a coarse map, then the full one.
+
+    A run that ends within ``radius`` of a listed minimum is in that minimum's basin; one
+    that stopped elsewhere (converged, or gradient norm ≤ ``gtol``) is ``ELSEWHERE``;
+    one still moving is ``NOT_YET``."""
+    if not 1 <= grid <= 1024:
+        raise ValueError("grid must be from 1 to 1024 cells per side")
+    (x0, x1), (y0, y1) = view or problem.bounds
+    hyper = dict(hyper or {})
+    levels = _levels(grid, coarse)
+    weights = np.array([g * g for g in levels], dtype=float)
+    shares = weights / weights.sum()
+    for level, size in enumerate(levels):
+        xs = x0 + (np.arange(size) + 0.5) * (x1 - x0) / size
+        ys = y0 + (np.arange(size) + 0.5) * (y1 - y0) / size
+        a, b = np.meshgrid(xs, ys)
+        starts = problem.from_view(a.ravel(), b.ravel())
+        configs = [RunConfig(optimizer, hyper, start=tuple(s)) for s in starts.tolist()]
+        done = float(shares[:level].sum())
+        result = outcomes(
+            problem,
+            configs,
+            steps,
+            registry=registry,
+            radius=radius,
+            progress=_scaled(progress, done, float(shares[level])),
+            cancel=cancel,
+        )
+        near = result.distance <= (default_radius(problem) if radius is None else radius)
+        stopped = (result.status == 1) | (result.grad_norm <= gtol)
+        basin = np.where(near, result.nearest, np.where(stopped, ELSEWHERE, NOT_YET))
+        basin = np.where(result.status == DIVERGED, DIVERGED_CLASS, basin)
+        shape = (size, size)
+        yield MapResult(
+            kind="basin",
+            x=Axis("x", xs),
+            y=Axis("y", ys),
+            data={
+                "basin": basin.reshape(shape).astype(np.int16),
+                "steps_to_tol": result.steps_to_tol.reshape(shape),
+                "final_loss": result.final_loss.reshape(shape),
+                "rate": result.rate.reshape(shape),
+            },
+            optimizer=optimizer,
+            hyper=hyper,
+            steps=steps,
+            e_star=result.e_star,
+            minima=known_minima(problem),
+            final=level == len(levels) - 1,
+        )
+
+
+def basin_map(problem: Problem, optimizer: str, hyper=None, **options) -> MapResult:
+    """The full basin map (see ``basin_maps``), without the coarse pictures."""
+    options.setdefault("coarse", 0)
+    *_, result = basin_maps(problem, optimizer, hyper, **options)
+    return result
+
+
+def axis_values(low: float, high: float, count: int, log: bool) -> np.ndarray:
+    """``count`` values from ``low`` to ``high``, evenly spaced (in log when ``log``)."""
+    if log:
+        if low <= 0 or high <= 0:
+            raise ValueError("a log axis needs positive ends")
+        return np.geomspace(low, high, count)
+    return np.linspace(low, high, count)
+
+
+def hyper_maps(
+    problem: Problem,
+    optimizer: str,
+    x: Axis | tuple[str, float, float, bool],
+    y: Axis | tuple[str, float, float, bool],
+    hyper: Mapping[str, Any] | None = None,
+    *,
+    grid: int = 64,
+    steps: int = 500,
+    starts: np.ndarray | Sequence[Sequence[float]] | None = None,
+    coarse: int | None = None,
+    radius: float | None = None,
+    registry: Any = None,
+    progress: Callable[[float], None] | None = None,
+    cancel: Cancel | None = None,
+) -> Iterator[MapResult]:
+    """How two float hyper-parameters decide a run's fate: a coarse map, then the full one.
+
+    ``x`` and ``y`` are ``(name, low, high, log)``; ``starts`` (S, D) are the start
+    points every cell is run from and averaged over (default: the problem's start)."""
+    axes = []
+    for spec in (x, y):
+        if not isinstance(spec, Axis):
+            name, low, high, log = spec
+            spec = Axis(name, np.array([low, high], dtype=float), bool(log))
+        axes.append(spec)
+    if axes[0].name == axes[1].name:
+        raise ValueError("the two axes must be different hyper-parameters")
+    points = np.atleast_2d(
+        np.asarray(problem.start if starts is None else starts, dtype=float)
+    ).reshape(-1, problem.dim)
+    hyper = dict(hyper or {})
+    levels = _levels(grid, coarse)
+    weights = np.array([g * g for g in levels], dtype=float)
+    shares = weights / weights.sum()
+    for level, size in enumerate(levels):
+        ax, ay = (
+            Axis(a.name, axis_values(a.values[0], a.values[-1], size, a.log), a.log) for a in axes
+        )
+        vx, vy = np.meshgrid(ax.values, ay.values)
+        configs = [
+            RunConfig(optimizer, {**hyper, ax.name: float(u), ay.name: float(v)}, start=tuple(p))
+            for u, v in zip(vx.ravel().tolist(), vy.ravel().tolist(), strict=True)
+            for p in points.tolist()
+        ]
+        result = outcomes(
+            problem,
+            configs,
+            steps,
+            registry=registry,
+            radius=radius,
+            progress=_scaled(progress, float(shares[:level].sum()), float(shares[level])),
+            cancel=cancel,
+        )
+        shape = (size, size, len(points))
+        diverged = (result.status == DIVERGED).reshape(shape)
+
+        def mean(values: np.ndarray, shape=shape, diverged=diverged) -> np.ndarray:
+            values = np.where(diverged, np.nan, values.reshape(shape))
+            with np.errstate(invalid="ignore"), _quiet():
+                return np.nanmean(values, axis=2)
+
+        yield MapResult(
+            kind="hyper",
+            x=ax,
+            y=ay,
+            data={
+                "rate": mean(result.rate),
+                "steps_to_tol": mean(result.steps_to_tol),
+                "final_loss": mean(result.final_loss),
+                "diverged": diverged.mean(axis=2),
+            },
+            optimizer=optimizer,
+            hyper=hyper,
+            steps=steps,
+            e_star=result.e_star,
+            minima=known_minima(problem),
+            final=level == len(levels) - 1,
+            meta={"starts": points.tolist()},
+        )
+
+
+def hyper_map(problem: Problem, optimizer: str, x, y, hyper=None, **options) -> MapResult:
+    """The full hyper-parameter map (see ``hyper_maps``), without the coarse pictures."""
+    options.setdefault("coarse", 0)
+    *_, result = hyper_maps(problem, optimizer, x, y, hyper, **options)
+    return result
+
+
+class _quiet:
+    """Silence numpy's "mean of empty slice" (an all-NaN cell is NaN, as meant)."""
+
+    def __enter__(self):
+        import warnings
+
+        self._catch = warnings.catch_warnings()
+        self._catch.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc):
+        return self._catch.__exit__(*exc)
+
+
+# --------------------------------------------------------------------- sensitivity
+@dataclass(frozen=True)
+class Sensitivity:
+    """Outcomes against the learning rate for several optimizers, over random starts.
+
+    ``values[metric]`` is (O, L, S): optimizer, learning rate, start; lower is better;
+    diverged runs and runs that never reached tolerance count as +inf."""
+
+    optimizers: tuple[str, ...]
+    hyper: tuple[Mapping[str, Any], ...]
+    lrs: np.ndarray
+    values: dict[str, np.ndarray]
+    diverged: np.ndarray  # (O, L) fraction of starts that diverged
+    starts: np.ndarray
+    steps: int
+    e_star: float
+
+    def quartiles(self, metric: str) -> np.ndarray:
+        """(3, O, L): lower quartile, median and upper quartile (observed values)."""
+        return np.quantile(
+            self.values[_metric(metric)], [0.25, 0.5, 0.75], axis=2, method="inverted_cdf"
+        )
+
+    def best(self, metric: str) -> list[tuple[float, float]]:
+        """For each optimizer, (learning rate, median) at the lowest median of ``metric``."""
+        median = self.quartiles(metric)[1]
+        out = []
+        for row in median:
+            index = int(np.argmin(row))  # the first (smallest lr) of equal best values
+            out.append((float(self.lrs[index]), float(row[index])))
+        return out
+
+
+def _metric(name: str) -> str:
+    if name not in METRICS:
+        raise ValueError(f"unknown metric {name!r} (choose from {', '.join(METRICS)})")
+    return name
+
+
+def random_starts(problem: Problem, count: int, seed: int = 0, view=None) -> np.ndarray:
+    """``count`` starts drawn uniformly over the view (default: the problem's bounds)."""
+    (x0, x1), (y0, y1) = view or problem.bounds
+    rng = np.random.default_rng(seed)
+    a, b = rng.uniform(x0, x1, count), rng.uniform(y0, y1, count)
+    return np.asarray(problem.from_view(a, b), dtype=float).reshape(count, problem.dim)
+
+
+def sensitivity(
+    problem: Problem,
+    optimizers: Sequence[str | tuple[str, Mapping[str, Any]]],
+    *,
+    lrs: Sequence[float] | np.ndarray | None = None,
+    starts: int | np.ndarray = 16,
+    steps: int = 100,
+    seed: int = 0,
+    radius: float | None = None,
+    registry: Any = None,
+    progress: Callable[[float], None] | None = None,
+    cancel: Cancel | None = None,
+) -> Sensitivity:
+    """Each optimizer's outcome against lr (default 64 values from 1e-4 to 1, log-spaced)
+    from the same random starts, within a budget of ``steps`` steps."""
+    lrs = np.geomspace(1e-4, 1.0, 64) if lrs is None else np.asarray(lrs, dtype=float)
+    points = random_starts(problem, starts, seed) if np.isscalar(starts) else np.asarray(starts)
+    named = [
+        (item, {}) if isinstance(item, str) else (item[0], dict(item[1])) for item in optimizers
+    ]
+    configs = [
+        RunConfig(name, {**hyper, "lr": float(lr)}, start=tuple(p), seed=seed)
+        for name, hyper in named
+        for lr in lrs.tolist()
+        for p in points.tolist()
+    ]
+    result = outcomes(
+        problem, configs, steps, registry=registry, radius=radius, progress=progress, cancel=cancel
+    )
+    shape = (len(named), len(lrs), len(points))
+    diverged = (result.status == DIVERGED).reshape(shape)
+    gap = result.final_loss - result.e_star
+    steps_to_tol = np.where(np.isnan(result.steps_to_tol), np.inf, result.steps_to_tol)
+    values = {
+        "gap": gap,
+        "distance": np.where(np.isnan(result.distance), np.inf, result.distance),
+        "steps": steps_to_tol,
+        "area": result.area,
+    }
+    values = {k: np.where(diverged, np.inf, v.reshape(shape)) for k, v in values.items()}
+    return Sensitivity(
+        optimizers=tuple(name for name, _ in named),
+        hyper=tuple(hyper for _, hyper in named),
+        lrs=lrs,
+        values=values,
+        diverged=diverged.mean(axis=2),
+        starts=points,
+        steps=steps,
+        e_star=result.e_star,
+    )
+
+
+__all__ = [
+    "CLASS_NAMES",
+    "DIVERGED_CLASS",
+    "ELSEWHERE",
+    "METRICS",
+    "NOT_YET",
+    "Axis",
+    "MapCancelled",
+    "MapResult",
+    "Outcomes",
+    "Sensitivity",
+    "axis_values",
+    "basin_map",
+    "basin_maps",
+    "hyper_map",
+    "hyper_maps",
+    "known_e_star",
+    "known_minima",
+    "outcomes",
+    "random_starts",
+    "sensitivity",
+]
