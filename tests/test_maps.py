@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import numpy as np
@@ -154,3 +155,72 @@ def test_e_star_is_the_lowest_seen_when_no_minimum_is_listed(registry):
     assert result.e_star == pytest.approx(3.0, abs=1e-12)
     assert np.isinf(result.values["distance"]).all()  # no minimum to be near
     assert (result.values["gap"] >= 0).all()
+
+
+# --------------------------------------------------------------------- command line
+def test_zoo_map_writes_the_files_it_names_with_the_documented_shapes(tmp_path, capsys):
+    import csv
+
+    import imageio.v3 as iio
+
+    from zoo.cli import main
+
+    grid = 8
+    for suffix in ("png", "csv", "npz"):
+        out = tmp_path / f"map.{suffix}"
+        argv = ["map", "himmelblau", "newton", "--grid", str(grid), "--steps", "20"]
+        assert main([*argv, "--out", str(out)]) == 0
+        assert out.exists()
+    assert not list(tmp_path.glob(".*tmp"))  # written under a temporary name, renamed
+    image = iio.imread(tmp_path / "map.png")
+    assert image.shape[1] == 256 and image.shape[0] > 256 and image.shape[2] in (3, 4)
+    with (tmp_path / "map.csv").open() as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["x", "y", "basin", "steps_to_tol", "final_loss", "rate"]
+    assert len(rows) == 1 + grid * grid
+    arrays = np.load(tmp_path / "map.npz")
+    assert arrays["basin"].shape == (grid, grid) and arrays["x"].shape == (grid,)
+    assert arrays["minima"].shape == (4, 2)
+    capsys.readouterr()
+
+    out = tmp_path / "rates.npz"
+    argv = ["map", "quadratic", "momentum", "--over", "lr,momentum", "--grid", "6"]
+    argv += ["--range", "lr=0.01:0.3", "--steps", "50", "--out", str(out), "--json"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["kind"] == "hyper" and summary["x"]["log"] and not summary["y"]["log"]
+    arrays = np.load(out)
+    assert {"rate", "steps_to_tol", "final_loss", "diverged"} <= set(arrays.files)
+    assert arrays["rate"].shape == (6, 6)
+
+
+def test_zoo_tune_prints_the_best_lr_and_writes_curves(tmp_path, capsys):
+    from zoo.cli import main
+
+    out = tmp_path / "curves.csv"
+    argv = ["tune", "quadratic", "sgd", "adam", "--values", "8", "--starts", "3"]
+    assert main([*argv, "--steps", "30", "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert [o["optimizer"] for o in summary["optimizers"]] == ["sgd", "adam"]
+    assert len(summary["lrs"]) == 8
+    lines = out.read_text().splitlines()
+    assert len(lines) == 1 + 4 * 2 * 8  # metrics × optimizers × learning rates
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["map", "nope", "sgd"],
+        ["map", "quadratic", "sgd", "--over", "lr,foo"],
+        ["map", "quadratic", "sgd", "--out", "map.gif"],
+        ["map", "quadratic", "sgd", "--metric", "diverged"],
+        ["map", "quadratic", "sgd:lr=-1", "--grid", "2", "--steps", "1"],
+        ["tune", "quadratic", "sgd", "--lr", "1:0.1"],
+    ],
+)
+def test_bad_map_input_is_one_line_without_a_traceback(argv, capsys):
+    from zoo.cli import main
+
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("zoo: error: ") and error.count("\n") == 1

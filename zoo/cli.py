@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from zoo.engine import EngineError, RunConfig, RunSet, build_problem
+from zoo.map_commands import add_map_commands
 from zoo.registry import KINDS, Registry, UnknownName, load_registry, local_plugin_dirs
 from zoo.specs import SpecError, resolve_values
 
@@ -515,6 +516,7 @@ CORE_COMMANDS: list[Registrar] = [
     register_run,
     register_check,
     register_experiment,
+    add_map_commands,
 ]
 
 

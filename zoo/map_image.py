@@ -1,0 +1,129 @@
+"""Colours for maps without Qt: a colour per basin, a colour scale for numbers, a legend.
+
+The app and ``zoo map`` both colour a ``MapResult`` here, so a PNG and the screen agree.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from zoo.maps import CLASS_NAMES, DIVERGED_CLASS, ELSEWHERE, NOT_YET, MapResult
+
+#: One colour per minimum, in order (repeating past ten).
+MINIMUM_COLOURS = np.array(
+    [
+        (31, 119, 180),
+        (255, 127, 14),
+        (44, 160, 44),
+        (214, 39, 40),
+        (148, 103, 189),
+        (140, 86, 75),
+        (227, 119, 194),
+        (188, 189, 34),
+        (23, 190, 207),
+        (127, 127, 127),
+    ],
+    dtype=np.uint8,
+)
+CLASS_COLOURS = {
+    ELSEWHERE: (90, 90, 90),
+    DIVERGED_CLASS: (15, 15, 15),
+    NOT_YET: (235, 235, 235),
+}
+#: Anchor colours of the scale (viridis at 0, ¼, ½, ¾, 1); missing values are grey.
+SCALE = np.array(
+    [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)], dtype=float
+)
+MISSING = (128, 128, 128)
+#: Map quantities drawn on a log scale.
+LOG_SCALED = {"steps_to_tol", "final_loss"}
+
+
+def scale_colours(fractions: np.ndarray) -> np.ndarray:
+    """RGB (…, 3) uint8 for values in [0, 1] along the colour scale; NaN is grey."""
+    f = np.clip(np.nan_to_num(fractions, nan=0.0), 0.0, 1.0) * (len(SCALE) - 1)
+    low = np.minimum(f.astype(int), len(SCALE) - 2)
+    part = (f - low)[..., None]
+    rgb = SCALE[low] * (1 - part) + SCALE[low + 1] * part
+    rgb = np.where(np.isnan(fractions)[..., None], MISSING, rgb)
+    return rgb.round().astype(np.uint8)
+
+
+def value_range(values: np.ndarray, log: bool) -> tuple[float, float] | None:
+    """The finite (positive, when ``log``) range of ``values``, or None if there is none."""
+    use = np.isfinite(values) & ((values > 0) if log else True)
+    if not use.any():
+        return None
+    return float(values[use].min()), float(values[use].max())
+
+
+def colourise(result: MapResult, quantity: str) -> np.ndarray:
+    """(G, G, 3) uint8, row 0 the lowest y (flip it for an image whose top is up)."""
+    values = result.data[quantity]
+    if quantity == "basin":
+        rgb = np.empty((*values.shape, 3), dtype=np.uint8)
+        ours = values >= 0
+        rgb[ours] = MINIMUM_COLOURS[values[ours] % len(MINIMUM_COLOURS)]
+        for code, colour in CLASS_COLOURS.items():
+            rgb[values == code] = colour
+        return rgb
+    log = quantity in LOG_SCALED
+    span = value_range(values, log)
+    if span is None:
+        return np.full((*values.shape, 3), MISSING, dtype=np.uint8)
+    low, high = span
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = np.log10(values) if log else values.astype(float)
+        lo, hi = (np.log10(low), np.log10(high)) if log else (low, high)
+        fractions = (v - lo) / (hi - lo) if hi > lo else np.zeros_like(v)
+    fractions = np.where(np.isfinite(v), fractions, np.nan)
+    if quantity == "final_loss":  # diverged runs are infinite: the scale's far end
+        fractions = np.where(np.isposinf(values), 1.0, fractions)
+    return scale_colours(fractions)
+
+
+def legend(result: MapResult, quantity: str) -> list[tuple[str, tuple[int, int, int]]]:
+    """(label, colour) pairs: the classes present (basin maps) or the ends of the scale."""
+    values = result.data[quantity]
+    if quantity == "basin":
+        entries = []
+        for index, minimum in enumerate(result.minima):
+            if (values == index).any():
+                where = ", ".join(f"{v:.3g}" for v in minimum[:2])
+                colour = MINIMUM_COLOURS[index % len(MINIMUM_COLOURS)]
+                entries.append((f"minimum {index} ({where})", tuple(int(c) for c in colour)))
+        for code, colour in CLASS_COLOURS.items():
+            if (values == code).any():
+                entries.append((CLASS_NAMES[code], colour))
+        return entries
+    span = value_range(values, quantity in LOG_SCALED)
+    if span is None:
+        return [("no value", MISSING)]
+    low, high = span
+    ends = scale_colours(np.array([0.0, 1.0]))
+    return [
+        (f"{low:.3g}", tuple(int(c) for c in ends[0])),
+        (f"{high:.3g}", tuple(int(c) for c in ends[1])),
+    ]
+
+
+def picture(result: MapResult, quantity: str, scale: int = 1) -> np.ndarray:
+    """The map as an image (top = highest y), each cell ``scale`` pixels wide, with a
+    legend strip below: the classes' colours in order, or the colour scale low → high."""
+    rgb = np.flipud(colourise(result, quantity))
+    if scale > 1:
+        rgb = rgb.repeat(scale, axis=0).repeat(scale, axis=1)
+    width = rgb.shape[1]
+    height = max(8, width // 16)
+    if quantity == "basin":
+        colours = [colour for _, colour in legend(result, quantity)] or [MISSING]
+        index = np.minimum(np.arange(width) * len(colours) // width, len(colours) - 1)
+        strip = np.array(colours, dtype=np.uint8)[index]
+    else:
+        strip = scale_colours(np.linspace(0.0, 1.0, width))
+    strip = np.broadcast_to(strip[None], (height, width, 3))
+    gap = np.full((2, width, 3), 255, dtype=np.uint8)
+    return np.concatenate([rgb, gap, strip], axis=0)
+
+
+__all__ = ["LOG_SCALED", "colourise", "legend", "picture", "scale_colours", "value_range"]
