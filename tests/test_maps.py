@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -224,3 +225,35 @@ def test_bad_map_input_is_one_line_without_a_traceback(argv, capsys):
     assert main(argv) == 2
     error = capsys.readouterr().err
     assert error.startswith("zoo: error: ") and error.count("\n") == 1
+
+
+# --------------------------------------------------------------------- lessons
+LESSONS = Path(__file__).resolve().parents[1] / "assets" / "lessons"
+
+
+def test_basins_lesson_starts_close_together_and_ends_at_different_minima(registry):
+    from zoo.session import load_scene
+
+    scene = load_scene(LESSONS / "maps_basins.json", registry)
+    problem, runs, ids = scene.build(registry)
+    runs.step(400)
+    minima = maps.known_minima(problem)
+    reached = [int(np.argmin(np.linalg.norm(minima - runs.position(i), axis=1))) for i in ids[:2]]
+    assert reached[0] != reached[1]
+
+
+@pytest.mark.slow
+def test_metric_lesson_and_docs_numbers_are_what_the_tuning_gives(registry):
+    """The worked example of docs/maps.md: 64 lrs × 16 starts on Rosenbrock."""
+    from zoo.session import load_scene
+
+    problem = build_problem("rosenbrock", registry=registry)
+    names = ["sgd", ("momentum", {"momentum": 0.9}), "adam"]
+    result = maps.sensitivity(problem, names, steps=300, registry=registry)
+    best_gap = result.best("gap")
+    assert best_gap[1][1] < best_gap[2][1] < best_gap[0][1]  # momentum, Adam, GD
+    best_area = result.best("area")
+    assert best_area[0][1] < min(best_area[1][1], best_area[2][1])  # GD
+    scene = load_scene(LESSONS / "maps_metric.json", registry)
+    tuned = [run.hyper["lr"] for run in scene.runs]
+    assert tuned == pytest.approx([best_gap[0][0], best_gap[1][0], best_gap[2][0]], rel=1e-3)
