@@ -125,6 +125,9 @@ def build_menus(window: Any) -> None:
     tools = window.menuBar().addMenu("&Tools")
     tools.addAction(window.lab_action)
     tools.addAction(window.arrows_action)
+    from gui.maps_dock import show_maps
+
+    tools.addAction("&Maps…").triggered.connect(lambda _=False: show_maps(window))
     view = window.menuBar().addMenu("&View")
     view.addAction(window.side.toggleViewAction())
     view.addAction(window.lesson_dock.toggleViewAction())

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from gui import experiment_view
+from gui import experiment_view, maps_dock
 from gui.actions import build_menus, build_toolbar, make_action
 from gui.canvas import LEGEND_MOST, Canvas
 from gui.drawing import RunDrawing
@@ -542,6 +542,7 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         if self.stepper is not None:
             self.stepper.close()
         experiment_view.finish_all()
+        maps_dock.finish_all()
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.shutdown()

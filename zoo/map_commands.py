@@ -22,8 +22,6 @@ from zoo.engine import EngineError, build_problem
 from zoo.registry import UnknownName, load_registry
 from zoo.specs import SpecError
 
-BASIN_QUANTITIES = ("basin", "steps_to_tol", "final_loss", "rate")
-HYPER_QUANTITIES = ("rate", "steps_to_tol", "final_loss", "diverged")
 MAP_SUFFIXES = (".png", ".csv", ".npz")
 TUNE_SUFFIXES = (".csv", ".npz")
 
@@ -179,7 +177,7 @@ def _float_param(registry, optimizer: str, name: str):
 
 def _axis(args, registry, optimizer: str, name: str) -> tuple[str, float, float, bool]:
     param = _float_param(registry, optimizer, name)
-    log = bool(param.log)
+    low, high, log = maps.default_range(param)
     if name in args.linear:
         log = False
     if name in args.log:
@@ -187,11 +185,6 @@ def _axis(args, registry, optimizer: str, name: str) -> tuple[str, float, float,
     ranges = dict(item.partition("=")[::2] for item in args.ranges)
     if name in ranges:
         low, high = _numbers(ranges[name], 2, f"--range {name}", sep=":")
-    elif param.log:
-        low, high = param.default / 100, param.default * 100
-        low, high = max(low, param.low or low), min(high, param.high or high)
-    else:
-        low, high = param.low, param.high
     if not low < high:
         raise _usage_error(f"--range {name}: needs LOW < HIGH")
     if log and low <= 0:
@@ -219,7 +212,7 @@ def command_map(args: argparse.Namespace) -> int:
     basin = over == ["start"]
     if not basin and len(over) != 2:
         raise _usage_error("--over: expected 'start' or two hyper-parameters such as lr,momentum")
-    quantities = BASIN_QUANTITIES if basin else HYPER_QUANTITIES
+    quantities = maps.BASIN_QUANTITIES if basin else maps.HYPER_QUANTITIES
     metric = args.metric or quantities[0]
     if metric not in quantities:
         raise _usage_error(f"--metric: choose from {', '.join(quantities)} for this map")

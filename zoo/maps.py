@@ -33,6 +33,9 @@ METRICS = {
     "steps": "steps to tolerance",
     "area": "area under the log-loss curve (mean log₁₀(loss − E*) per step)",
 }
+#: What each kind of map holds per cell, the first being what colours it by default.
+BASIN_QUANTITIES = ("basin", "steps_to_tol", "final_loss", "rate")
+HYPER_QUANTITIES = ("rate", "steps_to_tol", "final_loss", "diverged")
 #: Gaps below this (relative to max(1, |E*|)) are rounding, not progress.
 GAP_FLOOR = 1e-13
 #: Steps between progress reports and checks for cancellation.
@@ -388,6 +391,19 @@ def axis_values(low: float, high: float, count: int, log: bool) -> np.ndarray:
     return np.linspace(low, high, count)
 
 
+def default_range(param: Any) -> tuple[float, float, bool]:
+    """A hyper-parameter's default axis (low, high, log): its default ÷100 to ×100 on a
+    log axis (within its limits), else its whole range."""
+    if param.log:
+        low, high = param.default / 100, param.default * 100
+        if param.low is not None:
+            low = max(low, param.low)
+        if param.high is not None:
+            high = min(high, param.high)
+        return float(low), float(high), True
+    return float(param.low), float(param.high), False
+
+
 def hyper_maps(
     problem: Problem,
     optimizer: str,
@@ -591,9 +607,11 @@ def sensitivity(
 
 
 __all__ = [
+    "BASIN_QUANTITIES",
     "CLASS_NAMES",
     "DIVERGED_CLASS",
     "ELSEWHERE",
+    "HYPER_QUANTITIES",
     "METRICS",
     "NOT_YET",
     "Axis",
@@ -604,6 +622,7 @@ __all__ = [
     "axis_values",
     "basin_map",
     "basin_maps",
+    "default_range",
     "hyper_map",
     "hyper_maps",
     "known_e_star",

@@ -1,0 +1,410 @@
+"""The Maps dock: basin and hyper-parameter maps computed off the UI thread.
+
+The map is computed by ``zoo.maps`` in a worker thread on its own copy of the problem, so
+the window keeps animating; a coarse picture arrives first, then the full one.  Cancel
+stops the worker within a few steps.  A click on a cell adds that run to the canvas: a
+start for a basin map, the cell's two hyper-parameters for a hyper-parameter map.  A
+basin map can also be laid over the loss image of the canvas.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from zoo import maps
+from zoo.engine import EngineError, RunConfig, build_problem
+from zoo.map_image import colourise, legend
+from zoo.workspace import compatible_optimizers
+
+#: Workers still running; they outlive a closed dock so Qt never destroys a running thread.
+_RUNNING: set[QtCore.QThread] = set()
+QUANTITIES = {"basin": maps.BASIN_QUANTITIES, "hyper": maps.HYPER_QUANTITIES}
+
+
+class MapWorker(QtCore.QThread):
+    """Runs one map generator; emits each picture, progress, and how it ended."""
+
+    picture = QtCore.Signal(object)
+    progressed = QtCore.Signal(float)
+    finished_map = QtCore.Signal()
+    cancelled = QtCore.Signal()
+    failed = QtCore.Signal(str)
+
+    def __init__(self, compute) -> None:
+        super().__init__()
+        self._compute = compute
+        self.stop = threading.Event()
+
+    def cancel(self) -> None:
+        self.stop.set()
+
+    def run(self) -> None:
+        try:
+            for result in self._compute(self.progressed.emit, self.stop):
+                self.picture.emit(result)
+        except maps.MapCancelled:
+            self.cancelled.emit()
+            return
+        except (EngineError, ValueError) as error:
+            self.failed.emit(str(error))
+            return
+        except Exception:  # a broken plugin is reported in the dock, not fatal
+            self.failed.emit(traceback.format_exc(limit=3))
+            return
+        self.finished_map.emit()
+
+
+def finish_all(timeout_ms: int = 5000) -> bool:
+    """Cancel every map still being computed and wait for them to end (at exit)."""
+    for worker in list(_RUNNING):
+        worker.cancel()
+    return all(worker.wait(timeout_ms) for worker in list(_RUNNING))
+
+
+class MapsDock(QtWidgets.QDockWidget):
+    """Settings, progress, the map with its legend, and export."""
+
+    shown = QtCore.Signal(object)  # each MapResult as it is drawn
+
+    def __init__(self, window: Any) -> None:
+        super().__init__("Maps", window)
+        self.setObjectName("mapsDock")
+        self.window_ = window
+        self.workspace = window.workspace
+        self.worker: MapWorker | None = None
+        self.result: maps.MapResult | None = None
+        self.overlay: pg.ImageItem | None = None
+
+        self.kind = QtWidgets.QComboBox()
+        self.kind.addItem("Basins of attraction", "basin")
+        self.kind.addItem("Two hyper-parameters", "hyper")
+        self.optimizer = QtWidgets.QComboBox()
+        self.x_param = QtWidgets.QComboBox()
+        self.y_param = QtWidgets.QComboBox()
+        self.grid = QtWidgets.QSpinBox()
+        self.grid.setRange(4, 512)
+        self.grid.setValue(128)
+        self.steps = QtWidgets.QSpinBox()
+        self.steps.setRange(1, 100_000)
+        self.steps.setValue(200)
+        self.quantity = QtWidgets.QComboBox()
+        self.on_canvas = QtWidgets.QCheckBox("Draw basins over the loss image")
+        self.on_canvas.setChecked(True)
+        self.compute_button = QtWidgets.QPushButton("Compute")
+        self.cancel_button = QtWidgets.QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.export_button = QtWidgets.QPushButton("Export…")
+        self.export_button.setEnabled(False)
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.status = QtWidgets.QLabel("Choose a map and press Compute.")
+        self.status.setWordWrap(True)
+        self.legend_label = QtWidgets.QLabel()
+        self.legend_label.setWordWrap(True)
+        self.plot = pg.PlotWidget(background="#10141c")
+        self.plot.setMinimumHeight(220)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot.addItem(self.image)
+        self.plot.getPlotItem().setMenuEnabled(False)
+        self.plot.scene().sigMouseClicked.connect(self._plot_clicked)
+
+        form = QtWidgets.QFormLayout()
+        form.addRow("Map", self.kind)
+        form.addRow("Optimizer", self.optimizer)
+        form.addRow("x axis", self.x_param)
+        form.addRow("y axis", self.y_param)
+        form.addRow("Cells per side", self.grid)
+        form.addRow("Steps", self.steps)
+        form.addRow("Colour by", self.quantity)
+        buttons = QtWidgets.QHBoxLayout()
+        for button in (self.compute_button, self.cancel_button, self.export_button):
+            buttons.addWidget(button)
+        layout = QtWidgets.QVBoxLayout()
+        layout.addLayout(form)
+        layout.addWidget(self.on_canvas)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.legend_label)
+        body = QtWidgets.QWidget()
+        body.setLayout(layout)
+        self.setWidget(body)
+
+        self.kind.currentIndexChanged.connect(self._kind_changed)
+        self.optimizer.currentIndexChanged.connect(self._optimizer_changed)
+        self.quantity.currentIndexChanged.connect(self._redraw)
+        self.on_canvas.toggled.connect(self._redraw)
+        self.compute_button.clicked.connect(self.compute)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.export_button.clicked.connect(self._export_dialog)
+        self.workspace.events.scene_changed.connect(self._scene_changed)
+        self._scene_changed(None)
+
+    # ------------------------------------------------------------ settings
+    def _scene_changed(self, _view: Any) -> None:
+        self.cancel()
+        self._clear()
+        current = self.optimizer.currentText()
+        selected = self.workspace.selected_config()
+        names = compatible_optimizers(self.workspace.registry, self.workspace.problem)
+        self.optimizer.blockSignals(True)
+        self.optimizer.clear()
+        self.optimizer.addItems(names)
+        preferred = selected.optimizer if selected is not None else current
+        if preferred in names:
+            self.optimizer.setCurrentText(preferred)
+        self.optimizer.blockSignals(False)
+        self._optimizer_changed()
+        self._kind_changed()
+
+    def _optimizer_changed(self, *_args: Any) -> None:
+        floats = [p.name for p in self._spec().params if p.kind == "float"] if self._spec() else []
+        for combo, index in ((self.x_param, 0), (self.y_param, 1)):
+            combo.clear()
+            combo.addItems(floats)
+            if len(floats) > index:
+                combo.setCurrentIndex(index)
+
+    def _kind_changed(self, *_args: Any) -> None:
+        kind = self.kind.currentData()
+        for widget in (self.x_param, self.y_param):
+            widget.setEnabled(kind == "hyper")
+        self.on_canvas.setEnabled(kind == "basin")
+        self.quantity.blockSignals(True)
+        self.quantity.clear()
+        self.quantity.addItems(list(QUANTITIES[kind]))
+        self.quantity.blockSignals(False)
+
+    def _spec(self) -> Any:
+        name = self.optimizer.currentText()
+        return self.workspace.registry.optimizers.get(name) if name else None
+
+    def _hyper(self) -> dict[str, Any]:
+        selected = self.workspace.selected_config()
+        if selected is not None and selected.optimizer == self.optimizer.currentText():
+            return dict(selected.hyper)
+        return {}
+
+    def settings(self) -> dict[str, Any]:
+        """The dock's settings as plain data (what a scene saves)."""
+        return {
+            "kind": self.kind.currentData(),
+            "optimizer": self.optimizer.currentText(),
+            "x": self.x_param.currentText(),
+            "y": self.y_param.currentText(),
+            "grid": self.grid.value(),
+            "steps": self.steps.value(),
+            "quantity": self.quantity.currentText(),
+        }
+
+    def apply_settings(self, settings: dict[str, Any]) -> None:
+        """Show ``settings`` (from a scene); names that do not apply are left as they are."""
+        index = self.kind.findData(settings.get("kind"))
+        if index >= 0:
+            self.kind.setCurrentIndex(index)
+        for combo, key in ((self.optimizer, "optimizer"), (self.x_param, "x"), (self.y_param, "y")):
+            if combo.findText(str(settings.get(key, ""))) >= 0:
+                combo.setCurrentText(str(settings[key]))
+        self.grid.setValue(int(settings.get("grid", self.grid.value())))
+        self.steps.setValue(int(settings.get("steps", self.steps.value())))
+        if self.quantity.findText(str(settings.get("quantity", ""))) >= 0:
+            self.quantity.setCurrentText(str(settings["quantity"]))
+
+    # ------------------------------------------------------------ computing
+    def compute(self) -> bool:
+        """Start computing the map the dock describes; False (with the reason shown) if not."""
+        ws = self.workspace
+        if ws.problem is None or not self.optimizer.currentText():
+            self.status.setText("No model or optimizer to map.")
+            return False
+        self.cancel()
+        kind, name, hyper = self.kind.currentData(), self.optimizer.currentText(), self._hyper()
+        grid, steps = self.grid.value(), self.steps.value()
+        model, settings, seed, registry = ws.model_name, dict(ws.settings), ws.seed, ws.registry
+        view = ws.view if ws.view is not None else None
+        axes = None
+        if kind == "hyper":
+            spec = self._spec()
+            params = {p.name: p for p in spec.params}
+            x, y = self.x_param.currentText(), self.y_param.currentText()
+            if x == y or x not in params or y not in params:
+                self.status.setText("Choose two different float hyper-parameters.")
+                return False
+            axes = [(n, *maps.default_range(params[n])) for n in (x, y)]
+            hyper = {k: v for k, v in hyper.items() if k not in (x, y)}
+            start = ws.selected_config().start if ws.selected_config() else None
+
+        def run(progress, stop):
+            problem = build_problem(model, settings, seed=seed, registry=registry)
+            if kind == "basin":
+                return maps.basin_maps(
+                    problem, name, hyper, grid=grid, steps=steps, view=view,
+                    registry=registry, progress=progress, cancel=stop,
+                )  # fmt: skip
+            return maps.hyper_maps(
+                problem, name, axes[0], axes[1], hyper, grid=grid, steps=steps,
+                starts=None if start is None else [start], registry=registry,
+                progress=progress, cancel=stop,
+            )  # fmt: skip
+
+        worker = MapWorker(run)
+        worker.picture.connect(self._show)
+        worker.progressed.connect(lambda f: self.progress.setValue(int(1000 * f)))
+        worker.finished_map.connect(lambda: self._ended("Done."))
+        worker.cancelled.connect(lambda: self._ended("Cancelled."))
+        worker.failed.connect(lambda message: self._ended(f"Failed: {message}"))
+        worker.finished.connect(lambda w=worker: _RUNNING.discard(w))
+        self.worker = worker
+        _RUNNING.add(worker)
+        self.progress.setValue(0)
+        self.status.setText(f"Computing {grid}² runs × {steps} steps…")
+        self.cancel_button.setEnabled(True)
+        worker.start()
+        return True
+
+    def cancel(self) -> None:
+        """Stop the map being computed (the worker ends within a few steps)."""
+        if self.worker is not None and self.worker.isRunning():
+            self.worker.cancel()
+
+    def busy(self) -> bool:
+        return self.worker is not None and self.worker.isRunning()
+
+    def _ended(self, message: str) -> None:
+        self.status.setText(message)
+        self.cancel_button.setEnabled(False)
+
+    # ------------------------------------------------------------ showing
+    def _clear(self) -> None:
+        self.result = None
+        self.image.clear()
+        self.legend_label.clear()
+        self.export_button.setEnabled(False)
+        self._remove_overlay()
+
+    def _show(self, result: maps.MapResult) -> None:
+        self.result = result
+        self.export_button.setEnabled(True)
+        self._redraw()
+        self.shown.emit(result)
+
+    def _redraw(self, *_args: Any) -> None:
+        result = self.result
+        quantity = self.quantity.currentText()
+        if result is None or quantity not in result.data:
+            return
+        rgb = colourise(result, quantity)
+        x, y = result.x.values, result.y.values
+        fx = (lambda v: np.log10(v)) if result.x.log else (lambda v: v)
+        fy = (lambda v: np.log10(v)) if result.y.log else (lambda v: v)
+        rect = _cell_rect(fx(x), fy(y))
+        self.image.setImage(rgb, autoLevels=False, levels=(0, 255))
+        self.image.setRect(rect)
+        item = self.plot.getPlotItem()
+        item.setLabel("bottom", ("log₁₀ " if result.x.log else "") + result.x.name)
+        item.setLabel("left", ("log₁₀ " if result.y.log else "") + result.y.name)
+        self.plot.autoRange()
+        self.legend_label.setText(
+            "  ".join(
+                f'<span style="color: rgb{colour}">■</span> {label}'
+                for label, colour in legend(result, quantity)
+            )
+        )
+        self._remove_overlay()
+        if result.kind == "basin" and self.on_canvas.isChecked():
+            alpha = np.full((*rgb.shape[:2], 1), 150, dtype=np.uint8)
+            self.overlay = pg.ImageItem(np.concatenate([rgb, alpha], axis=2), axisOrder="row-major")
+            self.overlay.setRect(rect)
+            self.overlay.setZValue(-8)  # above the loss image, below contours and runs
+            self.window_.canvas.plot_item.addItem(self.overlay)
+
+    def _remove_overlay(self) -> None:
+        if self.overlay is not None:
+            self.window_.canvas.plot_item.removeItem(self.overlay)
+            self.overlay = None
+
+    # ------------------------------------------------------------ clicks, export
+    def _plot_clicked(self, event: Any) -> None:
+        if self.result is None:
+            return
+        point = self.plot.getPlotItem().vb.mapSceneToView(event.scenePos())
+        result = self.result
+        x = np.log10(result.x.values) if result.x.log else result.x.values
+        y = np.log10(result.y.values) if result.y.log else result.y.values
+        column = int(np.argmin(np.abs(x - point.x())))
+        row = int(np.argmin(np.abs(y - point.y())))
+        self.run_cell(row, column)
+
+    def run_cell(self, row: int, column: int) -> int | None:
+        """Add the run of a cell to the canvas and return its id (None if it cannot be)."""
+        result = self.result
+        if result is None:
+            return None
+        cell = result.cell(row, column)
+        ws = self.workspace
+        if result.kind == "basin":
+            start = ws.start_from_view(cell["x"], cell["y"])
+            label = f"{result.optimizer} from ({cell['x']:.3g}, {cell['y']:.3g})"
+            config = RunConfig(result.optimizer, dict(result.hyper), start=start, label=label)
+        else:
+            starts = result.meta.get("starts") or [None]
+            label = ", ".join(f"{k}={v:.3g}" for k, v in cell.items())
+            config = RunConfig(result.optimizer, {**result.hyper, **cell},
+                               start=None if starts[0] is None else tuple(starts[0]),
+                               label=f"{result.optimizer} {label}")  # fmt: skip
+        try:
+            return self.window_.add_run(config)
+        except (EngineError, ValueError) as error:
+            self.status.setText(str(error))
+            return None
+
+    def _export_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Export map", "map.png", "Pictures (*.png);;Tables (*.csv);;Arrays (*.npz)"
+        )
+        if path:
+            self.export(Path(path))
+
+    def export(self, path: Path) -> None:
+        """Write the map shown as ``.png``, ``.csv`` or ``.npz`` (see ``zoo map --out``)."""
+        from zoo.map_commands import map_bytes, write_atomic
+
+        if self.result is None:
+            return
+        suffix = path.suffix.lower()
+        if suffix not in (".png", ".csv", ".npz"):
+            self.status.setText(f"Cannot export to {path.name}: choose .png, .csv or .npz")
+            return
+        try:
+            write_atomic(path, map_bytes(self.result, self.quantity.currentText(), suffix))
+        except OSError as error:
+            self.status.setText(f"Cannot write {path.name}: {error.strerror or error}")
+            return
+        self.status.setText(f"Wrote {path.name}.")
+
+
+def _cell_rect(x: np.ndarray, y: np.ndarray) -> QtCore.QRectF:
+    """The rectangle covering cells centred on ``x`` × ``y`` (evenly spaced)."""
+    dx = (x[-1] - x[0]) / max(len(x) - 1, 1) if len(x) > 1 else 1.0
+    dy = (y[-1] - y[0]) / max(len(y) - 1, 1) if len(y) > 1 else 1.0
+    return QtCore.QRectF(x[0] - dx / 2, y[0] - dy / 2, dx * len(x), dy * len(y))
+
+
+def show_maps(window: Any) -> MapsDock:
+    """Create (once) and show the Maps dock of ``window``."""
+    dock = window.findChild(MapsDock)
+    if dock is None:
+        dock = MapsDock(window)
+        window.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    dock.show()
+    dock.raise_()
+    return dock

@@ -1,0 +1,86 @@
+"""The Maps dock computes off the UI thread, can be cancelled, and turns a cell into a run."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6 import QtCore
+
+from gui.maps_dock import show_maps
+from zoo.session import Scene
+
+
+def himmelblau_window(make_window, registry):
+    scene = Scene(model="himmelblau", runs=[])
+    window = make_window(registry, scene, autoplay=False)
+    dock = show_maps(window)
+    dock.optimizer.setCurrentText("newton")
+    return window, dock
+
+
+def test_a_map_leaves_the_ui_timer_firing_and_arrives_coarse_then_fine(
+    make_window, registry, qtbot
+):
+    _window, dock = himmelblau_window(make_window, registry)
+    dock.grid.setValue(64)
+    dock.steps.setValue(40)
+    ticks = []
+    timer = QtCore.QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start()
+    pictures = []
+    dock.shown.connect(pictures.append)
+    with qtbot.waitSignal(dock.shown, timeout=60_000):
+        assert dock.compute()
+    ticks_at_first_picture = len(ticks)
+    qtbot.waitUntil(lambda: not dock.busy(), timeout=120_000)
+    timer.stop()
+    assert [p.grid for p in pictures] == [16, 64]
+    assert len(ticks) > ticks_at_first_picture  # the UI went on while the full map ran
+    basin = dock.result.data["basin"]
+    assert {0, 1, 2, 3} <= set(np.unique(basin).tolist())
+    assert dock.overlay is not None  # drawn over the loss image
+    assert dock.legend_label.text().count("minimum") == 4
+
+
+def test_a_map_can_be_cancelled(make_window, registry, qtbot):
+    _window, dock = himmelblau_window(make_window, registry)
+    dock.grid.setValue(256)
+    dock.steps.setValue(100_000)
+    assert dock.compute()
+    with qtbot.waitSignal(dock.worker.progressed, timeout=60_000):
+        pass
+    with qtbot.waitSignal(dock.worker.cancelled, timeout=60_000):
+        dock.cancel()
+    qtbot.waitUntil(lambda: not dock.busy(), timeout=10_000)
+    assert dock.status.text() == "Cancelled."
+    assert dock.result is None or dock.result.grid < 256
+
+
+def test_a_click_on_a_cell_becomes_that_run(make_window, registry, qtbot, tmp_path):
+    window, dock = himmelblau_window(make_window, registry)
+    dock.grid.setValue(8)
+    dock.steps.setValue(30)
+    with qtbot.waitSignal(dock.shown, timeout=60_000):
+        dock.compute()
+    qtbot.waitUntil(lambda: not dock.busy(), timeout=60_000)
+    result = dock.result
+    run_id = dock.run_cell(2, 5)
+    config = window.runset.configs[run_id]
+    assert config.optimizer == "newton"
+    assert config.start == (result.x.values[5], result.y.values[2])
+    dock.export(tmp_path / "map.csv")
+    assert len((tmp_path / "map.csv").read_text().splitlines()) == 1 + 8 * 8
+    # A hyper-parameter map: the cell's values become the run's hyper-parameters.
+    dock.kind.setCurrentIndex(dock.kind.findData("hyper"))
+    dock.optimizer.setCurrentText("sgd")
+    dock.x_param.setCurrentText("lr")
+    dock.y_param.setCurrentText("momentum")
+    dock.grid.setValue(4)
+    with qtbot.waitSignal(dock.shown, timeout=60_000):
+        dock.compute()
+    qtbot.waitUntil(lambda: not dock.busy(), timeout=60_000)
+    cell = dock.result.cell(1, 3)
+    run_id = dock.run_cell(1, 3)
+    hyper = window.runset.configs[run_id].hyper
+    assert hyper["lr"] == cell["lr"] and hyper["momentum"] == cell["momentum"]
