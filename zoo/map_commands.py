@@ -37,10 +37,12 @@ def add_map_commands(commands: Any) -> None:
     mapping = commands.add_parser(
         "map",
         help="map where every start ends up, or how two hyper-parameters decide a run",
-        description="A grid of runs stepped together. Examples: "
-        "zoo map himmelblau newton --over start --grid 256 --out basins.png; "
-        "zoo map quadratic momentum --over lr,momentum --range lr=0.005:0.35 "
+        description="A grid of runs stepped together; each cell coloured by its outcome.",
+        epilog="examples:\n"
+        "  zoo map himmelblau newton --over start --grid 256 --steps 60 --out basins.png\n"
+        "  zoo map quadratic momentum --over lr,momentum --range lr=0.005:0.35 "
         "--range momentum=0:0.95 --metric rate --out rates.npz",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     mapping.add_argument("model", help="model name (see `zoo plugins`)")
     mapping.add_argument("optimizer", metavar="OPTIMIZER[:key=value,...]")
@@ -81,8 +83,11 @@ def add_map_commands(commands: Any) -> None:
         "tune",
         help="learning-rate sensitivity: the outcome against lr over random starts",
         description="Each optimizer over a log range of learning rates from the same random "
-        "starts, within a budget of steps; prints the best lr per optimizer. Example: "
-        "zoo tune rosenbrock sgd momentum:momentum=0.9 adam --steps 200 --metric gap",
+        "starts, within a budget of steps; prints the best lr per optimizer.",
+        epilog="examples:\n"
+        "  zoo tune rosenbrock sgd momentum:momentum=0.9 adam --steps 300 --metric gap\n"
+        "  zoo tune quadratic sgd --lr 1e-3:1 --values 64 --out curves.csv",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     tune.add_argument("model", help="model name (see `zoo plugins`)")
     tune.add_argument("optimizers", nargs="+", metavar="OPTIMIZER[:key=value,...]")
