@@ -10,7 +10,6 @@ import numpy as np
 
 FRAME_MS = 16
 STATUS_EVERY = 0.25  # seconds between refreshes of the status column and bar
-MOMENTUM_KEYS = ("buf", "momentum_buffer", "velocity", "m")
 
 
 class FrameLoopMixin:
@@ -76,12 +75,10 @@ class FrameLoopMixin:
                 vectors["gradient"] = _scaled(-ws.direction_to_view(gradient), reach)
             if len(x) > 1:
                 vectors["update"] = ws.direction_to_view(x[-1] - x[-2])
-            state = ws.runset.optimizer_state(run_id)
-            for key in MOMENTUM_KEYS:
-                value = state.get(key)
-                if value is not None and np.shape(value) == here.shape:
-                    vectors["momentum"] = _scaled(-ws.direction_to_view(value), 0.7 * reach)
-                    break
+            optimizer = ws.registry.get("optimizer", ws.runset.configs[run_id].optimizer)
+            value = ws.runset.optimizer_state(run_id).get(optimizer.momentum_key)
+            if value is not None and np.shape(value) == here.shape:
+                vectors["momentum"] = _scaled(-ws.direction_to_view(value), 0.7 * reach)
         self.canvas.set_arrows(ws.to_view(here[None])[0], vectors)
 
     def _update_status(self, now: float) -> None:

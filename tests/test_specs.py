@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from zoo import ModelSpec, OptimizerSpec, Param, ScheduleSpec
+from zoo import EngineError, ModelSpec, OptimizerSpec, Param, Registry, ScheduleSpec
 from zoo.specs import SpecError, preset, resolve_values, validate_record
 
 
@@ -117,3 +117,51 @@ def test_records_are_frozen():
     with pytest.raises(AttributeError):
         record.name = "other"
     assert np.isfinite(record.params[0].default)
+
+
+def test_built_in_optimizers_declare_state_keys_their_init_provides(registry):
+    from zoo import RunConfig, RunSet, build_problem
+
+    problem = build_problem("rosenbrock", registry=registry)
+    declared = {
+        name: spec
+        for name, spec in registry.optimizers.items()
+        if spec.momentum_key or spec.scaling_key
+    }
+    assert {"sgd", "momentum", "adam", "rmsprop", "adagrad"} <= set(declared)
+    assert registry.optimizers["adam"].scaling_key == "v"
+    for name, spec in declared.items():
+        runs = RunSet(problem, registry)
+        state = runs.optimizer_state(runs.add(RunConfig(name)))
+        for key in filter(None, (spec.momentum_key, spec.scaling_key)):
+            assert state[key].shape == (problem.dim,), (name, key)
+
+
+def test_a_schedule_drives_the_hyper_parameter_it_names(registry):
+    import numpy as np
+
+    from zoo import RunConfig, RunSet, ScheduleSpec, build_problem
+
+    seen = []
+
+    def init(problem, x, hyper):
+        return {"t": np.zeros(len(x), dtype=np.int64)}
+
+    def step(problem, x, state, hyper):
+        seen.append((float(hyper["lr"][0, 0]), float(hyper["momentum"][0, 0])))
+        return x - hyper["lr"] * problem.grad(x), {"t": state["t"] + 1}
+
+    extra = Registry()
+    extra.add(
+        OptimizerSpec("probe", init, step, params=(Param("lr", 0.01), Param("momentum", 0.9)))
+    )
+    extra.add(ScheduleSpec("warmup", lambda step: np.minimum(1.0, step / 2), target="momentum"))
+    extra.add(ScheduleSpec("on_beta", lambda step: 1.0 + 0 * step, target="beta"))
+    runs = RunSet(build_problem("rosenbrock", registry=registry), extra)
+    runs.add(RunConfig("probe", schedule="warmup"))
+    runs.step(3)
+    assert seen == [(0.01, 0.0), (0.01, 0.45), (0.01, 0.9)]
+    with pytest.raises(EngineError, match="has no float parameter beta for schedule on_beta"):
+        runs.add(RunConfig("probe", schedule="on_beta"))
+    with pytest.raises(SpecError, match="field 'target'"):
+        validate_record(ScheduleSpec("bad", lambda step: 1.0, target="Not A Name"))

@@ -303,7 +303,8 @@ class Group:
             factor = guard.call(
                 origin, "factor", self.schedule.factor, pick(self.t)[:, None], **params
             )
-            hyper["lr"] = hyper["lr"] * _checked_factor(factor, hyper["lr"].shape)
+            target = self.schedule.target
+            hyper[target] = hyper[target] * _checked_factor(factor, hyper[target].shape)
         elif rows is None:
             self._static_hyper = hyper
         return hyper
@@ -505,9 +506,12 @@ class RunSet:
             schedule_params: dict[str, Any] = {}
             if config.schedule is not None:
                 schedule = registry.get("schedule", config.schedule)
-                if "lr" not in hyper:
+                floats = [p.name for p in spec.params if p.kind == "float"]
+                if schedule.target not in floats:
                     raise EngineError(
-                        f"optimizer {spec.name} has no lr for schedule {schedule.name} to scale"
+                        f"optimizer {spec.name} has no float parameter {schedule.target} for "
+                        f"schedule {schedule.name} to drive (its float parameters: "
+                        f"{', '.join(floats) or 'none'})"
                     )
                 schedule_params = resolve_values(
                     schedule.params, config.schedule_params, where=f"schedule {schedule.name}"

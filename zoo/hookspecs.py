@@ -52,7 +52,8 @@ def zoo_optimizers() -> Iterable[OptimizerSpec]:
 
     ``hyper`` maps every ``Param`` name to its value for the batch.  ``float``
     parameters arrive as float64 arrays of shape ``(B, 1)`` — one batch can sweep a
-    learning rate across runs — with ``lr`` already multiplied by the run's schedule.
+    learning rate across runs — with the schedule's target (usually ``lr``) already
+    multiplied by the run's schedule.
     ``int``, ``bool``, ``choice`` and ``activation`` parameters arrive as plain Python
     values: runs that differ in them are stepped in separate batches, so they may change
     the shapes of the state.  ``hyper["seed"]`` is an ``(B, 1)`` int64 array of per-run
@@ -62,6 +63,12 @@ def zoo_optimizers() -> Iterable[OptimizerSpec]:
     ``state`` is a dict of numpy arrays whose leading axis is B (the step counter too,
     conventionally ``state["t"]`` of shape ``(B,)``), so the engine can copy, rewind and
     mask finished runs.  ``step`` returns new arrays.
+
+    ``momentum_key`` names the state array of shape ``(B, D)`` that points like the
+    gradient and carries the method's memory (``"buf"`` for SGD with momentum, ``"m"``
+    for Adam); ``scaling_key`` names the per-coordinate accumulator an adaptive method
+    divides its step by (``"v"`` for Adam, ``"sum"`` for Adagrad).  The app draws them;
+    leave them ``""`` when the method has none.
 
     ``needs`` names what the problem must provide: ``"loss"``, ``"grad"``, ``"hess"``,
     ``"residuals"`` (least squares: ``residuals`` and ``jacobian``), ``"samples"``
@@ -115,9 +122,11 @@ def zoo_models() -> Iterable[ModelSpec]:
 
 @hookspec
 def zoo_schedules() -> Iterable[ScheduleSpec]:
-    """Return the learning-rate schedules this plugin provides.
+    """Return the schedules this plugin provides.
 
-    ``factor(step, **params)`` returns the multiplier of the base ``lr`` at ``step``
+    ``factor(step, **params)`` returns the multiplier of the optimizer's float
+    hyper-parameter named by ``target`` (``"lr"`` unless the record says otherwise, e.g.
+    ``target="momentum"`` for a momentum warm-up) at ``step``
     (0, 1, 2, …).  ``step`` may be an integer or a numpy array of them, and the
     parameters arrays broadcastable against it, so write it with numpy functions.  A factor
     that raises, is not a real number, is negative or is not finite fails the runs it drives

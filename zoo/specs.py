@@ -118,6 +118,12 @@ class OptimizerSpec:
     family: str = ""
     doc: str = ""
     reference: str = ""
+    #: The state key of a (B, D) array that points like the gradient and carries the
+    #: method's memory of past steps (momentum, a first-moment average); "" if none.
+    momentum_key: str = ""
+    #: The state key of a (B, D) per-coordinate accumulator the step is divided by (or by
+    #: its root): a second-moment average, a sum of squares; "" if the method has none.
+    scaling_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -146,11 +152,13 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class ScheduleSpec:
-    """A learning-rate schedule: ``factor(step, **params)`` multiplies ``lr`` at ``step``.
+    """A schedule: ``factor(step, **params)`` multiplies the optimizer's ``target`` at ``step``.
 
-    ``step`` counts from 0 and may be a numpy array; ``factor`` must broadcast over it.
-    ``robbins_monro`` optionally maps the settings to ``True``/``False``: whether
-    Σηₖ = ∞ and Σηₖ² < ∞ hold for them.
+    ``target`` names the float hyper-parameter the schedule drives (``lr`` by default; a
+    momentum warm-up sets ``target="momentum"``), in the way optax's
+    ``inject_hyperparams`` exposes any hyper-parameter to a schedule.  ``step`` counts from
+    0 and may be a numpy array; ``factor`` must broadcast over it.  ``robbins_monro``
+    optionally maps the settings to ``True``/``False``: whether Σηₖ = ∞ and Σηₖ² < ∞ hold.
     """
 
     name: str
@@ -159,6 +167,7 @@ class ScheduleSpec:
     label: str = ""
     doc: str = ""
     robbins_monro: Callable[..., bool] | None = None
+    target: str = "lr"
 
 
 Record = OptimizerSpec | ActivationSpec | ModelSpec | ScheduleSpec
@@ -217,6 +226,9 @@ def _check_param(param: Any, where: str) -> None:
             raise SpecError(f"{where}.default: {param.default!r} is not of kind {param.kind}")
 
 
+_TEXT_FIELDS = ("label", "family", "doc", "reference", "momentum_key", "scaling_key", "target")
+
+
 def validate_record(record: Any) -> str:
     """Check one record against the contract and return its kind; raise ``SpecError``."""
     kind = KIND_OF.get(type(record))
@@ -231,7 +243,7 @@ def validate_record(record: Any) -> str:
     where = f"{kind} {name!r}"
     for item in fields(record):
         value = getattr(record, item.name)
-        if item.name in ("label", "family", "doc", "reference") and not isinstance(value, str):
+        if item.name in _TEXT_FIELDS and not isinstance(value, str):
             raise SpecError(f"{where}: field '{item.name}' must be a string")
     callables = {
         "optimizer": ("init", "step"),
@@ -267,6 +279,12 @@ def validate_record(record: Any) -> str:
             )
         if "seed" in seen:
             raise SpecError(f"{where}: field 'params' may not use the reserved name 'seed'")
+        for attribute in ("momentum_key", "scaling_key"):
+            key = getattr(record, attribute)
+            if key and not NAME_PATTERN.match(key):
+                raise SpecError(f"{where}: field '{attribute}' {key!r} is not a state key name")
+    if kind == "schedule" and not NAME_PATTERN.match(record.target):
+        raise SpecError(f"{where}: field 'target' {record.target!r} is not a parameter name")
     return kind
 
 

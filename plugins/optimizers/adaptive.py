@@ -70,6 +70,7 @@ def adagrad_step(problem, x, state, hyper):
 
 ADAGRAD = OptimizerSpec(
     name="adagrad",
+    scaling_key="sum",
     init=adagrad_init,
     step=adagrad_step,
     params=(
@@ -111,6 +112,8 @@ def rmsprop_step(problem, x, state, hyper):
 
 RMSPROP = OptimizerSpec(
     name="rmsprop",
+    momentum_key="buf",
+    scaling_key="square_avg",
     init=rmsprop_init,
     step=rmsprop_step,
     params=(
@@ -148,6 +151,7 @@ def adadelta_step(problem, x, state, hyper):
 
 ADADELTA = OptimizerSpec(
     name="adadelta",
+    scaling_key="square_avg",
     init=adadelta_init,
     step=adadelta_step,
     params=(
@@ -205,6 +209,8 @@ AMSGRAD = Param("amsgrad", False, kind="bool", doc="use the running maximum of v
 
 ADAM = OptimizerSpec(
     name="adam",
+    momentum_key="m",
+    scaling_key="v",
     init=adam_init,
     step=adam_step,
     params=(
@@ -224,6 +230,8 @@ ADAM = OptimizerSpec(
 
 ADAMW = OptimizerSpec(
     name="adamw",
+    momentum_key="m",
+    scaling_key="v",
     init=adam_init,
     step=adamw_step,
     params=(
@@ -272,6 +280,8 @@ def nadam_step(problem, x, state, hyper):
 
 NADAM = OptimizerSpec(
     name="nadam",
+    momentum_key="m",
+    scaling_key="v",
     init=nadam_init,
     step=nadam_step,
     params=(
@@ -321,6 +331,8 @@ def radam_step(problem, x, state, hyper):
 
 RADAM = OptimizerSpec(
     name="radam",
+    momentum_key="m",
+    scaling_key="v",
     init=radam_init,
     step=radam_step,
     params=(
@@ -358,6 +370,8 @@ def adamax_step(problem, x, state, hyper):
 
 ADAMAX = OptimizerSpec(
     name="adamax",
+    momentum_key="m",
+    scaling_key="u",
     init=adamax_init,
     step=adamax_step,
     params=(_lr(2e-3), BETA1, BETA2, _eps(1e-8, "ε, inside the max"), WEIGHT_DECAY),

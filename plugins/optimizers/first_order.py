@@ -33,6 +33,7 @@ def sgd_step(problem, x, state, hyper):
 
 SGD = OptimizerSpec(
     name="sgd",
+    momentum_key="buf",
     init=sgd_init,
     step=sgd_step,
     params=(
@@ -104,6 +105,7 @@ def lion_step(problem, x, state, hyper):
 
 LION = OptimizerSpec(
     name="lion",
+    momentum_key="m",
     init=lion_init,
     step=lion_step,
     params=(
@@ -134,6 +136,7 @@ def signsgd_step(problem, x, state, hyper):
 
 SIGNSGD = OptimizerSpec(
     name="signsgd",
+    momentum_key="m",
     init=signsgd_init,
     step=signsgd_step,
     params=(
