@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from zoo import scaffold
 from zoo.engine import EngineError, RunConfig, RunSet, build_problem
 from zoo.map_commands import add_map_commands
 from zoo.registry import KINDS, Registry, UnknownName, load_registry, local_plugin_dirs
@@ -517,6 +518,7 @@ CORE_COMMANDS: list[Registrar] = [
     register_check,
     register_experiment,
     add_map_commands,
+    scaffold.add_parser,
 ]
 
 
