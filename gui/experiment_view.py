@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import traceback
 from html import escape
-from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -31,8 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from zoo.experiments import EXPERIMENTS, Cancelled, Result, format_value
+from zoo.workspace import LESSONS
 
-LESSONS = Path(__file__).resolve().parent.parent / "assets" / "lessons"
 PALETTE = (
     "#1f77b4",
     "#d62728",

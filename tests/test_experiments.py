@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from zoo.experiments import EXPERIMENTS, Result, Row, command, format_table, run_experiment
+from zoo.workspace import LESSONS
 
 NAMES = (
     "gauss_newton",
@@ -270,13 +271,12 @@ def test_format_table_marks_agreement():
 
 @pytest.mark.parametrize("name", [n for n in NAMES if EXPERIMENTS[n].lesson])
 def test_every_lesson_scene_loads_and_runs(name):
-    from pathlib import Path
 
     from zoo import load_registry
     from zoo.session import load_scene
 
     registry = load_registry()
-    path = Path(__file__).parent.parent / "assets" / "lessons" / f"{EXPERIMENTS[name].lesson}.json"
+    path = LESSONS / f"{EXPERIMENTS[name].lesson}.json"
     scene = load_scene(path, registry)
     _, runs, run_ids = scene.build(registry)
     runs.step(100)
@@ -285,13 +285,12 @@ def test_every_lesson_scene_loads_and_runs(name):
 
 def test_the_gauss_newton_scene_shows_the_cycle():
     """The lesson's two runs: Gauss–Newton on a two-point cycle, LM at the minimum."""
-    from pathlib import Path
 
     from zoo import load_registry
     from zoo.session import load_scene
 
     registry = load_registry()
-    path = Path(__file__).parent.parent / "assets" / "lessons" / "experiment_gauss_newton.json"
+    path = LESSONS / "experiment_gauss_newton.json"
     _, runs, (plain, damped) = load_scene(path, registry).build(registry)
     runs.step(400)
     cycle = runs.trajectory(plain)

@@ -13,8 +13,8 @@ import pytest
 import zoo
 from zoo import theory
 from zoo.specs import resolve_values
+from zoo.workspace import LESSONS
 
-LESSONS = Path(__file__).resolve().parents[1] / "assets" / "lessons"
 #: Lessons of the step-size lab (experiments keep theirs under ``experiment_*``).
 LESSON_PATHS = sorted(p for p in LESSONS.glob("[0-9][0-9]_*.json"))
 PANELS = {"ruler", "eigen", "oned", "conditioning", "momentum", "schedules", "saddles"}

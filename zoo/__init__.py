@@ -3,6 +3,8 @@
 This package is the public API plugin authors import.  It never imports Qt.
 """
 
+import importlib.metadata
+
 from zoo.engine import (
     EngineError,
     RunConfig,
@@ -26,7 +28,10 @@ from zoo.specs import (
     preset,
 )
 
-__version__ = "0.1.0"
+try:
+    __version__ = importlib.metadata.version("optimizer-zoo")
+except importlib.metadata.PackageNotFoundError:  # run from a checkout that is not installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "ActivationSpec",

@@ -1,6 +1,15 @@
-"""``python -m zoo`` is the ``zoo`` command."""
+"""``python -m zoo`` is the ``zoo`` command.
 
+``python -m`` puts the working directory first on ``sys.path``, where a ``plugins`` or
+``gui`` package of the user's would shadow the built-ins; the command drops it, so it
+imports exactly what the installed ``zoo`` script does (local plugins are loaded by path).
+"""
+
+import os
 import sys
+
+if sys.path and os.path.abspath(sys.path[0] or os.curdir) == os.getcwd():
+    del sys.path[0]
 
 from zoo.cli import main
 

@@ -12,6 +12,7 @@ before every change and returns False when the runs cannot be changed right now.
 from __future__ import annotations
 
 import difflib
+import importlib.resources
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -27,7 +28,8 @@ from zoo.problem import Plane, missing_needs
 from zoo.session import Scene, SessionError, load_scene
 from zoo.specs import SpecError, resolve_values
 
-LESSONS = Path(__file__).resolve().parent.parent / "assets" / "lessons"
+#: The lessons and experiment scenes, shipped as package data of ``zoo``.
+LESSONS = Path(str(importlib.resources.files("zoo") / "lessons"))
 #: The default scene's model, and the runs it races when their optimizers are registered.
 DEFAULT_MODEL = "quadratic"
 DEFAULT_SETTINGS = {"lambda1": 1.0, "lambda2": 20.0, "angle": 30.0}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -14,6 +13,7 @@ from PySide6 import QtCore, QtWidgets
 
 import zoo
 from zoo import theory
+from zoo.workspace import LESSONS
 
 
 class StandInWindow(QtWidgets.QMainWindow):
@@ -249,9 +249,7 @@ def test_saddle_panel_shows_the_negative_eigenvalue(qtbot, registry):
         dock.timer.stop()
 
 
-LESSON_PATHS = sorted(
-    (Path(__file__).resolve().parents[2] / "assets" / "lessons").glob("[0-9][0-9]_*.json")
-)
+LESSON_PATHS = sorted(LESSONS.glob("[0-9][0-9]_*.json"))
 
 
 @pytest.mark.parametrize("path", LESSON_PATHS, ids=lambda p: p.stem)

@@ -91,7 +91,7 @@ class Experiment:
 
     name: str
     summary: str
-    lesson: str | None = None  # file stem in assets/lessons/
+    lesson: str | None = None  # file stem in zoo/lessons/
 
     @property
     def run(self) -> Callable[[int], Result]:

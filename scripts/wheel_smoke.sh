@@ -1,0 +1,38 @@
+#!/bin/sh
+# Build the wheel, install it into a fresh virtual environment and use it from a folder
+# that holds packages named like the zoo's own folders (plugins/, gui/): the installed
+# built-ins, lessons and app must be the ones that run.
+set -eu
+cd "$(dirname "$0")/.."
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir "$work/src"
+tar --exclude=./.venv --exclude=./build --exclude='*.egg-info' -cf - . | tar -xf - -C "$work/src"
+.venv/bin/python -m pip wheel --quiet --no-deps --no-build-isolation -w "$work/dist" "$work/src"
+"${PYTHON:-python3}" -m venv "$work/venv"
+"$work/venv/bin/python" -m pip install --quiet "$work"/dist/*.whl
+mkdir -p "$work/here/plugins" "$work/here/gui"
+for package in plugins gui; do
+    echo "raise ImportError('the $package package of the working directory was imported')" \
+        >"$work/here/$package/__init__.py"
+done
+cd "$work/here"
+zoo="$work/venv/bin/python -m zoo"
+$zoo plugins >plugins.txt
+grep -q "^Failures (0)" plugins.txt || { cat plugins.txt; exit 1; }
+grep -q "^Optimizers (" plugins.txt
+"$work/venv/bin/python" - <<'PY'
+import glob
+import zipfile
+
+from zoo.workspace import lesson_files
+
+lessons = lesson_files()
+assert len(lessons) >= 9, f"the wheel carries {len(lessons)} lessons"
+names = zipfile.ZipFile(glob.glob("../dist/*.whl")[0]).namelist()
+assert any(name.endswith("licenses/LICENSE") for name in names), "no LICENSE in the wheel"
+PY
+QT_QPA_PLATFORM=offscreen $zoo render "$("$work/venv/bin/python" -c 'from zoo.workspace import lesson_files; print(lesson_files()[0])')" \
+    --frames 2 --out lesson.png
+test -s lesson.png
+echo "wheel smoke test passed"
