@@ -21,6 +21,7 @@ zoo="$work/venv/bin/python -m zoo"
 $zoo plugins >plugins.txt
 grep -q "^Failures (0)" plugins.txt || { cat plugins.txt; exit 1; }
 grep -q "^Optimizers (" plugins.txt
+$zoo lab --list | grep -q "^01_four_regimes"
 "$work/venv/bin/python" - <<'PY'
 import glob
 import zipfile

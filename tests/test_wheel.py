@@ -58,6 +58,7 @@ def test_the_wheel_runs_from_a_folder_holding_plugins_and_gui_packages(tmp_path)
     assert listing.returncode == 0, listing.stderr
     assert "Failures (0)" in listing.stdout
     assert "Optimizers (0)" not in listing.stdout
+    assert zoo("lab", "--list").stdout.splitlines()[0] == "01_four_regimes"
     where = subprocess.run(
         [
             sys.executable,
