@@ -190,3 +190,12 @@ def contract_errors(problem: Problem) -> list[str]:
     if dim > 2 and problem.plane is None:
         errors.append(f"a problem with dim {dim} > 2 must set plane (a zoo.Plane)")
     return errors
+
+
+def row_matmul(x: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``x @ matrix`` for a batch ``x`` of shape (B, K), each row on its own: (B, N).
+
+    One (B, K) @ (K, N) product lets BLAS choose kernels and blocking by B, so a row's
+    result can change in its last bits with the rows around it.  Stacked, it is B identical
+    (1, K) @ (K, N) products: a run is bitwise the same alone and in any batch."""
+    return np.matmul(np.asarray(x, dtype=float)[:, None, :], matrix)[:, 0, :]

@@ -62,8 +62,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "new-plugin",
         help="write a plugin distribution to start from",
         description="Write NAME/ with a pyproject, one optimizer, model, activation and "
-        "schedule, tests that run the conformance kit, and a README. "
-        "Then: pip install -e NAME && zoo check NAME && pytest NAME",
+        "schedule, tests that run the conformance kit, and a README.",
+        epilog="examples:\n  zoo new-plugin my-plugin\n  pip install -e my-plugin\n"
+        "  zoo check my_plugin\n  pytest my-plugin",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("name", metavar="NAME", help="the distribution's name, e.g. my-plugin")
     parser.add_argument("--dir", default=".", help="where to create NAME/ (default: here)")

@@ -182,7 +182,7 @@ class DeepLinear(DataProblem):
     def hess(self, x):
         jac, r = self.jacobian(x), self.residuals(x)
         out = np.einsum("bni,bnj->bij", jac, jac)
-        cross = r @ self.points / np.sqrt(self.n_samples)  # Σ rᵢ·∂²rᵢ/∂w₁∂w₂
+        cross = (r * self.points).sum(axis=1) / np.sqrt(self.n_samples)  # Σ rᵢ·∂²rᵢ/∂w₁∂w₂
         out[:, 0, 1] += cross
         out[:, 1, 0] += cross
         return out

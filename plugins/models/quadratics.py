@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from zoo import ModelSpec, Param, Problem, hookimpl
+from zoo.problem import row_matmul
 
 #: |λ|_min below this fraction of |λ|_max counts as singular: w* = −A⁻¹b would not exist.
 SINGULAR = 1e-12
@@ -56,10 +57,14 @@ class Quadratic(Problem):
 
     def loss(self, x):
         x = np.asarray(x, dtype=float)
-        return 0.5 * np.einsum("bi,ij,bj->b", x, self.matrix, x) + x @ self.vector + self.offset
+        return (
+            0.5 * (row_matmul(x, self.matrix) * x).sum(axis=1)
+            + (x * self.vector).sum(axis=1)
+            + self.offset
+        )
 
     def grad(self, x):
-        return np.asarray(x, dtype=float) @ self.matrix + self.vector
+        return row_matmul(x, self.matrix) + self.vector
 
     def hess(self, x):
         return np.broadcast_to(self.matrix, (len(x), self.dim, self.dim)).copy()

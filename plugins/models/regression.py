@@ -14,6 +14,7 @@ import functools
 import numpy as np
 
 from zoo import ModelSpec, Param, Plane, Problem, hookimpl
+from zoo.problem import row_matmul
 
 
 # --------------------------------------------------------------------- shared machinery
@@ -127,7 +128,7 @@ class LinearNeuron(DataProblem):
         self.start = np.array([-2.5, 2.5])
 
     def residuals(self, x):
-        return (np.asarray(x, dtype=float) @ self.points.T - self.targets) / np.sqrt(self.n_samples)
+        return (row_matmul(x, self.points.T) - self.targets) / np.sqrt(self.n_samples)
 
     def jacobian(self, x):
         jac = self.points / np.sqrt(self.n_samples)
@@ -137,7 +138,7 @@ class LinearNeuron(DataProblem):
         return half_square(self.residuals(x))
 
     def grad(self, x):
-        return self.residuals(x) @ self.points / np.sqrt(self.n_samples)
+        return row_matmul(self.residuals(x), self.points) / np.sqrt(self.n_samples)
 
     def hess(self, x):
         curvature = self.points.T @ self.points / self.n_samples
@@ -179,21 +180,21 @@ class Logistic(DataProblem):
         self.start = np.array([-3.0, 3.0])
 
     def _margins(self, x):
-        return (np.asarray(x, dtype=float) @ self.inputs.T) * self.labels
+        return row_matmul(x, self.inputs.T) * self.labels
 
     def loss(self, x):
         x = np.asarray(x, dtype=float)
         data = np.logaddexp(0.0, -self._margins(x)).mean(axis=1)
-        return data + 0.5 * self.l2 * np.einsum("bd,bd->b", x, x)
+        return data + 0.5 * self.l2 * (x * x).sum(axis=1)
 
     def grad(self, x):
         weight = -sigmoid(-self._margins(x)) * self.labels / self.n_samples
-        return weight @ self.inputs + self.l2 * np.asarray(x, dtype=float)
+        return row_matmul(weight, self.inputs) + self.l2 * np.asarray(x, dtype=float)
 
     def hess(self, x):
         margins = self._margins(x)
         weight = sigmoid(margins) * sigmoid(-margins) / self.n_samples
-        data = np.einsum("bn,ni,nj->bij", weight, self.inputs, self.inputs)
+        data = np.matmul(self.inputs.T * weight[:, None, :], self.inputs)  # row by row
         return data + self.l2 * np.eye(self.dim)
 
     def _find_minima(self):
@@ -232,14 +233,14 @@ class PerceptronCriterion(DataProblem):
         self.start = np.array([-2.0, 1.5])
 
     def _margins(self, x):
-        return (np.asarray(x, dtype=float) @ self.inputs.T) * self.labels
+        return row_matmul(x, self.inputs.T) * self.labels
 
     def loss(self, x):
         return np.maximum(0.0, -self._margins(x)).mean(axis=1)
 
     def grad(self, x):
         mistakes = (self._margins(x) < 0) * self.labels / self.n_samples
-        return -mistakes @ self.inputs
+        return -row_matmul(mistakes, self.inputs)
 
     def hess(self, x):
         return np.zeros((len(x), self.dim, self.dim))

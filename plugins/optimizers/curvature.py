@@ -716,8 +716,9 @@ CG = OptimizerSpec(
 # --------------------------------------------------------------------- steepest descent
 def steepest_descent_step(problem, x, state, hyper):
     g = problem.grad(x)
-    curvature = np.einsum("bi,bij,bj->b", g, problem.hess(x), g)
-    squared = np.einsum("bi,bi->b", g, g)
+    # Elementwise sums, not einsum: each run's numbers do not depend on the batch.
+    curvature = (g[:, :, None] * problem.hess(x) * g[:, None, :]).sum(axis=(1, 2))
+    squared = (g * g).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         exact = squared / curvature
     trial = np.where(curvature > 0, exact, hyper["fallback_step"][:, 0])[:, None]
