@@ -73,3 +73,48 @@ def test_the_reference_problem_is_itself_consistent():
     from zoo import ModelSpec
 
     check_model(ModelSpec("reference", lambda settings, ctx: ReferenceProblem()), REGISTRY)
+
+
+def _gd_init(problem, x, hyper):
+    import numpy as np
+
+    return {"t": np.zeros(len(x), dtype=np.int64), "buf": np.zeros_like(x)}
+
+
+def test_the_kit_catches_a_call_outside_the_declared_needs():
+    from zoo import OptimizerSpec, Param
+
+    def step(problem, x, state, hyper):  # a Newton-like step that never declared "hess"
+        problem.hess(x)
+        return x - hyper["lr"] * problem.grad(x), state
+
+    spec = OptimizerSpec("sneaky", _gd_init, step, params=(Param("lr", 0.1),))
+    with pytest.raises(
+        AssertionError, match=r"uses problem\.hess without declaring it; add 'hess'"
+    ):
+        check_optimizer(spec, REGISTRY)
+
+
+def test_the_kit_catches_a_declared_state_key_that_init_does_not_provide():
+    from zoo import OptimizerSpec, Param
+
+    def step(problem, x, state, hyper):
+        return x - hyper["lr"] * problem.grad(x), state
+
+    spec = OptimizerSpec(
+        "misnamed", _gd_init, step, params=(Param("lr", 0.1),), momentum_key="velocity"
+    )
+    with pytest.raises(AssertionError, match="momentum_key 'velocity' must name a state array"):
+        check_optimizer(spec, REGISTRY)
+
+
+def test_checking_the_file_of_an_installed_plugin_checks_that_plugin():
+    from pathlib import Path
+
+    from zoo.testing import check_plugin
+
+    path = Path(__file__).resolve().parents[1] / "plugins" / "optimizers" / "first_order.py"
+    report = check_plugin(str(path))
+    assert report.plugin == "first_order"
+    assert report.failures == []
+    assert report.passed

@@ -104,6 +104,44 @@ class ReferenceProblem(Problem):
         return len(self.inputs)
 
 
+#: The ``needs`` entry each problem attribute belongs to.
+NEED_OF_ATTRIBUTE = {
+    "loss": "loss",
+    "grad": "grad",
+    "hess": "hess",
+    "residuals": "residuals",
+    "jacobian": "residuals",
+    "minibatch": "samples",
+    "inputs": "inputs",
+    "labels": "labels",
+}
+
+
+class NeedsProblem:
+    """A problem that answers only what an optimizer declared in ``needs``.
+
+    Any other call fails the check with the need to declare, so an optimizer that uses
+    ``hess`` without asking for it is caught here instead of on the first model without
+    one."""
+
+    def __init__(self, problem: Problem, needs: frozenset[str], name: str) -> None:
+        self._problem = problem
+        self._needs = needs
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        need = NEED_OF_ATTRIBUTE.get(attribute)
+        if need is not None and need not in self._needs:
+            _fail(
+                f"{self._name}: uses problem.{attribute} without declaring it; "
+                f"add {need!r} to needs"
+            )
+        return getattr(self._problem, attribute)
+
+    def for_rows(self, rows) -> NeedsProblem:
+        return self
+
+
 # --------------------------------------------------------------------- optimizers
 def _hyper(spec: OptimizerSpec, batch: int, registry: Any, seeds: np.ndarray) -> dict[str, Any]:
     activations = list(registry.activations) if registry is not None else None
@@ -146,6 +184,7 @@ def check_optimizer(
     missing = missing_needs(spec.needs, problem)
     if missing:
         _fail(f"{spec.name}: the reference problem lacks {sorted(missing)}; pass a problem")
+    problem = NeedsProblem(problem, spec.needs, spec.name)
     dim = problem.dim
     starts = (
         np.asarray(problem.start, dtype=float)
@@ -180,6 +219,13 @@ def check_optimizer(
             _fail(f"{spec.name}: step mutated the input state[{name!r}]")
     if not isinstance(new_state, dict) or set(new_state) != set(state):
         _fail(f"{spec.name}: step must return a state dict with the same keys as init's")
+    for field_name in ("momentum_key", "scaling_key"):
+        key = getattr(spec, field_name)
+        if key and np.shape(state.get(key)) != starts.shape:
+            _fail(
+                f"{spec.name}: {field_name} {key!r} must name a state array of shape "
+                f"(B, D) = {starts.shape}; init's state has {sorted(state)}"
+            )
 
     with np.errstate(all="ignore"):
         batched, _ = _run(spec, problem, starts, hyper, STEPS)
@@ -484,7 +530,10 @@ def check_plugin(target: str) -> CheckReport:
     if target.endswith(".py") and Path(target).is_file():
         path = Path(target).resolve()
         name = path.stem
-        existing = next((p for p in registry.plugins if Path(p.source) == path), None)
+        existing = next(  # a local plugin's file, or the file of an installed one
+            (p for p in registry.plugins if path in (Path(p.source), _file_of(registry, p.name))),
+            None,
+        )
         if existing is None:
             name = path.stem if path.stem not in loaded else f"{path.stem}_file"
             module = _import_file(path, name, registry)
@@ -526,6 +575,11 @@ def check_plugin(target: str) -> CheckReport:
             error = f"{type(failure).__name__}: {failure}"
         report.results.append((kind, record_name, error))
     return report
+
+
+def _file_of(registry: Any, name: str) -> Path | None:
+    location = getattr(registry.plugin_object(name), "__file__", None)
+    return Path(location).resolve() if location else None
 
 
 def _import_file(path: Path, name: str, registry: Any) -> Any:
