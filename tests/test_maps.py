@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from zoo import Problem, build_problem, load_registry, maps, theory
+from zoo.workspace import LESSONS
 
 
 @pytest.fixture(scope="module")
@@ -228,7 +228,6 @@ def test_bad_map_input_is_one_line_without_a_traceback(argv, capsys):
 
 
 # --------------------------------------------------------------------- lessons
-LESSONS = Path(__file__).resolve().parents[1] / "assets" / "lessons"
 
 
 def test_basins_lesson_starts_close_together_and_ends_at_different_minima(registry):
