@@ -15,6 +15,7 @@ from zoo import (
     Problem,
     RunConfig,
     RunSet,
+    RunStatus,
     ScheduleSpec,
     simulate,
 )
@@ -212,3 +213,15 @@ def test_zoo_run_prints_one_line_for_a_failing_build(tmp_path, monkeypatch, caps
         f"zoo: error: model 'x' from plugin faulty ({tmp_path / 'faulty.py'}) failed to build: "
         "RuntimeError: no weights today"
     )
+
+
+def test_a_run_marked_failed_stops_there_and_can_be_removed(plugins):
+    runs = RunSet(Bowl(), plugins)
+    stuck, other = runs.add(RunConfig("plain_gd")), runs.add(RunConfig("plain_gd"))
+    runs.step(2)
+    runs.fail(stuck, "step did not return within 5 s")
+    runs.step(3)
+    assert runs.status(stuck) == RunStatus("failed", 2, "step did not return within 5 s")
+    assert runs.steps_taken(other) == 5
+    runs.remove(stuck)
+    assert list(runs.configs) == [other]

@@ -445,6 +445,15 @@ class RunSet:
             self._place([run_id for run_id, _ in items], [config for _, config in items], None)
         return ids
 
+    def fail(self, run_id: int, reason: str) -> None:
+        """Mark a run failed at its current step with ``reason`` (say, a step that did not
+        return within its budget); the others go on and it can still be removed."""
+        group, row = self._locate(run_id)
+        group.code[row] = FAILED
+        group.stop_step[row] = group.t[row]
+        group.messages[run_id] = reason
+        group.invalidate()
+
     def remove(self, run_id: int) -> None:
         group = self._group_of.pop(run_id)
         group.delete(group.row(run_id))
