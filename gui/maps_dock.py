@@ -109,6 +109,7 @@ class MapsDock(QtWidgets.QDockWidget):
         self.status.setWordWrap(True)
         self.legend_label = QtWidgets.QLabel()
         self.legend_label.setWordWrap(True)
+        self.legend_label.setStyleSheet("color: #c8d0da")
         self.plot = pg.PlotWidget(background="#10141c")
         self.plot.setMinimumHeight(220)
         self.image = pg.ImageItem(axisOrder="row-major")
@@ -165,6 +166,8 @@ class MapsDock(QtWidgets.QDockWidget):
         self.optimizer.blockSignals(False)
         self._optimizer_changed()
         self._kind_changed()
+        if self.workspace.maps:
+            self.apply_settings(self.workspace.maps)
 
     def _optimizer_changed(self, *_args: Any) -> None:
         floats = [p.name for p in self._spec().params if p.kind == "float"] if self._spec() else []
@@ -227,6 +230,7 @@ class MapsDock(QtWidgets.QDockWidget):
             self.status.setText("No model or optimizer to map.")
             return False
         self.cancel()
+        ws.maps = self.settings()
         kind, name, hyper = self.kind.currentData(), self.optimizer.currentText(), self._hyper()
         grid, steps = self.grid.value(), self.steps.value()
         model, settings, seed, registry = ws.model_name, dict(ws.settings), ws.seed, ws.registry
@@ -312,9 +316,10 @@ class MapsDock(QtWidgets.QDockWidget):
         item = self.plot.getPlotItem()
         item.setLabel("bottom", ("log₁₀ " if result.x.log else "") + result.x.name)
         item.setLabel("left", ("log₁₀ " if result.y.log else "") + result.y.name)
+        self.plot.setAspectLocked(result.kind == "basin")
         self.plot.autoRange()
         self.legend_label.setText(
-            "  ".join(
+            "<br>".join(
                 f'<span style="color: rgb{colour}">■</span> {label}'
                 for label, colour in legend(result, quantity)
             )

@@ -256,3 +256,17 @@ def test_metric_lesson_and_docs_numbers_are_what_the_tuning_gives(registry):
     scene = load_scene(LESSONS / "maps_metric.json", registry)
     tuned = [run.hyper["lr"] for run in scene.runs]
     assert tuned == pytest.approx([best_gap[0][0], best_gap[1][0], best_gap[2][0]], rel=1e-3)
+
+
+# --------------------------------------------------------------------- scenes
+def test_scenes_save_map_settings_and_refuse_bad_ones(registry):
+    from zoo.session import Scene, SessionError, scene_from_dict, scene_to_dict
+
+    settings = {"kind": "hyper", "optimizer": "momentum", "x": "lr", "y": "momentum",
+                "grid": 64, "steps": 300, "quantity": "rate"}  # fmt: skip
+    data = scene_to_dict(Scene(model="quadratic", maps=settings))
+    assert scene_from_dict(data, registry).maps == settings
+    for bad in ({"kind": "volcano", "optimizer": "sgd"}, {**settings, "grid": 10**6},
+                {**settings, "colour": "red"}, {**settings, "quantity": "beauty"}):  # fmt: skip
+        with pytest.raises(SessionError, match="maps"):
+            scene_from_dict({**data, "maps": bad}, registry)

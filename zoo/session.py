@@ -60,6 +60,7 @@ class Scene:
     view: View | None = None
     playback: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PLAYBACK))
     lesson: dict[str, Any] | None = None
+    maps: dict[str, Any] | None = None  # the Maps dock's settings (see ``_maps``)
 
     def build(self, registry: Any) -> tuple[Any, RunSet, list[int]]:
         """The problem, a ``RunSet`` holding the scene's runs, and their ids in order."""
@@ -106,6 +107,8 @@ def scene_to_dict(scene: Scene) -> dict[str, Any]:
     data["playback"] = {key: int(value) for key, value in scene.playback.items()}
     if scene.lesson is not None:
         data["lesson"] = dict(scene.lesson)
+    if scene.maps is not None:
+        data["maps"] = dict(scene.maps)
     return data
 
 
@@ -202,7 +205,7 @@ def scene_from_dict(data: Any, registry: Any = None) -> Scene:
             f"the file is version {version}, newer than this program understands ({VERSION}); "
             "update Optimizer Zoo to open it"
         )
-    allowed = {"format", "version", "model", "seed", "view", "runs", "playback", "lesson"}
+    allowed = {"format", "version", "model", "seed", "view", "runs", "playback", "lesson", "maps"}
     _no_unknown(data, allowed, "scene")
     model, settings = _model(data.get("model"))
     seed = _seed(data.get("seed", 0), "'seed'", MODEL_SEED_LIMIT)
@@ -220,6 +223,7 @@ def scene_from_dict(data: Any, registry: Any = None) -> Scene:
         view=_view(data["view"]) if data.get("view") is not None else None,
         playback=_playback(data.get("playback")),
         lesson=_lesson(data["lesson"]) if data.get("lesson") is not None else None,
+        maps=_maps(data["maps"]) if data.get("maps") is not None else None,
     )
     if registry is not None:
         _check_names(scene, registry)
@@ -317,6 +321,35 @@ def _playback(item: Any) -> dict[str, int]:
             raise SessionError(f"playback.{key} must be a whole number from {low} to {high}")
         playback[key] = int(value)
     return playback
+
+
+MAP_LIMITS = {"grid": (4, 512), "steps": (1, 100_000)}
+MAP_QUANTITIES = ("basin", "steps_to_tol", "final_loss", "rate", "diverged")
+
+
+def _maps(item: Any) -> dict[str, Any]:
+    """Map settings: kind, optimizer, the two axes of a hyper-parameter map, size, colour."""
+    if not isinstance(item, dict):
+        raise SessionError("'maps' must be an object")
+    _no_unknown(item, {"kind", "optimizer", "x", "y", *MAP_LIMITS, "quantity"}, "maps")
+    if item.get("kind") not in ("basin", "hyper"):
+        raise SessionError("maps.kind must be 'basin' or 'hyper'")
+    out: dict[str, Any] = {"kind": item["kind"]}
+    out["optimizer"] = _name(item.get("optimizer"), "maps.optimizer")
+    for key in ("x", "y"):
+        if item.get(key):
+            out[key] = _name(item[key], f"maps.{key}")
+    for key, (low, high) in MAP_LIMITS.items():
+        value = item.get(key)
+        if value is not None:
+            if not _is_int(value) or not low <= value <= high:
+                raise SessionError(f"maps.{key} must be a whole number from {low} to {high}")
+            out[key] = int(value)
+    if item.get("quantity") is not None:
+        if item["quantity"] not in MAP_QUANTITIES:
+            raise SessionError(f"maps.quantity must be one of {', '.join(MAP_QUANTITIES)}")
+        out["quantity"] = item["quantity"]
+    return out
 
 
 def _lesson(item: Any) -> dict[str, Any]:

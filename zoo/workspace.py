@@ -132,6 +132,7 @@ class Workspace:
         self.view_plane: Plane | None = None
         self.view: View | None = None
         self.lesson: dict[str, Any] | None = None
+        self.maps: dict[str, Any] | None = None  # the Maps dock's settings, saved in scenes
         #: Edits of a run's values continue it from where it is instead of restarting it.
         self.continue_on_edit = False
 
@@ -146,6 +147,7 @@ class Workspace:
         self.steps_per_frame = int(scene.playback.get("steps_per_frame", 1))
         self.step_limit = int(scene.playback.get("step_limit", 2000))
         self.trail = scene.playback.get("trail", ALL_STEPS) or ALL_STEPS
+        self.maps = scene.maps
         self._install(problem, runset, scene.view)
         self.events.playback_changed.emit()
         self.events.trail_changed.emit(self.trail)
@@ -166,6 +168,7 @@ class Workspace:
             view=None if self.problem is None or self.problem.dim == 1 else self.view,
             playback=playback,
             lesson=self.lesson,
+            maps=self.maps,
         )
 
     def open_scene(self, path: str | Path) -> None:
