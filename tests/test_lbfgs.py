@@ -19,7 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_torch_parity import fixture_quadratic
 
-from plugins.optimizers.curvature import fused, strong_wolfe
+from plugins.optimizers.curvature import strong_wolfe
+from plugins.optimizers.kernels import fused
 from zoo import RunConfig, RunSet, build_problem, simulate
 
 REFERENCES = json.loads((Path(__file__).parent / "fixtures" / "torch_references.json").read_text())[

@@ -1,22 +1,16 @@
 """Adaptive methods: per-coordinate step sizes from running gradient statistics.
 
-Each update is written in the order of torch.optim's single-tensor path (``a + v·b/c`` is
-torch's ``addcdiv``, ``a + v·b·c`` its ``addcmul``), so that in float64 the iterates agree
-with torch to the last few bits rather than merely to the formula.
+Each update is written with torch.optim's single-tensor path's kernels, in its order and with
+its roundings (``plugins.optimizers.kernels``), so that in float64 the iterates are torch's
+to the last bit wherever torch's own arithmetic is correctly rounded (``docs/optimizers.md``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from plugins.optimizers.kernels import add, addcdiv, addcmul, lerp, power, sqrt
 from zoo import OptimizerSpec, Param, hookimpl
-
-
-def _lerp(start: np.ndarray, end: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """torch.lerp: the formula switches at weight ½ to keep both ends exact."""
-    return np.where(
-        weight < 0.5, start + weight * (end - start), end - (end - start) * (1 - weight)
-    )
 
 
 def _counter(x: np.ndarray) -> np.ndarray:
@@ -51,7 +45,7 @@ def _decay(x, g, hyper, decoupled: bool):
         return x, g
     if decoupled:
         return x * (1 - hyper["lr"] * hyper["weight_decay"]), g
-    return x, g + hyper["weight_decay"] * x
+    return x, add(g, x, hyper["weight_decay"])
 
 
 # --------------------------------------------------------------------- Adagrad
@@ -60,12 +54,12 @@ def adagrad_init(problem, x, hyper):
 
 
 def adagrad_step(problem, x, state, hyper):
-    g = problem.grad(x) + hyper["weight_decay"] * x
+    x, g = _decay(x, problem.grad(x), hyper, False)
     t = state["t"] + 1
     clr = hyper["lr"] / (1 + (_steps(t) - 1) * hyper["lr_decay"])
-    total = state["sum"] + 1 * g * g
-    std = np.sqrt(total) + hyper["eps"]
-    return x + -clr * g / std, {"t": t, "sum": total}
+    total = addcmul(state["sum"], g, g)
+    std = sqrt(total) + hyper["eps"]
+    return addcdiv(x, g, std, -clr), {"t": t, "sum": total}
 
 
 ADAGRAD = OptimizerSpec(
@@ -97,17 +91,17 @@ def rmsprop_init(problem, x, hyper):
 
 def rmsprop_step(problem, x, state, hyper):
     alpha, mu, lr = hyper["alpha"], hyper["momentum"], hyper["lr"]
-    g = problem.grad(x) + hyper["weight_decay"] * x
-    square_avg = state["square_avg"] * alpha + (1 - alpha) * g * g
+    x, g = _decay(x, problem.grad(x), hyper, False)
+    square_avg = addcmul(state["square_avg"] * alpha, g, g, 1 - alpha)
     new_state = {"t": state["t"] + 1, "square_avg": square_avg}
     if hyper["centered"]:
-        grad_avg = new_state["grad_avg"] = _lerp(state["grad_avg"], g, 1 - alpha)
-        avg = np.sqrt(square_avg + -1 * grad_avg * grad_avg)
+        grad_avg = new_state["grad_avg"] = lerp(state["grad_avg"], g, 1 - alpha)
+        avg = sqrt(addcmul(square_avg, grad_avg, grad_avg, -1.0))
     else:
-        avg = np.sqrt(square_avg)
+        avg = sqrt(square_avg)
     avg = avg + hyper["eps"]
-    buf = new_state["buf"] = np.where(mu > 0, state["buf"] * mu + 1 * g / avg, state["buf"])
-    return np.where(mu > 0, x + -lr * buf, x + -lr * g / avg), new_state
+    buf = new_state["buf"] = np.where(mu > 0, addcdiv(state["buf"] * mu, g, avg), state["buf"])
+    return np.where(mu > 0, add(x, buf, -lr), addcdiv(x, g, avg, -lr)), new_state
 
 
 RMSPROP = OptimizerSpec(
@@ -140,13 +134,13 @@ def adadelta_init(problem, x, hyper):
 
 def adadelta_step(problem, x, state, hyper):
     rho, eps = hyper["rho"], hyper["eps"]
-    g = problem.grad(x) + hyper["weight_decay"] * x
-    square_avg = state["square_avg"] * rho + (1 - rho) * g * g
-    std = np.sqrt(square_avg + eps)
-    delta = np.sqrt(state["acc_delta"] + eps) / std * g
-    acc_delta = state["acc_delta"] * rho + (1 - rho) * delta * delta
+    x, g = _decay(x, problem.grad(x), hyper, False)
+    square_avg = addcmul(state["square_avg"] * rho, g, g, 1 - rho)
+    std = sqrt(square_avg + eps)
+    delta = sqrt(state["acc_delta"] + eps) / std * g
+    acc_delta = addcmul(state["acc_delta"] * rho, delta, delta, 1 - rho)
     new_state = {"t": state["t"] + 1, "square_avg": square_avg, "acc_delta": acc_delta}
-    return x + -hyper["lr"] * delta, new_state
+    return add(x, delta, -hyper["lr"]), new_state
 
 
 ADADELTA = OptimizerSpec(
@@ -180,16 +174,16 @@ def _adam(problem, x, state, hyper, decoupled: bool):
     beta1, beta2 = hyper["beta1"], hyper["beta2"]
     x, g = _decay(x, problem.grad(x), hyper, decoupled)
     t = state["t"] + 1
-    m = _lerp(state["m"], g, 1 - beta1)
-    v = state["v"] * beta2 + (1 - beta2) * g * g
+    m = lerp(state["m"], g, 1 - beta1)
+    v = addcmul(state["v"] * beta2, g, g, 1 - beta2)
     steps = _steps(t)
-    step_size = hyper["lr"] / (1 - beta1**steps)
-    correction2_sqrt = (1 - beta2**steps) ** 0.5
+    step_size = hyper["lr"] / (1 - power(beta1, steps))
+    correction2_sqrt = power(1 - power(beta2, steps), 0.5)
     new_state = {"t": t, "m": m, "v": v}
     if hyper["amsgrad"]:
         v = new_state["v_max"] = np.maximum(state["v_max"], v)
-    denom = np.sqrt(v) / correction2_sqrt + hyper["eps"]
-    return x + -step_size * m / denom, new_state
+    denom = sqrt(v) / correction2_sqrt + hyper["eps"]
+    return addcdiv(x, m, denom, -step_size), new_state
 
 
 def adam_step(problem, x, state, hyper):
@@ -265,16 +259,16 @@ def nadam_step(problem, x, state, hyper):
     beta1, beta2, lr, psi = hyper["beta1"], hyper["beta2"], hyper["lr"], hyper["momentum_decay"]
     t = state["t"] + 1
     steps = _steps(t)
-    correction2 = 1 - beta2**steps
+    correction2 = 1 - power(beta2, steps)
     x, g = _decay(x, problem.grad(x), hyper, hyper["decoupled_weight_decay"])
-    mu = beta1 * (1.0 - 0.5 * (0.96 ** (steps * psi)))
-    mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((steps + 1) * psi)))
+    mu = beta1 * (1.0 - 0.5 * power(0.96, steps * psi))
+    mu_next = beta1 * (1.0 - 0.5 * power(0.96, (steps + 1) * psi))
     mu_product = state["mu_product"][:, None] * mu
-    m = _lerp(state["m"], g, 1 - beta1)
-    v = state["v"] * beta2 + (1 - beta2) * g * g
-    denom = np.sqrt(v / correction2) + hyper["eps"]
-    x = x + (-lr * (1.0 - mu) / (1.0 - mu_product)) * g / denom
-    x = x + ((-lr * mu_next) / (1.0 - mu_product * mu_next)) * m / denom
+    m = lerp(state["m"], g, 1 - beta1)
+    v = addcmul(state["v"] * beta2, g, g, 1 - beta2)
+    denom = sqrt(v / correction2) + hyper["eps"]
+    x = addcdiv(x, g, denom, -lr * (1.0 - mu) / (1.0 - mu_product))
+    x = addcdiv(x, m, denom, (-lr * mu_next) / (1.0 - mu_product * mu_next))
     return x, {"t": t, "m": m, "v": v, "mu_product": mu_product[:, 0]}
 
 
@@ -312,20 +306,21 @@ def radam_step(problem, x, state, hyper):
     x, g = _decay(x, problem.grad(x), hyper, hyper["decoupled_weight_decay"])
     t = state["t"] + 1
     steps = _steps(t)
-    m = _lerp(state["m"], g, 1 - beta1)
-    v = state["v"] * beta2 + (1 - beta2) * g * g
-    correction1 = 1 - beta1**steps
-    correction2 = 1 - beta2**steps
+    m = lerp(state["m"], g, 1 - beta1)
+    v = addcmul(state["v"] * beta2, g, g, 1 - beta2)
+    correction1 = 1 - power(beta1, steps)
+    correction2 = 1 - power(beta2, steps)
     m_hat = m / correction1
     rho_inf = 2 / (1 - beta2) - 1
-    rho_t = rho_inf - 2 * steps * (beta2**steps) / correction2
+    rho_t = rho_inf - 2 * steps * power(beta2, steps) / correction2
     with np.errstate(invalid="ignore", divide="ignore"):
         rect = (
             (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
         ) ** 0.5
-        adaptive_lr = correction2**0.5 / (np.sqrt(v) + hyper["eps"])
-        rectified = x + -1.0 * (m_hat * lr * adaptive_lr * rect)
-    x = np.where(rho_t > 5.0, rectified, x + -1.0 * (m_hat * lr))
+        # a float divided by a tensor is torch's reciprocal, then a product
+        adaptive_lr = 1 / (sqrt(v) + hyper["eps"]) * power(correction2, 0.5)
+        rectified = x - m_hat * lr * adaptive_lr * rect
+    x = np.where(rho_t > 5.0, rectified, x - m_hat * lr)
     return x, {"t": t, "m": m, "v": v}
 
 
@@ -360,12 +355,12 @@ def adamax_init(problem, x, hyper):
 
 def adamax_step(problem, x, state, hyper):
     beta1 = hyper["beta1"]
-    g = problem.grad(x) + hyper["weight_decay"] * x
+    x, g = _decay(x, problem.grad(x), hyper, False)
     t = state["t"] + 1
-    m = _lerp(state["m"], g, 1 - beta1)
+    m = lerp(state["m"], g, 1 - beta1)
     u = np.maximum(state["u"] * hyper["beta2"], np.abs(g) + hyper["eps"])
-    clr = hyper["lr"] / (1 - beta1 ** _steps(t))
-    return x + -clr * m / u, {"t": t, "m": m, "u": u}
+    clr = hyper["lr"] / (1 - power(beta1, _steps(t)))
+    return addcdiv(x, m, u, -clr), {"t": t, "m": m, "u": u}
 
 
 ADAMAX = OptimizerSpec(
@@ -397,7 +392,7 @@ def rprop_step(problem, x, state, hyper):
     # Where the sign flipped the step is skipped and the flip forgotten (iRprop⁻).
     g = np.where(factor == eta_minus, 0.0, g)
     new_state = {"t": state["t"] + 1, "prev": g, "step_size": step_size}
-    return x + -1 * np.sign(g) * step_size, new_state
+    return addcmul(x, np.sign(g), step_size, -1.0), new_state
 
 
 RPROP = OptimizerSpec(

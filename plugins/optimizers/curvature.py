@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from plugins.optimizers.kernels import fused
 from zoo import OptimizerSpec, Param, hookimpl
 
 ARMIJO_C1 = 1e-4
@@ -30,32 +31,6 @@ def _dot(a: np.ndarray, b: np.ndarray) -> float:
     A numpy scalar, so that a division by a zero product gives inf or nan (and the run
     diverges) instead of raising."""
     return np.sum(a * b)
-
-
-_SPLIT = 134217729.0  # 2**27 + 1, Veltkamp's splitting constant
-
-
-def fused(a, b, c):
-    """a·b + c with one rounding (an FMA), as torch's vectorised CPU kernels compute
-    ``c.add_(b, alpha=a)``; Dekker's exact product and Knuth's exact sum, then one add.
-
-    Correctly rounded except when the exact product lies halfway between two doubles and c
-    is smaller than its rounding error: then the tie goes to even rather than towards c."""
-    a, b, c = np.asarray(a, dtype=float), np.asarray(b, dtype=float), np.asarray(c, dtype=float)
-    product = a * b
-    big_a = _SPLIT * a
-    a_high = big_a - (big_a - a)
-    a_low = a - a_high
-    big_b = _SPLIT * b
-    b_high = big_b - (big_b - b)
-    b_low = b - b_high
-    product_error = ((a_high * b_high - product) + a_high * b_low + a_low * b_high) + a_low * b_low
-    total = product + c
-    virtual = total - product
-    sum_error = (product - (total - virtual)) + (c - virtual)
-    result = total + (sum_error + product_error)
-    # Splitting overflows near the top of the float range; there plain arithmetic will do.
-    return np.where(np.isfinite(result), result, product + c)
 
 
 def _solve(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:

@@ -1,9 +1,14 @@
-"""First-order methods: gradient descent, its momentum and averaged forms, and sign methods."""
+"""First-order methods: gradient descent, its momentum and averaged forms, and sign methods.
+
+The torch-named rules (SGD and its presets, ASGD) are written with torch's kernels, rounding
+for rounding, so their float64 trajectories are torch's bit for bit.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from plugins.optimizers.kernels import add, power
 from zoo import OptimizerSpec, Param, hookimpl, preset
 
 LR = Param("lr", 1e-3, low=1e-6, high=10.0, log=True, doc="learning rate γ")
@@ -21,14 +26,19 @@ def sgd_init(problem, x, hyper):
     return {"t": _counter(x), "buf": np.zeros_like(x)}
 
 
+def _coupled_decay(x, g, weight_decay):
+    """g + λθ as torch adds it; nothing at all without decay (which keeps 0·∞ out of g)."""
+    return add(g, x, weight_decay) if weight_decay.any() else g
+
+
 def sgd_step(problem, x, state, hyper):
-    g = problem.grad(x) + hyper["weight_decay"] * x
+    g = _coupled_decay(x, problem.grad(x), hyper["weight_decay"])
     mu = hyper["momentum"]
     first = (state["t"] == 0)[:, None]
-    buf = np.where(first, g, mu * state["buf"] + (1 - hyper["dampening"]) * g)
-    direction = g + mu * buf if hyper["nesterov"] else buf
+    buf = np.where(first, g, add(state["buf"] * mu, g, 1 - hyper["dampening"]))
+    direction = add(g, buf, mu) if hyper["nesterov"] else buf
     direction = np.where(mu == 0, g, direction)
-    return x - hyper["lr"] * direction, {"t": state["t"] + 1, "buf": buf}
+    return add(x, direction, -hyper["lr"]), {"t": state["t"] + 1, "buf": buf}
 
 
 SGD = OptimizerSpec(
@@ -58,13 +68,12 @@ def asgd_init(problem, x, hyper):
 
 def asgd_step(problem, x, state, hyper):
     lr, lambd, alpha, t0 = hyper["lr"], hyper["lambd"], hyper["alpha"], hyper["t0"]
-    g = problem.grad(x) + hyper["weight_decay"] * x
+    g = _coupled_decay(x, problem.grad(x), hyper["weight_decay"])
     # η and μ of the previous step: η₀ = lr and μ₀ = 1 are the same formulas at t = 0.
     previous = state["t"][:, None].astype(float)
-    eta = lr / ((1 + lambd * lr * previous) ** alpha)
+    eta = lr / power(1 + lambd * lr * previous, alpha)
     mu = 1 / np.maximum(1.0, previous - t0)
-    theta = x * (1 - lambd * eta)
-    theta = theta + (-eta) * g
+    theta = add(x * (1 - lambd * eta), g, -eta)
     ax = np.where(mu == 1, theta, state["ax"] + (theta - state["ax"]) * mu)
     return theta, {"t": state["t"] + 1, "ax": ax}
 

@@ -1,0 +1,91 @@
+"""torch's CPU tensor kernels, rounding for rounding, so update rules can follow torch bit for bit.
+
+torch's float64 CPU kernels for ``add(…, alpha=)``, ``addcmul`` and ``lerp`` compute a
+multiply-add with one rounding (a fused multiply-add); ``addcdiv`` divides, then adds, with
+two.  numpy has no fused multiply-add, so :func:`fused` builds one from error-free
+transformations.  What cannot be matched (torch's square root and dot product go through a
+vendor maths library that is not correctly rounded) is described in ``docs/optimizers.md``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_SPLIT = 134217729.0  # 2**27 + 1, Veltkamp's splitting constant
+
+
+def fused(a, b, c):
+    """a·b + c with one rounding (an FMA): Dekker's exact product, Knuth's exact sum, one add.
+
+    Correctly rounded except when the exact product lies halfway between two doubles and c
+    is smaller than its rounding error: then the tie goes to even rather than towards c."""
+    a, b, c = np.asarray(a, dtype=float), np.asarray(b, dtype=float), np.asarray(c, dtype=float)
+    product = a * b
+    a_high = _SPLIT * a
+    a_high -= a_high - a
+    a_low = a - a_high
+    b_high = _SPLIT * b
+    b_high -= b_high - b
+    b_low = b - b_high
+    error = a_high * b_high
+    error -= product
+    error += a_high * b_low
+    error += a_low * b_high
+    error += a_low * b_low
+    total = product + c
+    virtual = total - product
+    error += product - (total - virtual)
+    error += c - virtual
+    result = total + error
+    if np.isfinite(result).all():
+        return result
+    # Splitting overflows near the top of the float range; there plain arithmetic will do.
+    return np.where(np.isfinite(result), result, total)
+
+
+def sqrt(x):
+    """The correctly rounded square root (torch's CPU kernel is within one ulp of it)."""
+    return np.sqrt(x)
+
+
+def add(x, other, alpha):
+    """torch's ``x.add(other, alpha=alpha)``: x + α·other, rounded once."""
+    return fused(alpha, other, x)
+
+
+def addcmul(x, t1, t2, value=1.0):
+    """torch's ``x.addcmul(t1, t2, value=v)``: (v·t1) rounded, then ·t2 + x rounded once."""
+    return fused(value * t1, t2, x)
+
+
+def addcdiv(x, t1, t2, value=1.0):
+    """torch's ``x.addcdiv(t1, t2, value=v)``: x + (v·t1)/t2 with every operation rounded."""
+    return x + value * t1 / t2
+
+
+def lerp(start, end, weight):
+    """torch's ``start.lerp(end, w)``: start + w·(end − start) below w = ½, else
+    end − (1 − w)·(end − start), each a single fused multiply-add, so both ends are exact."""
+    diff = end - start
+    weight = np.asarray(weight, dtype=float)
+    low = weight < 0.5
+    if low.all():
+        return fused(weight, diff, start)
+    if not low.any():
+        return fused(weight - 1, diff, end)
+    return np.where(low, fused(weight, diff, start), fused(weight - 1, diff, end))
+
+
+def power(base, exponent) -> np.ndarray:
+    """base**exponent by the C library's pow, as torch.optim computes its scalar powers
+    (``beta1 ** step``) in Python floats; numpy's vectorised power may round differently.
+
+    Runs in a batch mostly share both, so each distinct pair is computed once."""
+    base, exponent = np.broadcast_arrays(np.asarray(base, float), np.asarray(exponent, float))
+    if base.size and (base == base.flat[0]).all() and (exponent == exponent.flat[0]).all():
+        return np.full(base.shape, pow(float(base.flat[0]), float(exponent.flat[0])))
+    pairs, inverse = np.unique(
+        np.stack([base.ravel(), exponent.ravel()], axis=1), axis=0, return_inverse=True
+    )
+    values = np.array([pow(float(b), float(e)) for b, e in pairs])
+    return values[inverse.ravel()].reshape(base.shape)
