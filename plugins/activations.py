@@ -35,18 +35,23 @@ def _ones(z) -> np.ndarray:
 
 
 def sigmoid(z):
-    """σ(z) = 1/(1 + e^{−z}), written with tanh so it never overflows."""
-    return 0.5 * (1.0 + np.tanh(0.5 * _array(z)))
+    """σ(z) = 1/(1 + e^{−z}) as 1/(1 + e^{−|z|}) or e^{−|z|}/(1 + e^{−|z|}): e^{−|z|} never
+    overflows and neither tail cancels, so σ is accurate to a few ulps relative to itself
+    from −745 to 745 (½(1 + tanh(z/2)) loses everything below about −37)."""
+    z = _array(z)
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0, e) / (1.0 + e)
 
 
 def _sigmoid_d1(z):
-    s = sigmoid(z)
-    return s * (1.0 - s)
+    """σ′ = σ(z)σ(−z) = e^{−|z|}/(1 + e^{−|z|})², accurate in both tails (1 − σ would cancel)."""
+    e = np.exp(-np.abs(_array(z)))
+    return e / (1.0 + e) ** 2
 
 
 def _sigmoid_d2(z):
-    s = sigmoid(z)
-    return s * (1.0 - s) * (1.0 - 2.0 * s)
+    """σ″ = σ′·(1 − 2σ) = −σ′·tanh(z/2)."""
+    return -_sigmoid_d1(z) * np.tanh(0.5 * _array(z))
 
 
 def _tanh_d1(z):
@@ -87,8 +92,9 @@ def _elu_d1(z):
 
 
 def _elu_d2(z):
+    """0 at the kink z = 0, as torch's double backward gives (the left limit would be α)."""
     z = _array(z)
-    return np.where(z > 0, 0.0, ELU_ALPHA * np.exp(np.minimum(z, 0.0)))
+    return np.where(z >= 0, 0.0, ELU_ALPHA * np.exp(np.minimum(z, 0.0)))
 
 
 def _softplus(z):
@@ -133,15 +139,15 @@ def _silu(z):
 
 
 def _silu_d1(z):
+    """σ(z)(1 + zσ(−z)): σ(−z) instead of 1 − σ(z) keeps the right tail exact."""
     z = _array(z)
-    s = sigmoid(z)
-    return s + z * s * (1.0 - s)
+    return sigmoid(z) * (1.0 + z * sigmoid(-z))
 
 
 def _silu_d2(z):
+    """σ′(z)(2 − z·tanh(z/2)), since 1 − 2σ = −tanh(z/2)."""
     z = _array(z)
-    s = sigmoid(z)
-    return s * (1.0 - s) * (2.0 + z * (1.0 - 2.0 * s))
+    return _sigmoid_d1(z) * (2.0 - z * np.tanh(0.5 * z))
 
 
 def _sign(z):
@@ -203,7 +209,8 @@ ACTIVATIONS = [
         _elu_d1,
         _elu_d2,
         label="ELU (α = 1)",
-        doc="z for z > 0, α(e^z − 1) otherwise, α = 1: smooth negative saturation.",
+        doc="z for z > 0, α(e^z − 1) otherwise, α = 1: smooth negative saturation. "
+        "φ″(0) = 0, as torch's double backward gives.",
     ),
     ActivationSpec(
         "softplus",

@@ -96,3 +96,40 @@ def test_saturating_activations_do_not_overflow():
         assert list(activation("softplus").f(z)) == [0.0, 1000.0]
         assert list(activation("elu").f(z)) == [-1.0, 1000.0]
         assert list(activation("silu").df(z)) == [0.0, 1.0]
+
+
+def _relative_error(values, exact) -> float:
+    return max(abs(float(v) - float(e)) / abs(float(e)) for v, e in zip(values, exact, strict=True))
+
+
+def test_sigmoid_and_its_relatives_are_accurate_in_both_tails():
+    """Relative accuracy against mpmath at 50 digits from −700 to 700, where σ and σ′ span
+    10⁻³⁰⁴ to 1: the tails are what logistic losses and saturated units live on."""
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 50
+    z = np.concatenate([np.linspace(-700, 700, 281), [-37.5, -30.0, 30.0, 37.5]])
+    points = [mpmath.mpf(float(v)) for v in z]
+    exact_s = [1 / (1 + mpmath.exp(-v)) for v in points]
+    exact_d1 = [mpmath.exp(-v) / (1 + mpmath.exp(-v)) ** 2 for v in points]
+    exact_d2 = [-d * mpmath.tanh(v / 2) for d, v in zip(exact_d1, points, strict=True)]
+    sigmoid = activation("sigmoid")
+    assert _relative_error(sigmoid.f(z), exact_s) < 1e-15
+    assert _relative_error(sigmoid.df(z), exact_d1) < 1e-14
+    nonzero = np.abs(z) > 1e-3
+    assert _relative_error(sigmoid.d2f(z)[nonzero], np.array(exact_d2)[nonzero]) < 1e-14
+    softplus = activation("softplus")
+    assert _relative_error(softplus.df(z), exact_s) < 1e-15
+    assert _relative_error(softplus.d2f(z), exact_d1) < 1e-14
+    silu = activation("silu")
+    exact_silu_d1 = [
+        s * (1 + v / (1 + mpmath.exp(v))) for s, v in zip(exact_s, points, strict=True)
+    ]
+    away = np.array([abs(e) > 1e-300 for e in exact_silu_d1]) & (np.abs(z + 1.2785) > 0.1)
+    assert _relative_error(silu.df(z)[away], np.array(exact_silu_d1)[away]) < 1e-13
+
+
+def test_elu_second_derivative_at_the_kink_is_torchs():
+    elu = activation("elu")
+    assert float(elu.d2f(0.0)) == 0.0
+    assert float(elu.d2f(-1e-300)) == 1.0
+    assert float(elu.df(0.0)) == 1.0

@@ -13,6 +13,7 @@ import functools
 
 import numpy as np
 
+from plugins.activations import sigmoid
 from zoo import ModelSpec, Param, Plane, Problem, hookimpl
 from zoo.problem import row_matmul
 
@@ -79,10 +80,6 @@ def box(centre, half: float):
     first = (centre[0] - half, centre[0] + half)
     second = (centre[1] - half, centre[1] + half) if len(centre) > 1 else (-half, half)
     return (first, second)
-
-
-def sigmoid(z):
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
 def labelled_points(rng: np.random.Generator, count: int, margin: float, flip: float):
