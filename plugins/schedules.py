@@ -177,7 +177,14 @@ SCHEDULES = [
         linear_warmup,
         (
             Param("warmup", 10, low=1, high=100000, kind="int", doc="warm-up steps W"),
-            Param("start_factor", 0.1, low=0.0, high=1.0, doc="factor at step 0"),
+            Param(
+                "start_factor",
+                0.1,
+                low=1e-8,
+                high=1.0,
+                log=True,
+                doc="factor at step 0, in (0, 1] as torch LinearLR requires",
+            ),
         ),
         "Linear warm-up",
         "ηₖ = η₀(s + (1 − s)·min(k, W)/W), then constant, as torch LinearLR.",

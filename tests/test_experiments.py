@@ -77,6 +77,24 @@ def test_robbins_monro_stalls_where_the_reference_says(results):
     assert going.measured < 0.05 * stall.measured  # the harmonic schedule keeps going
 
 
+def test_robbins_monro_sums_are_the_partial_sums_of_a_million_terms(results):
+    """Theory values are Σ to 10⁶, not ζ(2) or ζ(4): mpmath's Hurwitz ζ gives the tails."""
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 30
+    n = 10**6
+    partial = {p: float(mpmath.zeta(p) - mpmath.zeta(p, n + 1)) for p in (2, 4)}
+    result = result_of(results, "robbins_monro")
+    for label, expected in (
+        ("inverse: Σ(ηₖ/η₀)²", partial[2]),
+        ("inverse_square: Σηₖ/η₀", partial[2]),
+        ("inverse_square: Σ(ηₖ/η₀)²", partial[4]),
+    ):
+        found = row(result, label)
+        assert found.theory == pytest.approx(expected, rel=1e-15)
+        assert found.measured == pytest.approx(expected, rel=1e-12)
+    assert row(result, "inverse_square: Σηₖ/η₀").theory != pytest.approx(math.pi**2 / 6, rel=1e-7)
+
+
 def test_perturbation_gains_follow_the_k_recursion():
     from zoo.experiments.perturbation import gain, noise_term
 

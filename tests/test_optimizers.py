@@ -10,7 +10,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_torch_parity import fixture_quadratic
 
-from zoo import EngineError, Problem, RunConfig, RunSet, build_problem, run_normal, simulate
+from zoo import (
+    EngineError,
+    Problem,
+    RunConfig,
+    RunSet,
+    SpecError,
+    build_problem,
+    run_normal,
+    simulate,
+)
 from zoo.testing import ReferenceProblem
 
 FAMILIES = {"first-order", "adaptive", "curvature", "noise", "local rule"}
@@ -609,3 +618,60 @@ def test_minibatch_sgd_on_every_registered_data_model(registry):
             assert runs.status(run).state != "failed", (name, runs.status(run))
             paths.append(runs.history(run)[0])
         assert np.array_equal(paths[0], paths[1]), name
+
+
+SURFACES = (
+    "rosenbrock", "beale", "himmelblau", "booth", "matyas", "three_hump_camel",
+    "six_hump_camel", "rastrigin", "styblinski_tang", "goldstein_price", "gaussian_wells",
+)  # fmt: skip
+
+
+def test_newton_with_backtracking_never_sits_at_a_non_stationary_point(registry):
+    """Where −H⁻¹g points uphill the step falls back to −g, so a run only stays put where
+    the gradient vanishes (Himmelblau from (0, 0), |g| = 26, used to freeze)."""
+    frozen = simulate(
+        "himmelblau", "newton", steps=60, start=(0.0, 0.0), hyper={"backtracking": True},
+        registry=registry,
+    )  # fmt: skip
+    assert frozen.status.state == "converged"
+    assert frozen.loss[-1] < 1e-20
+
+
+@pytest.mark.slow
+def test_newton_with_backtracking_moves_wherever_the_gradient_does_not_vanish(registry):
+    starts = [(u, v) for u in (-1.5, -0.4, 0.0, 0.7, 1.6) for v in (-1.2, 0.0, 0.9)]
+    for surface in SURFACES:
+        for start in starts:
+            run = simulate(
+                surface, "newton", steps=40, start=start, hyper={"backtracking": True},
+                registry=registry,
+            )  # fmt: skip
+            assert run.status.state in ("running", "converged"), (surface, start, run.status)
+            still = np.all(run.x[1:] == run.x[:-1], axis=1)
+            assert not np.any(still & (run.grad_norm[:-1] > 1e-4)), (surface, start)
+            assert np.all(np.diff(run.loss) <= 1e-12 * np.maximum(1, np.abs(run.loss[:-1])))
+
+
+def test_signsgd_can_start_its_average_at_zero(registry):
+    """m₀ = 0 (optax, pytorch-optimizer) against m₁ = g₁: same first sign, then they part."""
+    hyper = {"lr": 0.05, "momentum": 0.9}
+    plain = simulate("rosenbrock", "signsgd", steps=30, hyper=hyper, registry=registry)
+    zero = simulate(
+        "rosenbrock", "signsgd", steps=30, hyper={**hyper, "zero_start": True}, registry=registry
+    )
+    np.testing.assert_array_equal(plain.x[1], zero.x[1])
+    assert not np.array_equal(plain.x, zero.x)
+    # by hand: m = Σ 0.1·0.9^(t−k)·g_k from zero
+    problem = build_problem("rosenbrock", registry=registry)
+    m = np.zeros(2)
+    for k in range(5):
+        m = 0.9 * m + 0.1 * problem.grad(zero.x[k][None, :])[0]
+        np.testing.assert_array_equal(zero.x[k + 1], zero.x[k] - 0.05 * np.sign(m))
+
+
+def test_linear_warmup_refuses_a_zero_start_factor_as_torch_does(registry):
+    spec = registry.get("schedule", "linear_warmup")
+    (start_factor,) = [p for p in spec.params if p.name == "start_factor"]
+    with pytest.raises(SpecError):
+        start_factor.coerce(0.0)
+    assert start_factor.low > 0

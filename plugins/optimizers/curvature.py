@@ -239,7 +239,13 @@ def newton_step(problem, x, state, hyper):
     p = -_solve(h, g)
     step = hyper["lr"]
     if hyper["backtracking"]:
-        step = backtrack(problem, x, problem.loss(x), np.einsum("bi,bi->b", g, p), p, step)
+        slope = np.einsum("bi,bi->b", g, p)
+        # Where H is not positive definite −H⁻¹g may point uphill (or be no number at
+        # all); a line search along it can only refuse, so search along −g instead.
+        uphill = ~(slope < 0) & (np.abs(g).max(axis=1) > 0)
+        p = np.where(uphill[:, None], -g, p)
+        slope = np.where(uphill, -np.einsum("bi,bi->b", g, g), slope)
+        step = backtrack(problem, x, problem.loss(x), slope, p, step)
     return x + step * p, {"t": state["t"] + 1}
 
 
@@ -261,8 +267,9 @@ NEWTON = OptimizerSpec(
     label="Newton",
     family="curvature",
     doc="p = −(H + δI)⁻¹g; θ ← θ + ηp, or with backtracking the first of η, η/2, … with "
-    "f(θ + ap) ≤ f(θ) + 10⁻⁴·a·gᵀp. Lands on a quadratic's stationary point in one step "
-    "(a saddle's too).",
+    "f(θ + ap) ≤ f(θ) + 10⁻⁴·a·gᵀp, where p = −g wherever −(H + δI)⁻¹g is not a descent "
+    "direction (gᵀp ≥ 0: H not positive definite there). Without backtracking it lands on a "
+    "quadratic's stationary point in one step (a saddle's too).",
     reference="Nocedal & Wright 2006, Numerical Optimization, ch. 3",
 )
 

@@ -139,7 +139,8 @@ def signsgd_init(problem, x, hyper):
 def signsgd_step(problem, x, state, hyper):
     beta = hyper["momentum"]
     g = problem.grad(x)
-    m = np.where((state["t"] == 0)[:, None], g, beta * state["m"] + (1 - beta) * g)
+    first = (state["t"] == 0)[:, None] & (not hyper["zero_start"])
+    m = np.where(first, g, beta * state["m"] + (1 - beta) * g)
     return x - hyper["lr"] * np.sign(m), {"t": state["t"] + 1, "m": m}
 
 
@@ -151,11 +152,18 @@ SIGNSGD = OptimizerSpec(
     params=(
         LR,
         Param("momentum", 0.0, low=0.0, high=0.999, doc="momentum β (Signum when > 0)"),
+        Param(
+            "zero_start",
+            False,
+            kind="bool",
+            doc="start the average at m₀ = 0 (optax, pytorch-optimizer) instead of m₁ = g₁",
+        ),
     ),
     label="signSGD",
     family="first-order",
     doc="m ← g at t = 1, else βm + (1 − β)g; θ ← θ − γ·sign(m). With β = 0 this is "
-    "θ ← θ − γ·sign(g).",
+    "θ ← θ − γ·sign(g). With zero_start, m₀ = 0 and m ← βm + (1 − β)g from the first step, "
+    "as optax and pytorch-optimizer do: the first step's sign is the same, later ones differ.",
     reference="Bernstein, Wang, Azizzadenesheli & Anandkumar 2018, signSGD",
 )
 

@@ -20,6 +20,8 @@ def fused(a, b, c):
     Correctly rounded except when the exact product lies halfway between two doubles and c
     is smaller than its rounding error: then the tie goes to even rather than towards c."""
     a, b, c = np.asarray(a, dtype=float), np.asarray(b, dtype=float), np.asarray(c, dtype=float)
+    if max(a.size, b.size, c.size) <= _SMALL:
+        return _fused_small(a, b, c)
     product = a * b
     a_high = _SPLIT * a
     a_high -= a_high - a
@@ -41,6 +43,33 @@ def fused(a, b, c):
         return result
     # Splitting overflows near the top of the float range; there plain arithmetic will do.
     return np.where(np.isfinite(result), result, total)
+
+
+#: Below this many elements Python floats beat numpy's per-call cost.
+_SMALL = 16
+
+
+def _fma(a: float, b: float, c: float) -> float:
+    product = a * b
+    a_high = _SPLIT * a
+    a_high -= a_high - a
+    b_high = _SPLIT * b
+    b_high -= b_high - b
+    a_low, b_low = a - a_high, b - b_high
+    error = (((a_high * b_high - product) + a_high * b_low) + a_low * b_high) + a_low * b_low
+    total = product + c
+    virtual = total - product
+    error += product - (total - virtual)
+    error += c - virtual
+    result = total + error
+    return result if result - result == 0 else total
+
+
+def _fused_small(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """The same error-free transformations one element at a time, in Python floats."""
+    pairs = np.broadcast(a, b, c)
+    values = [_fma(float(x), float(y), float(z)) for x, y, z in pairs]
+    return np.array(values, dtype=float).reshape(pairs.shape)
 
 
 def sqrt(x):
@@ -81,9 +110,14 @@ def power(base, exponent) -> np.ndarray:
     (``beta1 ** step``) in Python floats; numpy's vectorised power may round differently.
 
     Runs in a batch mostly share both, so each distinct pair is computed once."""
-    base, exponent = np.broadcast_arrays(np.asarray(base, float), np.asarray(exponent, float))
-    if base.size and (base == base.flat[0]).all() and (exponent == exponent.flat[0]).all():
-        return np.full(base.shape, pow(float(base.flat[0]), float(exponent.flat[0])))
+    base, exponent = np.asarray(base, dtype=float), np.asarray(exponent, dtype=float)
+    first_base, first_exponent = float(base.flat[0]), float(exponent.flat[0])
+    if (base.size == 1 or (base == first_base).all()) and (
+        exponent.size == 1 or (exponent == first_exponent).all()
+    ):
+        shape = np.broadcast_shapes(base.shape, exponent.shape)
+        return np.full(shape, pow(first_base, first_exponent))
+    base, exponent = np.broadcast_arrays(base, exponent)
     pairs, inverse = np.unique(
         np.stack([base.ravel(), exponent.ravel()], axis=1), axis=0, return_inverse=True
     )
