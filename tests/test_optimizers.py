@@ -675,3 +675,25 @@ def test_linear_warmup_refuses_a_zero_start_factor_as_torch_does(registry):
     with pytest.raises(SpecError):
         start_factor.coerce(0.0)
     assert start_factor.low > 0
+
+
+def test_methods_that_need_a_d_by_d_matrix_refuse_a_big_model_with_the_numbers(registry):
+    """An MLP of 21,057 weights: newton would ask for a 3.3 GB Hessian; it is refused at
+    set-up with the size, and diag_newton-free methods still run."""
+
+    class Wide(Problem):
+        dim = 21_057
+
+        def loss(self, x):
+            return 0.5 * np.sum(x * x, axis=1)
+
+        def grad(self, x):
+            return x.copy()
+
+    run = simulate(Wide(), "newton", steps=1, registry=registry)
+    assert run.status.state == "failed"
+    assert "newton needs a 21,057 × 21,057 Hessian, 3.3 GB" in run.status.message
+    for name in ("bfgs", "steepest_descent", "diag_newton"):
+        refused = simulate(Wide(), name, steps=1, registry=registry)
+        assert refused.status.state == "failed" and "21,057 × 21,057" in refused.status.message
+    assert simulate(Wide(), "lbfgs", steps=2, registry=registry).status.state != "failed"

@@ -90,7 +90,7 @@ def _cases():
         yield case if case[0] in BITWISE else pytest.param(*case, marks=pytest.mark.slow)
 
 
-@pytest.mark.parametrize("optimizer, problem", _cases())
+@pytest.mark.parametrize("optimizer, problem", list(_cases()))
 def test_whole_trajectories_follow_torch(registry, optimizer, problem):
     gaps = deviations(registry, optimizer, problem)
     if optimizer in BITWISE:

@@ -19,6 +19,8 @@ MAX_BACKTRACKS = 40
 CURVATURE_THRESHOLD = 1e-10
 #: Levenberg–Marquardt does not step when it predicts less than this fraction of F.
 NEGLIGIBLE_DECREASE = 1e-15
+#: The largest D × D float64 matrix a method may ask for, per run (256 MiB: D = 5,792).
+MATRIX_BYTES = 2**28
 
 
 def _counter(x: np.ndarray) -> np.ndarray:
@@ -228,9 +230,28 @@ def line_search_params(tolerance_grad: float, tolerance_change: float) -> tuple[
     )
 
 
+def check_matrix_size(method: str, dim: int, matrix: str, instead: str) -> None:
+    """Refuse, with the numbers, a method whose D × D matrix would not fit."""
+    size = 8 * dim * dim
+    if size > MATRIX_BYTES:
+        raise ValueError(
+            f"{method} needs a {dim:,} × {dim:,} {matrix}, {size / 2**30:.1f} GB; "
+            f"use {instead} or a smaller model"
+        )
+
+
+def _square_init(method: str, matrix: str, instead: str):
+    """An init that only counts steps, after checking the method's D × D matrix fits."""
+
+    def init(problem, x, hyper):
+        check_matrix_size(method, x.shape[1], matrix, instead)
+        return {"t": _counter(x)}
+
+    return init
+
+
 # --------------------------------------------------------------------- Newton
-def newton_init(problem, x, hyper):
-    return {"t": _counter(x)}
+newton_init = _square_init("newton", "Hessian", "diag_newton, lbfgs")
 
 
 def newton_step(problem, x, state, hyper):
@@ -283,7 +304,7 @@ def diag_newton_step(problem, x, state, hyper):
 
 DIAG_NEWTON = OptimizerSpec(
     name="diag_newton",
-    init=newton_init,
+    init=_square_init("diag_newton", "Hessian", "lbfgs, adam"),
     step=diag_newton_step,
     params=(
         Param("lr", 1.0, low=1e-3, high=4.0, log=True, doc="step scale η (1: each axis's optimum)"),
@@ -309,7 +330,7 @@ def gauss_newton_step(problem, x, state, hyper):
 
 GAUSS_NEWTON = OptimizerSpec(
     name="gauss_newton",
-    init=newton_init,
+    init=_square_init("gauss_newton", "matrix JᵀJ", "lbfgs"),
     step=gauss_newton_step,
     params=(Param("lr", 1.0, low=1e-3, high=2.0, log=True, doc="step scale η"),),
     needs=frozenset({"residuals"}),
@@ -324,6 +345,7 @@ GAUSS_NEWTON = OptimizerSpec(
 
 # --------------------------------------------------------------------- Levenberg–Marquardt
 def lm_init(problem, x, hyper):
+    check_matrix_size("levenberg_marquardt", x.shape[1], "matrix JᵀJ", "lbfgs")
     return {"t": _counter(x), "mu": np.full(len(x), np.nan), "nu": np.full(len(x), 2.0)}
 
 
@@ -522,6 +544,7 @@ LBFGS = OptimizerSpec(
 # --------------------------------------------------------------------- BFGS
 def bfgs_init(problem, x, hyper):
     batch, dim = x.shape
+    check_matrix_size("bfgs", dim, "inverse-Hessian estimate", "lbfgs")
     return {
         "t": _counter(x),
         "fresh": np.zeros(batch, dtype=bool),
@@ -710,7 +733,7 @@ def steepest_descent_step(problem, x, state, hyper):
 
 STEEPEST_DESCENT = OptimizerSpec(
     name="steepest_descent",
-    init=newton_init,
+    init=_square_init("steepest_descent", "Hessian", "cg, lbfgs"),
     step=steepest_descent_step,
     params=(
         Param("shrink", 0.5, low=0.05, high=0.95, doc="backtracking factor"),
