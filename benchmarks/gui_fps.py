@@ -82,7 +82,7 @@ def measure(app, registry, count: int, frames: int, with_plot: bool) -> float:
     app.processEvents()
     window.canvas.render_landscape_now()
     assert window.canvas.grid is not None and window.canvas.grid.loss.shape == (256, 256)
-    window.drawing.trail_length = TRAIL
+    window.drawing.trail_steps = TRAIL
     window.runset.step(TRAIL)  # trails start full
     window.play()
     for _ in range(10):  # warm up

@@ -1,9 +1,11 @@
-"""From run histories to what the canvas and the plots draw, one group at a time.
+"""From the engine's published batches to what the canvas and the plots draw.
 
-A group's rows are sliced together (``hist_x[:, first:last]``), mapped to view
+A batch's rows are gathered together (``BatchView.history_block``), mapped to view
 coordinates in one call and split by colour, so the cost per frame grows with the
-number of groups and points, not with a Python loop over runs.  A group that a worker
-is stepping right now keeps the picture it had at the last frame.
+number of batches and points, not with a Python loop over runs.  Each trail runs from
+the run's start (or ``trail_steps`` back) to its current point, thinned evenly to at
+most ``trail_points`` points.  A batch is redrawn only when the engine has published a
+new view of it.
 """
 
 from __future__ import annotations
@@ -14,9 +16,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyqtgraph as pg
 
-from zoo.engine import DIVERGED, Group, RunSet
+from zoo import BatchView, RunSet
 
-#: Most points per run kept for the step plots (older steps are thinned out evenly) …
+#: Most points per trail: more than a canvas has pixels along a path …
+TRAIL_POINTS = 2000
+#: … and in all, so that thousands of runs each get fewer.
+TRAIL_BUDGET = 400_000
+#: Most points per run kept for the step plots …
 PLOT_POINTS = 800
 #: … and in all: with many runs each curve gets fewer points, which log axes hide well.
 PLOT_BUDGET = 16_000
@@ -24,16 +30,16 @@ PLOT_BUDGET = 16_000
 
 @dataclass
 class GroupPicture:
-    """What one group contributes to a frame."""
+    """What one batch contributes to a frame."""
 
-    run_ids: list[int]
+    run_ids: tuple[int, ...]
     trails: list[tuple[np.ndarray, str]]
     heads: np.ndarray  # (B, 2) view coordinates, NaN for hidden runs
     head_colours: list[str]
     steps: np.ndarray  # (B,) steps taken
     signature: tuple = ()
     visible: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
-    #: name -> (steps (n,), values (B, n)) when the step plots are shown
+    #: name -> (steps (B, n), values (B, n)) when the step plots are shown
     series: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
@@ -50,19 +56,24 @@ class Frame:
 
 
 class RunDrawing:
-    """Keeps each group's last picture; ``frame`` refreshes the groups it may read."""
+    """Keeps each batch's last picture; ``frame`` redraws the batches that changed.
+
+    ``trail_steps``: None draws each whole path from its start; a number draws only the
+    last that many steps."""
 
     def __init__(
         self,
         project: Callable[[np.ndarray], np.ndarray] | None,
-        trail_length: int = 1000,
+        trail_steps: int | None = None,
         one_dimensional: bool = False,
+        trail_points: int = TRAIL_POINTS,
     ) -> None:
         self.project = project  # (N, D) weights -> (N, 2) view coordinates; None: x[:, :2]
-        self.trail_length = trail_length
+        self.trail_steps = trail_steps
+        self.trail_points = trail_points
         self.one_dimensional = one_dimensional
         self.want_series = False
-        self._pictures: dict[int, GroupPicture] = {}
+        self._pictures: dict[object, GroupPicture] = {}
         self._brushes: dict[str, object] = {}
 
     def forget(self) -> None:
@@ -74,23 +85,13 @@ class RunDrawing:
             brush = self._brushes[colour] = pg.mkBrush(colour)
         return brush
 
-    def frame(self, runset: RunSet, readable: Callable[[Group], object] | None = None) -> Frame:
-        """Build the frame; ``readable(group)`` is a context manager yielding whether the
-        group may be read now (None: always)."""
-        pictures: dict[int, GroupPicture] = {}
-        for group in runset.groups:
-            old = self._pictures.get(id(group))
-            if readable is None:
-                pictures[id(group)] = self._picture(runset, group, old)
-                continue
-            with readable(group) as free:
-                if free or old is None or old.run_ids != group.run_ids:
-                    if free:
-                        pictures[id(group)] = self._picture(runset, group, old)
-                    elif old is not None:
-                        pictures[id(group)] = old
-                else:
-                    pictures[id(group)] = old
+    def frame(self, runset: RunSet) -> Frame:
+        """Build the frame from what the engine last published (never waits)."""
+        views = runset.batches()
+        total = sum(len(view) for view in views)
+        pictures: dict[object, GroupPicture] = {}
+        for view in views:
+            pictures[view.key] = self._picture(runset, view, total, self._pictures.get(view.key))
         self._pictures = pictures
         frame = Frame(pictures=list(pictures.values()))
         heads, colours = [], []
@@ -108,49 +109,93 @@ class RunDrawing:
             frame.brushes = [self.brush(c) for c, s in zip(colours, shown, strict=True) if s]
         return frame
 
-    def _picture(self, runset: RunSet, group: Group, old: GroupPicture | None) -> GroupPicture:
-        configs = [runset.configs[run_id] for run_id in group.run_ids]
+    def _picture(
+        self, runset: RunSet, view: BatchView, total: int, old: GroupPicture | None
+    ) -> GroupPicture:
+        configs = [runset.configs[run_id] for run_id in view.run_ids]
+        most = max(16, min(self.trail_points, TRAIL_BUDGET // max(1, total)))
         signature = (
-            tuple(group.run_ids),
-            group.t.tobytes(),
-            group.code.tobytes(),
+            view.version,
             tuple((c.color, c.visible) for c in configs),
-            self.trail_length,
+            self.trail_steps,
+            most,
             self.want_series,
         )
         if old is not None and old.signature == signature:
             return old
-        t = group.t
-        diverged = group.code == DIVERGED
-        # A diverged run's last step is not recorded; it ends where it was last seen.
-        ends = np.where(diverged, np.minimum(t, group.stop_step - 1), t)
-        last = int(ends.max()) if len(ends) else 0
-        first = max(0, last + 1 - self.trail_length)
-        block = group.hist_x[:, first : last + 1]  # (B, L, D), NaN past each run's end
-        count, length, dim = block.shape
-        if self.one_dimensional:
-            points = np.stack([block[..., 0], group.hist_loss[:, first : last + 1]], axis=-1)
-        elif self.project is None:
-            points = block[..., :2]  # a view: nothing is copied for two weights
-        else:
-            points = self.project(block.reshape(-1, dim)).reshape(count, length, 2)
-        heads = points[np.arange(count), np.clip(ends - first, 0, max(length - 1, 0))].copy()
+        columns = trail_columns(view, self.trail_steps, most)
+        points = self._to_view(view, columns)
+        heads = self._to_view(view, None)[:, 0]
         visible = np.array([c.visible for c in configs], dtype=bool)
         heads[~visible] = np.nan
         colours = [c.color or "#ffffff" for c in configs]
         picture = GroupPicture(
-            list(group.run_ids),
+            view.run_ids,
             by_colour(points, colours, visible),
             heads,
             colours,
-            t.copy(),
+            view.steps,
             signature,
             visible,
         )
         if self.want_series:
-            most = max(64, min(PLOT_POINTS, PLOT_BUDGET // max(1, len(runset.configs))))
-            picture.series = _series(group, last + 1, most)
+            budget = max(64, min(PLOT_POINTS, PLOT_BUDGET // max(1, total)))
+            picture.series = series(view, budget)
         return picture
+
+    def _to_view(self, view: BatchView, columns: np.ndarray | None) -> np.ndarray:
+        """(B, n, 2) view coordinates of the rows' points at ``columns`` (None: the
+        current points)."""
+        if columns is None:
+            block = view.x[:, None]
+            losses = view.loss[:, None]
+        else:
+            block = view.history_block(columns)
+            losses = view.history_block(columns, "loss") if self.one_dimensional else None
+        count, length, dim = block.shape
+        if self.one_dimensional:
+            return np.stack([block[..., 0], losses], axis=-1)
+        if self.project is None:
+            return np.array(block[..., :2])
+        return self.project(block.reshape(-1, dim)).reshape(count, length, 2)
+
+
+def trail_columns(view: BatchView, trail_steps: int | None, most: int) -> np.ndarray:
+    """(B, n) columns of each row's kept points from its start (or ``trail_steps`` back)
+    to its last point, at most ``most`` of them, evenly spread over the kept points."""
+    counts = view.counts()
+    if trail_steps is None:
+        first = np.zeros(len(view), dtype=np.int64)
+    else:
+        strides = view.strides()
+        earliest = np.maximum(view.last - trail_steps, 0)
+        first = np.minimum((earliest + strides - 1) // strides, counts - 1)
+    spans = counts - 1 - first
+    widest = int(spans.max()) + 1 if len(spans) else 1
+    if widest <= most:
+        return first[:, None] + np.arange(widest)[None]  # clipped to each row's end
+    fractions = np.linspace(0.0, 1.0, most)
+    return first[:, None] + np.rint(fractions[None] * spans[:, None]).astype(np.int64)
+
+
+def series(view: BatchView, most: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Loss, gradient norm and step length of every row against the step, thinned.
+
+    Where kept points are more than one step apart, the step length is the distance
+    between them divided by the steps between them (the mean over those steps)."""
+    columns = trail_columns(view, None, most)
+    steps = view.kept_steps(columns)
+    x = view.history_block(columns)
+    with np.errstate(all="ignore"):
+        moves = x[:, 1:] - x[:, :-1]
+        gaps = steps[:, 1:] - steps[:, :-1]
+        lengths = np.sqrt(np.einsum("bnd,bnd->bn", moves, moves)) / gaps
+    lengths = np.where(gaps > 0, lengths, np.nan)
+    return {
+        "loss": (steps, view.history_block(columns, "loss")),
+        "grad_norm": (steps, view.history_block(columns, "grad_norm")),
+        "step_length": (steps[:, 1:], lengths),
+    }
 
 
 def by_colour(
@@ -166,23 +211,3 @@ def by_colour(
         if chosen.any():
             pieces.append((points[chosen], colour))
     return pieces
-
-
-def _series(group: Group, length: int, most: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Loss, gradient norm and step length of every row against the step, thinned."""
-    index = thinned(length, most)
-    with np.errstate(all="ignore"):
-        moves = group.hist_x[:, index[1:]] - group.hist_x[:, index[1:] - 1]
-        lengths = np.sqrt(np.einsum("bnd,bnd->bn", moves, moves))
-    return {
-        "loss": (index, group.hist_loss[:, index]),
-        "grad_norm": (index, group.hist_gnorm[:, index]),
-        "step_length": (index[1:], lengths),
-    }
-
-
-def thinned(length: int, most: int = PLOT_POINTS) -> np.ndarray:
-    """Indices 0..length-1, at most ``most`` of them, always including the last."""
-    if length <= most:
-        return np.arange(length)
-    return np.unique(np.linspace(0, length - 1, most).astype(int))

@@ -25,7 +25,7 @@ class FrameLoopMixin:
         if self._closing or ws.runset is None:
             return
         self.drawing.want_series = self.plots.isVisible()
-        frame = self.drawing.frame(ws.runset, self.stepper.reading)
+        frame = self.drawing.frame(ws.runset)
         pictures = tuple(id(p) for p in frame.pictures)
         changed = pictures != self._last_pictures
         if changed:
@@ -91,23 +91,19 @@ class FrameLoopMixin:
         self.speed_label.setText(
             f"{self.frames_per_second:5.0f} frames/s   {self.steps_per_second:8.0f} steps/s"
         )
-        slow_runs = set()
-        for group in ws.runset.groups:
-            if self.stepper.is_slow(group):
-                slow_runs.update(group.run_ids)
+        slow_runs = self.stepper.slow_runs()
         texts = {}
         states: Counter[str] = Counter()
-        for run_id in ws.runset.configs:
-            status = ws.runset.status(run_id)
-            states[status.state] += 1
-            text = str(status)
-            if status.state == "failed":
-                text = f"failed: {status.message}"
-            elif status.state == "running":
-                text = f"step {status.step}" + (" (slow)" if run_id in slow_runs else "")
-            _, loss, _ = ws.runset.history(run_id)
-            value = f"{loss[-1]:.4g}" if len(loss) else ""
-            texts[run_id] = (text, status.state, value)
+        for view in ws.runset.batches():
+            for row, run_id in enumerate(view.run_ids):
+                status = ws.runset.status(run_id)
+                states[status.state] += 1
+                text = str(status)
+                if status.state == "failed":
+                    text = f"failed: {status.message}"
+                elif status.state == "running":
+                    text = f"step {status.step}" + (" (slow)" if run_id in slow_runs else "")
+                texts[run_id] = (text, status.state, f"{view.loss[row]:.4g}")
         self.runs_panel.set_status(texts)
         self._summarise(states)
 

@@ -96,7 +96,7 @@ class StepPlots(QtWidgets.QTabWidget):
                 values = values - self.floor
             with np.errstate(all="ignore"):
                 logs = np.log10(np.where(values > 0, values, np.nan))
-            points = np.empty((len(picture.run_ids), len(steps), 2))
+            points = np.empty((*values.shape, 2))
             points[..., 0] = steps
             points[..., 1] = logs
             pieces.extend(by_colour(points, picture.head_colours, picture.visible))

@@ -38,8 +38,6 @@ from zoo.session import Scene, SessionError
 from zoo.workspace import Workspace, WorkspaceBusy, default_scene
 
 RESOLUTION = 256
-#: Trails drawn when the workspace asks for whole paths.
-WHOLE_PATH = 10**9
 
 
 class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWindow):
@@ -195,7 +193,7 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         else:
             self.stepper.set_runset(ws.runset)
         self.drawing = RunDrawing(
-            ws.to_view, trail_length=ws.trail or WHOLE_PATH, one_dimensional=ws.problem.dim == 1
+            ws.to_view, trail_steps=ws.trail, one_dimensional=ws.problem.dim == 1
         )
         self._install_view(view)
         self.model_panel.show_model()
@@ -231,7 +229,7 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
 
     def _on_trail_changed(self, trail: int | None) -> None:
         if self.drawing is not None:
-            self.drawing.trail_length = trail or WHOLE_PATH
+            self.drawing.trail_steps = trail
         for setting, action in self.trail_actions.items():
             action.setChecked(setting == trail)
         self.force_redraw()

@@ -153,7 +153,7 @@ def test_a_learning_rate_sweep_in_one_batch_equals_separate_runs(quadratic, regi
     runs = RunSet(quadratic, registry)
     ids = [runs.add(RunConfig("adam", {"lr": lr})) for lr in rates]
     runs.step(40)
-    assert len(runs.groups) == 1 and len(runs.groups[0]) == 4
+    assert len(runs.batches()) == 1 and len(runs.batches()[0]) == 4
     for run_id, lr in zip(ids, rates, strict=True):
         single = simulate(quadratic, "adam", steps=40, hyper={"lr": lr}, registry=registry)
         np.testing.assert_allclose(runs.trajectory(run_id).x, single.x, rtol=0, atol=1e-15)
@@ -164,7 +164,7 @@ def test_discrete_values_split_batches_and_may_change_state_shapes(quadratic, te
     small = runs.add(RunConfig("with_size", {"size": 2}))
     large = runs.add(RunConfig("with_size", {"size": 4}))
     runs.step(3)
-    assert len(runs.groups) == 2
+    assert len(runs.batches()) == 2
     assert runs.optimizer_state(small)["memory"].shape == (2,)
     assert runs.optimizer_state(large)["memory"].shape == (4,)
 
@@ -269,11 +269,11 @@ def test_update_restarts_or_continues_and_remove_forgets(quadratic, registry):
     runs.step(3)
     where = runs.position(first)
     runs.update(first, RunConfig("adam", {"lr": 0.05}), restart=False)
-    assert runs.steps_taken(first) == 3 and len(runs.groups) == 2
+    assert runs.steps_taken(first) == 3 and len(runs.batches()) == 2
     np.testing.assert_array_equal(runs.position(first), where)
     assert set(runs.optimizer_state(first)) == {"t", "m", "v"}
     runs.remove(first)
-    assert list(runs.configs) == [other] and len(runs.groups) == 1
+    assert list(runs.configs) == [other] and len(runs.batches()) == 1
     runs.reset(start=(0.5, 0.5))
     np.testing.assert_array_equal(runs.position(other), [0.5, 0.5])
 

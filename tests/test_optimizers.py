@@ -413,7 +413,7 @@ def _one_step_estimates(problem, name, hyper, runs, registry, start):
     """(x − x_new)/lr of one step from ``start`` for ``runs`` seeds, stepped as one batch."""
     runset = RunSet(problem, registry, gtol=0)
     ids = [runset.add(RunConfig(name, hyper, start=start, seed=s)) for s in range(runs)]
-    assert len(runset.groups) == 1
+    assert len(runset.batches()) == 1
     runset.step()
     moved = np.array([runset.position(i) for i in ids])
     return (np.asarray(start) - moved) / hyper["lr"]

@@ -89,7 +89,7 @@ def test_a_batch_of_runs_matches_torch_row_by_row(registry):
     sgd_cases = [c for c in CASES if c["optimizer"] == "sgd" and "nesterov" not in c["hyper"]]
     runs = RunSet(fixture_quadratic(), registry, gtol=0)
     ids = [(runs.add(RunConfig(c["optimizer"], c["hyper"])), c) for c in adam_cases + sgd_cases]
-    assert len(runs.groups) == 2
+    assert len(runs.batches()) == 2
     runs.step(SETUP["steps"])
     for run_id, case in ids:
         x, _, _ = runs.history(run_id)

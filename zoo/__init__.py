@@ -18,6 +18,7 @@ from zoo.hookspecs import hookimpl
 from zoo.problem import BuildContext, Plane, Problem
 from zoo.randomness import run_integers, run_normal, run_uniform
 from zoo.registry import Registry, load_registry
+from zoo.runview import BatchView, History, RunView
 from zoo.specs import (
     ActivationSpec,
     ModelSpec,
@@ -35,8 +36,10 @@ except importlib.metadata.PackageNotFoundError:  # run from a checkout that is n
 
 __all__ = [
     "ActivationSpec",
+    "BatchView",
     "BuildContext",
     "EngineError",
+    "History",
     "ModelSpec",
     "OptimizerSpec",
     "Param",
@@ -46,6 +49,7 @@ __all__ = [
     "RunConfig",
     "RunSet",
     "RunStatus",
+    "RunView",
     "ScheduleSpec",
     "SpecError",
     "Trajectory",

@@ -12,6 +12,8 @@ are marked; the others go on.  ``simulate`` is the one-call front door.
 from __future__ import annotations
 
 import copy
+import math
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -20,13 +22,39 @@ import numpy as np
 
 from zoo import guard
 from zoo.problem import BuildContext, Problem, contract_errors, missing_needs
+from zoo.runview import (
+    CONVERGED,
+    DIVERGED,
+    FAILED,
+    RUNNING,
+    STATE_NAMES,
+    BatchView,
+    RunView,
+    stride_for,
+)
 from zoo.specs import ModelSpec, OptimizerSpec, ScheduleSpec, SpecError, resolve_values
 
-RUNNING, CONVERGED, DIVERGED, FAILED = 0, 1, 2, 3
-STATE_NAMES = ("running", "converged", "diverged", "failed")
+__all__ = [
+    "DIVERGENCE_LIMIT",
+    "EVAL_KINDS",
+    "HISTORY_MODES",
+    "HISTORY_POINTS",
+    "EngineError",
+    "RunConfig",
+    "RunSet",
+    "RunStatus",
+    "Trajectory",
+    "build_problem",
+    "simulate",
+]
+
 EVAL_KINDS = ("loss", "grad", "hess", "residuals", "jacobian")
 #: A coordinate beyond this magnitude counts as divergence.
 DIVERGENCE_LIMIT = 1e12
+#: How a ``RunSet`` keeps each run's path: thinned to a budget, every step, or not at all.
+HISTORY_MODES = ("thinned", "full", "none")
+#: The default budget of a thinned history, in points per run.
+HISTORY_POINTS = 4096
 
 
 class EngineError(ValueError):
@@ -67,17 +95,21 @@ class RunStatus:
 
 @dataclass(frozen=True)
 class Trajectory:
-    """One run's history: ``x`` (steps+1, D), ``loss`` and ``grad_norm`` (steps+1,)."""
+    """One run's history: ``x`` (n, D), ``loss`` and ``grad_norm`` (n,) at the steps
+    ``kept`` (n,); ``thinned`` says whether steps between them were left out."""
 
     x: np.ndarray
     loss: np.ndarray
     grad_norm: np.ndarray
     status: RunStatus
     evals: dict[str, int]
+    kept: np.ndarray | None = None  # None: every step from 0
+    thinned: bool = False
 
     @property
     def steps(self) -> int:
-        return len(self.x) - 1
+        """The step of the last point (a diverged run's ends one step before it left)."""
+        return int(self.kept[-1]) if self.kept is not None and len(self.kept) else len(self.x) - 1
 
 
 class _CountingProblem:
@@ -181,7 +213,11 @@ class _StepFailure(Exception):
 
 
 class Group:
-    """Runs sharing an optimizer, its discrete settings, schedule and batch size."""
+    """Runs sharing an optimizer, its discrete settings, schedule and batch size.
+
+    ``x``, ``loss``, ``gnorm``, ``t`` and ``state`` are replaced, never written in place,
+    so a published ``BatchView`` may hold them; ``lock`` is taken by whoever steps or
+    edits the group."""
 
     def __init__(
         self,
@@ -191,14 +227,19 @@ class Group:
         discrete: dict[str, Any],
         batch_size: int,
         dim: int,
+        capacity: float,
     ) -> None:
         self.key = key
         self.spec = spec
         self.schedule = schedule
         self.discrete = discrete
         self.batch_size = batch_size
+        self.capacity = capacity  # points of history per run (inf: all; 0: none)
         self.run_ids: list[int] = []
+        self.rows: dict[int, int] = {}  # run id -> row; replaced, never edited
         self.x = np.empty((0, dim))
+        self.loss = np.empty(0)
+        self.gnorm = np.empty(0)
         self.state: dict[str, np.ndarray] = {}
         self.hyper: dict[str, np.ndarray] = {}  # float hyper-parameters, (B, 1)
         self.schedule_params: dict[str, np.ndarray] = {}
@@ -207,33 +248,35 @@ class Group:
         self.code = np.empty(0, dtype=np.int8)
         self.stop_step = np.empty(0, dtype=np.int64)
         self.evals = np.empty((0, len(EVAL_KINDS)), dtype=np.int64)
-        self.hist_x = np.empty((0, 16, dim))
-        self.hist_loss = np.empty((0, 16))
-        self.hist_gnorm = np.empty((0, 16))
+        self.row_arrays = _ROW_ARRAYS + (_HISTORY_ARRAYS if capacity else ())
+        if capacity:
+            self.hist_x = np.empty((0, _FIRST_CAPACITY, dim))
+            self.hist_loss = np.empty((0, _FIRST_CAPACITY))
+            self.hist_gnorm = np.empty((0, _FIRST_CAPACITY))
         self.messages: dict[int, str] = {}
         self.cache_x: np.ndarray | None = None
         self.cache: dict[str, np.ndarray] = {}
         self._static_hyper: dict[str, Any] | None = None
         self.lockstep = True  # every run has taken the same number of steps
+        self.lock = threading.Lock()
+        self.version = 0
+        self.view: BatchView | None = None
 
-    # Per-run arrays that move with a run between groups and snapshots.
-    _ROW_ARRAYS = (
-        "x",
-        "seeds",
-        "t",
-        "code",
-        "stop_step",
-        "evals",
-        "hist_x",
-        "hist_loss",
-        "hist_gnorm",
-    )
+    def __getstate__(self) -> dict[str, Any]:  # snapshots copy all but lock and view
+        state = dict(self.__dict__)
+        del state["lock"]
+        state["view"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.run_ids)
 
     def row(self, run_id: int) -> int:
-        return self.run_ids.index(run_id)
+        return self.rows[run_id]
 
     def invalidate(self) -> None:
         self.cache_x = None
@@ -243,12 +286,14 @@ class Group:
 
     def delete(self, row: int) -> None:
         run_id = self.run_ids.pop(row)
+        self.rows = {run_id: row for row, run_id in enumerate(self.run_ids)}
         self.messages.pop(run_id, None)
-        for name in self._ROW_ARRAYS:
+        for name in self.row_arrays:
             setattr(self, name, np.delete(getattr(self, name), row, axis=0))
         for table in (self.state, self.hyper, self.schedule_params):
             for name in table:
                 table[name] = np.delete(table[name], row, axis=0)
+        self.state = dict(self.state)
         self.invalidate()
 
     def append(
@@ -261,13 +306,15 @@ class Group:
     ) -> None:
         if self.run_ids and set(state) != set(self.state):
             raise _StepFailure("init returned state keys that differ from the batch's")
-        capacity = max(self.hist_x.shape[1], rows["hist_x"].shape[1])
-        self._grow(capacity)
         rows = dict(rows)
-        for name in ("hist_x", "hist_loss", "hist_gnorm"):
-            rows[name] = _pad_history(rows[name], capacity)
-        for name in self._ROW_ARRAYS:
+        if self.capacity:
+            width = max(self.hist_x.shape[1], rows["hist_x"].shape[1])
+            self._grow(width)
+            for name in _HISTORY_ARRAYS:
+                rows[name] = _pad_history(rows[name], width)
+        for name in self.row_arrays:
             setattr(self, name, np.concatenate([getattr(self, name), rows[name]], axis=0))
+        self.state = dict(self.state)
         for table, new in (
             (self.state, state),
             (self.hyper, hyper),
@@ -278,16 +325,74 @@ class Group:
                     np.concatenate([table[name], value], axis=0) if name in table else value
                 )
         self.run_ids.extend(run_ids)
+        self.rows = {run_id: row for row, run_id in enumerate(self.run_ids)}
         self.invalidate()
 
     def take(self, row: int) -> dict[str, np.ndarray]:
-        return {name: getattr(self, name)[row : row + 1].copy() for name in self._ROW_ARRAYS}
+        return {name: getattr(self, name)[row : row + 1].copy() for name in self.row_arrays}
 
-    def _grow(self, capacity: int) -> None:
-        if capacity > self.hist_x.shape[1]:
-            self.hist_x = _pad_history(self.hist_x, capacity)
-            self.hist_loss = _pad_history(self.hist_loss, capacity)
-            self.hist_gnorm = _pad_history(self.hist_gnorm, capacity)
+    def _grow(self, width: int) -> None:
+        """Widen the history buffers (new arrays: published views keep the old ones)."""
+        if width > self.hist_x.shape[1]:
+            self.hist_x = _pad_history(self.hist_x, width)
+            self.hist_loss = _pad_history(self.hist_loss, width)
+            self.hist_gnorm = _pad_history(self.hist_gnorm, width)
+
+    def record(self, rows: np.ndarray | None, steps: np.ndarray | int, x, loss, gnorm) -> None:
+        """Keep the new points of ``rows`` (None: all) reached at ``steps``: halve the
+        kept past of a run whose budget is full, then write the point into its slot."""
+        if not self.capacity:
+            return
+        capacity = self.capacity
+        stride = stride_for(steps, capacity)
+        grown = stride > stride_for(np.asarray(steps) - 1, capacity)
+        if np.any(grown):
+            # Keep every other point of the runs whose stride doubles, in new arrays.
+            which = slice(None) if rows is None else rows[grown]  # rows None: one step
+            for name in _HISTORY_ARRAYS:
+                array = getattr(self, name).copy()
+                width = array.shape[1]
+                half = (width + 1) // 2
+                array[which, :half] = array[which, 0:width:2]
+                array[which, half:] = np.nan
+                setattr(self, name, array)
+        slot = (np.asarray(steps) + stride - 1) // stride
+        top = int(np.max(slot)) if np.size(slot) else 0
+        if top >= self.hist_x.shape[1]:
+            self._grow(int(min(max(2 * self.hist_x.shape[1], top + 1), capacity)))
+        if rows is None:
+            self.hist_x[:, slot] = x
+            self.hist_loss[:, slot] = loss
+            self.hist_gnorm[:, slot] = gnorm
+        else:
+            self.hist_x[rows, slot] = x
+            self.hist_loss[rows, slot] = loss
+            self.hist_gnorm[rows, slot] = gnorm
+
+    def publish(self) -> BatchView:
+        """Freeze what readers may see now (call with the lock held)."""
+        self.version += 1
+        history = (self.hist_x, self.hist_loss, self.hist_gnorm) if self.capacity else ()
+        self.view = BatchView(
+            self.key,
+            self.spec.name,
+            self.spec.label or self.spec.name,
+            self.version,
+            tuple(self.run_ids),
+            self.t.copy(),
+            self.code.copy(),
+            self.stop_step.copy(),
+            self.x,
+            self.loss,
+            self.gnorm,
+            self.evals.copy(),
+            dict(self.messages),
+            self.capacity,
+            self.state,
+            *history,
+            _rows=self.rows,
+        )
+        return self.view
 
     def hyper_for(self, rows: np.ndarray | None) -> dict[str, Any]:
         """The ``hyper`` dict for the active rows, with ``lr`` scaled by the schedule."""
@@ -323,6 +428,12 @@ def _checked_factor(factor: Any, shape: tuple[int, ...]) -> np.ndarray:
         bad = value[~(np.isfinite(value) & (value >= 0))].ravel()[0]
         raise _StepFailure(f"schedule factor is {bad}; it must be finite and not negative")
     return value
+
+
+# Per-run arrays that move with a run between groups and snapshots.
+_ROW_ARRAYS = ("x", "loss", "gnorm", "seeds", "t", "code", "stop_step", "evals")
+_HISTORY_ARRAYS = ("hist_x", "hist_loss", "hist_gnorm")
+_FIRST_CAPACITY = 16
 
 
 def _pad_history(array: np.ndarray, capacity: int) -> np.ndarray:
@@ -399,7 +510,17 @@ def _checked_output(value: Any, shape: tuple[int, ...], what: str) -> np.ndarray
 
 
 class RunSet:
-    """A set of runs on one problem.  Not thread-safe: step it from one thread at a time."""
+    """A set of runs on one problem.
+
+    Threads may step different batches at once (``step(n, batches=[key])``): each batch
+    is stepped under its own lock and publishes a ``BatchView`` when the call ends.
+    Everything that reads (``batches``, ``run``, ``status``, ``history`` …) reads those
+    views, so it never waits for a batch being stepped.  Add, remove and update runs from
+    one thread.
+
+    ``history`` is ``"thinned"`` (the default: at most ``history_points`` points per run,
+    the start, the current point and an evenly spaced past), ``"full"`` (every step) or
+    ``"none"`` (the current point only: for grids of thousands of runs)."""
 
     def __init__(
         self,
@@ -408,17 +529,26 @@ class RunSet:
         *,
         gtol: float = 1e-10,
         track_grad: bool = True,
+        history: str = "thinned",
+        history_points: int = HISTORY_POINTS,
     ) -> None:
         if registry is None:
             from zoo.registry import load_registry
 
             registry = load_registry()
+        if history not in HISTORY_MODES:
+            raise EngineError(f"history must be one of {', '.join(HISTORY_MODES)}, not {history!r}")
+        if history == "thinned" and history_points < 4:
+            raise EngineError("history_points must be at least 4")
         self.problem = problem
         self.registry = registry
         self.gtol = gtol
         self.track_grad = track_grad and "grad" in problem.provides
+        self.history_mode = history
+        self.capacity: float = {"thinned": history_points, "full": math.inf, "none": 0}[history]
         self.configs: dict[int, RunConfig] = {}
-        self.groups: list[Group] = []
+        self._groups: list[Group] = []
+        self._by_key: dict[tuple, Group] = {}
         self._group_of: dict[int, Group] = {}
         self._next_id = 0
 
@@ -456,32 +586,41 @@ class RunSet:
 
     def remove(self, run_id: int) -> None:
         group = self._group_of.pop(run_id)
-        group.delete(group.row(run_id))
+        with group.lock:
+            group.delete(group.row(run_id))
+            group.publish()
         del self.configs[run_id]
         if not group.run_ids:
-            self.groups.remove(group)
+            self._drop(group)
+
+    def _drop(self, group: Group) -> None:
+        self._groups = [g for g in self._groups if g is not group]
+        del self._by_key[group.key]
 
     def update(self, run_id: int, config: RunConfig, *, restart: bool = True) -> None:
         """Change a run.  ``restart`` sends it back to its start; otherwise it continues
         from where it is (with fresh optimizer state if its batch had to change)."""
         config = self._checked(config)
         group = self._group_of[run_id]
-        row = group.row(run_id)
-        keep = None if restart else group.take(row)
-        same_group = self._group_key(config) == group.key
-        if keep is not None and same_group:
-            self.configs[run_id] = config
-            hyper, _, sched = self._columns([config], group.spec)
-            for name, value in hyper.items():
-                group.hyper[name][row] = value[0]
-            for name, value in sched.items():
-                group.schedule_params[name][row] = value[0]
-            group.seeds[row] = config.seed
-            group.invalidate()
-            return
-        group.delete(row)
+        with group.lock:
+            row = group.row(run_id)
+            keep = None if restart else group.take(row)
+            same_group = self._group_key(config) == group.key
+            if keep is not None and same_group:
+                self.configs[run_id] = config
+                hyper, _, sched = self._columns([config], group.spec)
+                for name, value in hyper.items():
+                    group.hyper[name][row] = value[0]
+                for name, value in sched.items():
+                    group.schedule_params[name][row] = value[0]
+                group.seeds[row] = config.seed
+                group.invalidate()
+                group.publish()
+                return
+            group.delete(row)
+            group.publish()
         if not group.run_ids:
-            self.groups.remove(group)
+            self._drop(group)
         self.configs[run_id] = config
         self._place([run_id], [config], keep)
 
@@ -586,11 +725,14 @@ class RunSet:
         key = self._group_key(config)
         spec = self.registry.get("optimizer", config.optimizer)
         hyper, discrete, sched = self._columns(configs, spec)
-        group = next((g for g in self.groups if g.key == key), None)
+        group = self._by_key.get(key)
         if group is None:
             schedule = self.registry.get("schedule", config.schedule) if config.schedule else None
-            group = Group(key, spec, schedule, discrete, config.batch_size, self.problem.dim)
-            self.groups.append(group)
+            group = Group(
+                key, spec, schedule, discrete, config.batch_size, self.problem.dim, self.capacity
+            )
+            self._groups = [*self._groups, group]
+            self._by_key[key] = group
         if keep is None:
             x0 = np.stack([self.start_of(c) for c in configs])
             keep = self._fresh_rows(x0, [c.seed for c in configs])
@@ -599,53 +741,69 @@ class RunSet:
         init_hyper.update(discrete)
         init_hyper["seed"] = keep["seeds"]
         message = None
-        try:
-            origin = guard.Origin("optimizer", spec.name)
-            state = guard.call(
-                origin, "init", spec.init, self.problem, keep["x"].copy(), init_hyper
-            )
-            state = _check_state(state, count)
-            group.append(run_ids, keep, state, hyper, sched)
-        except Exception as error:
-            if count > 1:  # find the runs at fault one by one
-                for run_id, one in zip(run_ids, configs, strict=True):
-                    self._place([run_id], [one], None)
-                return
-            message = (
-                str(error) if isinstance(error, _StepFailure) else f"init raised {_describe(error)}"
-            )
-            blank = {
-                name: np.zeros((1, *value.shape[1:]), value.dtype)
-                for name, value in group.state.items()
-            }
-            group.append(run_ids, keep, blank, hyper, sched)
+        with group.lock:
+            try:
+                origin = guard.Origin("optimizer", spec.name)
+                state = guard.call(
+                    origin, "init", spec.init, self.problem, keep["x"].copy(), init_hyper
+                )
+                state = _check_state(state, count)
+                group.append(run_ids, keep, state, hyper, sched)
+            except Exception as error:
+                if count > 1:  # find the runs at fault one by one
+                    failed = True
+                else:
+                    failed = False
+                    message = (
+                        str(error)
+                        if isinstance(error, _StepFailure)
+                        else f"init raised {_describe(error)}"
+                    )
+                    blank = {
+                        name: np.zeros((1, *value.shape[1:]), value.dtype)
+                        for name, value in group.state.items()
+                    }
+                    group.append(run_ids, keep, blank, hyper, sched)
+            else:
+                failed = False
+            if not failed:
+                if message is not None:
+                    row = group.row(run_ids[0])
+                    group.code[row] = FAILED
+                    group.stop_step[row] = group.t[row]
+                    group.messages[run_ids[0]] = message
+                group.publish()
+        if failed:
+            if not group.run_ids:
+                self._drop(group)
+            for run_id, one in zip(run_ids, configs, strict=True):
+                self._place([run_id], [one], None)
+            return
         for run_id in run_ids:
             self._group_of[run_id] = group
-        if message is not None:
-            row = group.row(run_ids[0])
-            group.code[row] = FAILED
-            group.stop_step[row] = group.t[row]
-            group.messages[run_ids[0]] = message
 
     def _fresh_rows(self, x0: np.ndarray, seeds: list[int]) -> dict[str, np.ndarray]:
         with np.errstate(all="ignore"):
             loss, gnorm = self._evaluate(x0)
-        count, capacity = len(x0), 16
-        hist_x = np.full((count, capacity, x0.shape[1]), np.nan)
-        hist_loss = np.full((count, capacity), np.nan)
-        hist_gnorm = np.full((count, capacity), np.nan)
-        hist_x[:, 0], hist_loss[:, 0], hist_gnorm[:, 0] = x0, loss, gnorm
-        return {
+        count = len(x0)
+        rows = {
             "x": x0.copy(),
+            "loss": loss,
+            "gnorm": gnorm,
             "seeds": np.array(seeds, dtype=np.int64).reshape(count, 1),
             "t": np.zeros(count, dtype=np.int64),
             "code": np.zeros(count, dtype=np.int8),
             "stop_step": np.zeros(count, dtype=np.int64),
             "evals": np.zeros((count, len(EVAL_KINDS)), dtype=np.int64),
-            "hist_x": hist_x,
-            "hist_loss": hist_loss,
-            "hist_gnorm": hist_gnorm,
         }
+        if self.capacity:
+            width = int(min(_FIRST_CAPACITY, self.capacity))
+            rows["hist_x"] = np.full((count, width, x0.shape[1]), np.nan)
+            rows["hist_loss"] = np.full((count, width), np.nan)
+            rows["hist_gnorm"] = np.full((count, width), np.nan)
+            rows["hist_x"][:, 0], rows["hist_loss"][:, 0] = x0, loss
+            rows["hist_gnorm"][:, 0] = gnorm
+        return rows
 
     def _evaluate(self, x: np.ndarray, cache: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The engine's own loss and gradient norm at ``x`` (not counted as evaluations).
@@ -669,23 +827,64 @@ class RunSet:
         return loss, np.sqrt(np.einsum("ij,ij->i", grad, grad))
 
     # ------------------------------------------------------------ stepping
-    def step(self, n: int = 1, groups: Iterable[Group] | None = None) -> None:
-        """Advance every running run by ``n`` steps (or only those of ``groups``)."""
-        with np.errstate(all="ignore"):
-            for group in list(self.groups if groups is None else groups):
-                for _ in range(n):
-                    if not self._step_group(group):
-                        break
+    def step(
+        self, n: int = 1, *, limit: int | None = None, batches: Iterable[Any] | None = None
+    ) -> int:
+        """Advance every running run by ``n`` steps, but no run past step ``limit`` (each
+        run counts its own steps), or only the runs of ``batches`` (their views or keys).
 
-    def _step_group(self, group: Group) -> bool:
-        code = group.code
-        if not code.any():
-            rows = None  # every run is running: the fast path
-            x, state = group.x, group.state
-        elif code.all():
-            return False
+        Returns the run-steps taken.  Each batch is stepped under its lock and publishes
+        its view when done."""
+        if batches is None:
+            groups = list(self._groups)
         else:
-            rows = np.flatnonzero(code == RUNNING)
+            found = (self._by_key.get(getattr(item, "key", item)) for item in batches)
+            groups = [group for group in found if group is not None]
+        taken = 0
+        with np.errstate(all="ignore"):
+            for group in groups:
+                with group.lock:
+                    try:
+                        for _ in range(n):
+                            stepped = self._step_group(group, limit)
+                            if not stepped:
+                                break
+                            taken += stepped
+                    finally:
+                        group.publish()
+        return taken
+
+    def _step_group(self, group: Group, limit: int | None) -> int:
+        """One step of the group's running runs below ``limit``; how many stepped."""
+        count = len(group)
+        if not count:
+            return 0
+        code, t = group.code, group.t
+        if not code.any() and (limit is None or t.max() < limit):
+            rows = None  # every run is running: the fast path
+        else:
+            active = code == RUNNING
+            if limit is not None:
+                active &= t < limit
+            rows = np.flatnonzero(active)
+            if not len(rows):
+                return 0
+        if group.batch_size:
+            self._step_minibatches(group, rows)
+        else:
+            self._step_rows(group, self.problem, rows)
+        return count if rows is None else len(rows)
+
+    def _step_minibatches(self, group: Group, rows: np.ndarray | None) -> None:
+        first = 0 if rows is None else rows[0]
+        seed, step_count = abs(int(group.seeds[first, 0])), int(group.t[first])
+        rng = np.random.default_rng([seed, step_count])
+        self._step_rows(group, self.problem.minibatch(rng, group.batch_size), rows)
+
+    def _step_rows(self, group: Group, problem: Problem, rows: np.ndarray | None) -> None:
+        if rows is None:
+            x, state = group.x, group.state
+        else:
             x = group.x[rows]
             state = {k: v[rows] for k, v in group.state.items()}
         try:
@@ -698,18 +897,11 @@ class RunSet:
             for row in failing:
                 group.messages[group.run_ids[row]] = message
             group.invalidate()
-            return False
-        problem: Problem = self.problem
-        if group.batch_size:
-            first = 0 if rows is None else rows[0]
-            seed, step_count = abs(int(group.seeds[first, 0])), int(group.t[first])
-            problem = problem.minibatch(np.random.default_rng([seed, step_count]), group.batch_size)
+            return
         results = self._try_step(group, problem, x, state, hyper, rows)
-        if results is None:
-            return not group.code.all()
-        x_new, new_state, counts = results
-        self._commit(group, rows, x, x_new, new_state, counts)
-        return True
+        if results is not None:
+            x_new, new_state, counts = results
+            self._commit(group, rows, x, x_new, new_state, counts)
 
     def _try_step(self, group, problem, x, state, hyper, rows):
         usable = rows is None and group.cache_x is x and not group.batch_size
@@ -775,9 +967,7 @@ class RunSet:
             and np.isfinite(loss.sum())
         ):
             top = int(group.t[0]) + 1  # the fast path: everyone ran and is fine
-            if top >= group.hist_x.shape[1]:
-                group._grow(2 * top)
-            group.x, group.state = x_new, new_state
+            group.x, group.state, group.loss, group.gnorm = x_new, new_state, loss, gnorm
             group.t = group.t + 1
             if isinstance(counts, list):
                 for column, count in enumerate(counts):
@@ -785,9 +975,7 @@ class RunSet:
                         group.evals[:, column] += count
             else:
                 group.evals += counts
-            group.hist_x[:, top] = x_new
-            group.hist_loss[:, top] = loss
-            group.hist_gnorm[:, top] = gnorm
+            group.record(None, top, x_new, loss, gnorm)
             group.cache_x, group.cache = x_new, cache
             if self.track_grad and gnorm.min() <= self.gtol:
                 done = gnorm <= self.gtol
@@ -798,70 +986,95 @@ class RunSet:
         done = (gnorm <= self.gtol) if self.track_grad else np.zeros(len(x), dtype=bool)
         index = np.arange(len(group)) if rows is None else rows
         t_new = group.t[index] + 1
-        top = int(t_new.max())
-        if top >= group.hist_x.shape[1]:
-            group._grow(2 * top)
         bad = index[~finite]
         group.code[bad] = DIVERGED
         group.stop_step[bad] = t_new[~finite]
         done &= finite
         group.code[index[done]] = CONVERGED
         group.stop_step[index[done]] = t_new[done]
-        x_new = np.where(finite[:, None], x_new, x)
-        group.x[index] = x_new
-        for name, value in new_state.items():
-            group.state[name][index] = value
-        group.t[index] = t_new
-        group.evals[index] += counts
+        # A diverged run stays at its last finite point.
+        kept = np.where(finite[:, None], x_new, x)
         ok, at = index[finite], t_new[finite]
-        group.hist_x[ok, at] = x_new[finite]
-        group.hist_loss[ok, at] = loss[finite]
-        group.hist_gnorm[ok, at] = gnorm[finite]
+        # Replaced, not written in place: published views hold the old arrays.
+        group.x = _with_rows(group.x, index, kept)
+        group.loss = _with_rows(group.loss, ok, loss[finite])
+        group.gnorm = _with_rows(group.gnorm, ok, gnorm[finite])
+        group.state = {
+            name: _with_rows(group.state[name], index, value) for name, value in new_state.items()
+        }
+        group.t = _with_rows(group.t, index, t_new)
+        group.evals[index] += counts
+        if len(ok):
+            group.record(ok, at, x_new[finite], loss[finite], gnorm[finite])
         group.cache_x, group.cache = None, {}
         group.lockstep = bool((group.t == group.t[0]).all())
 
     # ------------------------------------------------------------ reading
-    def _locate(self, run_id: int) -> tuple[Group, int]:
-        group = self._group_of[run_id]
-        return group, group.row(run_id)
+    def batches(self) -> list[BatchView]:
+        """Every batch as last published (never waits for one being stepped)."""
+        return [group.view for group in self._groups]
 
-    def status(self, run_id: int) -> RunStatus:
-        group, row = self._locate(run_id)
-        code = int(group.code[row])
-        step = int(group.t[row]) if code == RUNNING else int(group.stop_step[row])
-        return RunStatus(STATE_NAMES[code], step, group.messages.get(run_id, ""))
+    def batch_of(self, run_id: int) -> BatchView:
+        """The published view of the batch that holds ``run_id``."""
+        return self._group_of[run_id].view
 
-    def steps_taken(self, run_id: int) -> int:
-        group, row = self._locate(run_id)
-        return int(group.t[row])
+    def _locate(self, run_id: int) -> tuple[BatchView, int]:
+        view = self._group_of[run_id].view
+        return view, view.row(run_id)
 
-    def position(self, run_id: int) -> np.ndarray:
-        group, row = self._locate(run_id)
-        return group.x[row].copy()
-
-    def optimizer_state(self, run_id: int) -> dict[str, np.ndarray]:
-        group, row = self._locate(run_id)
-        return {name: value[row].copy() for name, value in group.state.items()}
-
-    def evals(self, run_id: int) -> dict[str, int]:
-        group, row = self._locate(run_id)
-        return {kind: int(n) for kind, n in zip(EVAL_KINDS, group.evals[row], strict=True)}
-
-    def history(self, run_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Views of (x, loss, grad_norm) for the points the run has reached."""
-        group, row = self._locate(run_id)
-        code = group.code[row]
-        last = int(group.t[row]) if code != DIVERGED else int(group.stop_step[row]) - 1
-        return (
-            group.hist_x[row, : last + 1],
-            group.hist_loss[row, : last + 1],
-            group.hist_gnorm[row, : last + 1],
+    def run(self, run_id: int) -> RunView:
+        """A snapshot of one run: its config, status, position, evaluations and history."""
+        view, row = self._locate(run_id)
+        return RunView(
+            run_id,
+            self.configs[run_id],
+            _status(view, row, run_id),
+            int(view.steps[row]),
+            view.x[row].copy(),
+            float(view.loss[row]),
+            float(view.grad_norm[row]),
+            _evals(view, row),
+            view.run_history(row),
         )
 
+    def status(self, run_id: int) -> RunStatus:
+        view, row = self._locate(run_id)
+        return _status(view, row, run_id)
+
+    def steps_taken(self, run_id: int) -> int:
+        view, row = self._locate(run_id)
+        return int(view.steps[row])
+
+    def position(self, run_id: int) -> np.ndarray:
+        view, row = self._locate(run_id)
+        return view.x[row].copy()
+
+    def optimizer_state(self, run_id: int) -> dict[str, np.ndarray]:
+        view, row = self._locate(run_id)
+        return view.optimizer_state(row)
+
+    def evals(self, run_id: int) -> dict[str, int]:
+        view, row = self._locate(run_id)
+        return _evals(view, row)
+
+    def history(self, run_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(x, loss, grad_norm) at the points the run has kept (see ``run`` for their
+        step numbers)."""
+        view, row = self._locate(run_id)
+        history = view.run_history(row)
+        return history.x, history.loss, history.grad_norm
+
     def trajectory(self, run_id: int) -> Trajectory:
-        x, loss, gnorm = self.history(run_id)
+        view, row = self._locate(run_id)
+        history = view.run_history(row)
         return Trajectory(
-            x.copy(), loss.copy(), gnorm.copy(), self.status(run_id), self.evals(run_id)
+            history.x,
+            history.loss,
+            history.grad_norm,
+            _status(view, row, run_id),
+            _evals(view, row),
+            history.kept,
+            history.thinned,
         )
 
     def snapshot(self) -> dict[str, Any]:
@@ -869,7 +1082,7 @@ class RunSet:
         return copy.deepcopy(
             {
                 "configs": self.configs,
-                "groups": self.groups,
+                "groups": self._groups,
                 "group_of": self._group_of,
                 "next_id": self._next_id,
             }
@@ -878,11 +1091,32 @@ class RunSet:
     def restore(self, snapshot: dict[str, Any]) -> None:
         snapshot = copy.deepcopy(snapshot)
         self.configs = snapshot["configs"]
-        self.groups = snapshot["groups"]
+        self._groups = snapshot["groups"]
+        self._by_key = {group.key: group for group in self._groups}
         self._group_of = snapshot["group_of"]
         self._next_id = snapshot["next_id"]
-        for group in self.groups:
+        for group in self._groups:
             group.invalidate()
+            group.publish()
+
+
+def _status(view: BatchView, row: int, run_id: int) -> RunStatus:
+    code = int(view.codes[row])
+    step = int(view.steps[row]) if code == RUNNING else int(view.stop_steps[row])
+    return RunStatus(STATE_NAMES[code], step, view.messages.get(run_id, ""))
+
+
+def _evals(view: BatchView, row: int) -> dict[str, int]:
+    return {kind: int(n) for kind, n in zip(EVAL_KINDS, view.evals[row], strict=True)}
+
+
+def _with_rows(array: np.ndarray, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """A copy of ``array`` with ``rows`` set to ``values`` (all rows: ``values`` itself)."""
+    if len(rows) == len(array) and len(rows) and rows[-1] == len(array) - 1:
+        return np.asarray(values, dtype=array.dtype).reshape(array.shape)
+    array = array.copy()
+    array[rows] = values
+    return array
 
 
 def _as_float_array(value: Any, shape: tuple[int, ...]) -> np.ndarray:
@@ -932,13 +1166,15 @@ def simulate(
     seed: int = 0,
     registry: Any = None,
     gtol: float = 1e-10,
+    history: str = "full",
 ) -> Trajectory:
     """Run one optimizer on one model for ``steps`` steps and return its trajectory.
 
     ``model`` and ``optimizer`` are registry names, specs or (model) a ``Problem``;
     ``schedule`` is a name, a spec, or ``(name_or_spec, params)``.  A run that converges
     (gradient norm ≤ ``gtol``), diverges or fails stops early; its trajectory ends there.
-    Never raises for what the optimizer does; raises ``EngineError`` for bad set-up.
+    ``history`` is as for ``RunSet`` (every step by default).  Never raises for what
+    the optimizer does; raises ``EngineError`` for bad set-up.
     """
     if registry is None:
         from zoo.registry import load_registry
@@ -951,7 +1187,7 @@ def simulate(
         item, schedule_params = schedule if isinstance(schedule, tuple) else (schedule, {})
         schedule_name = item if isinstance(item, str) else item.name
     name = optimizer if isinstance(optimizer, str) else optimizer.name
-    runs = RunSet(problem, registry, gtol=gtol)
+    runs = RunSet(problem, registry, gtol=gtol, history=history)
     run_id = runs.add(
         RunConfig(
             name,

@@ -251,5 +251,6 @@ __all__ = [
     "checkpoint",
     "command",
     "format_table",
+    "format_value",
     "run_experiment",
 ]
