@@ -602,6 +602,7 @@ __all__ = [
     "default_scene",
     "lesson_files",
     "lesson_path",
+    "lesson_title",
     "project",
     "run_label",
 ]

@@ -203,6 +203,9 @@ def test_a_sleeping_plugin_slows_only_its_own_run(qtbot, make_window):
 
         qtbot.waitUntil(others_moved, timeout=10000)
         assert window.runset.steps_taken(sleepy) == 0
+        later = window.stepper.clock() + 10.0  # long past the time a job counts as slow
+        window.stepper.clock = lambda: later
+        window.stepper.submit(1, 10**9)
         window._update_status(window._last_status + 1.0)
         assert "slow" in window.status_text(sleepy)
     finally:
@@ -475,9 +478,10 @@ def test_the_lab_and_experiment_actions_never_crash_the_window(qtbot, main_windo
 
 
 def test_dragging_the_start_marker_previews_the_paths_then_moves_the_runs(
-    qtbot, main_window, registry
+    qtbot, main_window, registry, monkeypatch
 ):
     window = main_window
+    monkeypatch.setattr("gui.start_points.PREVIEW_BUDGET", 3600.0)  # every preview step
     settle(window)
     marker = window.canvas.start_marker
     marker.setPos(0.9, 0.9)  # what a drag does, step by step

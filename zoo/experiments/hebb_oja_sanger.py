@@ -31,14 +31,14 @@ def run(seed: int = 0) -> Result:
     single = build_problem("pca_neuron", {**DATA, "n_outputs": 1}, seed=seed, registry=registry)
     data, values, vectors = single.inputs, single.data_variances, single.principal_components
     dim = data.shape[1]
-    runs = RunSet(single, registry, gtol=0.0)
+    runs = RunSet(single, registry, gtol=0.0, history="full")
     hebb_id = runs.add(RunConfig("hebbian", {"lr": LR}, seed=seed))
     oja_id = runs.add(RunConfig("oja", {"lr": LR}, seed=seed))
     stepped(runs, STEPS, 0.0, 0.5)
     several = build_problem(
         "pca_neuron", {**DATA, "n_outputs": COMPONENTS}, seed=seed, registry=registry
     )
-    sanger_runs = RunSet(several, registry, gtol=0.0)
+    sanger_runs = RunSet(several, registry, gtol=0.0, history="full")
     sanger_id = sanger_runs.add(RunConfig("sanger", {"lr": LR}, seed=seed))
     stepped(sanger_runs, STEPS, 0.5, 1.0)
     hebb_path = runs.history(hebb_id)[0]

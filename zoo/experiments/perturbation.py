@@ -109,7 +109,7 @@ def engine_curve(
     starts = rng.standard_normal((runs, m * n))
     starts /= np.linalg.norm(starts, axis=1, keepdims=True)
     name, extra = OPTIMIZERS[method]
-    engine = RunSet(problem, load_registry(), gtol=0.0, track_grad=False)
+    engine = RunSet(problem, load_registry(), gtol=0.0, track_grad=False, history="full")
     ids = [
         engine.add(
             RunConfig(

@@ -65,7 +65,7 @@ def run(seed: int = 0) -> Result:
         "c/(k+1)": ("inverse", ETA0),
         "constant": ("constant", CONSTANT_LR),
     }
-    runs = RunSet(problem, registry, gtol=0.0)
+    runs = RunSet(problem, registry, gtol=0.0, history="full")
     clean, noisy = {}, {}
     for label, (schedule, lr) in schedules.items():
         clean[label] = runs.add(RunConfig("sgd", {"lr": lr}, schedule, start=(START,), seed=seed))

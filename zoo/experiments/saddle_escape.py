@@ -76,7 +76,7 @@ def run(seed: int = 0) -> Result:
     registry = load_registry()
     saddle = QuarticSaddle()
     mu = -float(np.linalg.eigvalsh(saddle.hess(np.zeros((1, 2)))[0])[0])
-    runs = RunSet(saddle, registry, gtol=0.0)
+    runs = RunSet(saddle, registry, gtol=0.0, history="full")
     stuck = runs.add(RunConfig("sgd", {"lr": LR}, start=START, seed=seed, label="GD"))
     nudged = runs.add(
         RunConfig("sgd", {"lr": LR}, start=(START[0], OFFSET), seed=seed, label="GD, y₀ = δ")
