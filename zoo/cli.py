@@ -282,7 +282,7 @@ def command_run(args: argparse.Namespace) -> int:
     scene_out = writable(args.scene_out, (".json",), "--scene-out") if args.scene_out else None
     registry = load_registry()
     problem, model, settings, configs = runs_from_args(args, registry)
-    runs = RunSet(problem, registry, history="full" if out else "none")
+    runs = RunSet(problem, registry, history="full")
     ids = [runs.add(config) for config in configs]
     from zoo import progress
 
