@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from zoo.engine import DIVERGED, RunConfig, RunSet
+from zoo.engine import RunConfig, RunSet
 from zoo.problem import Problem
+from zoo.runview import DIVERGED
 
 #: Basin classes besides the minima's own indices 0, 1, …
 ELSEWHERE, DIVERGED_CLASS, NOT_YET = -1, -2, -3
@@ -85,7 +86,7 @@ class _Runs:
     status) of every run in the order of ``configs``."""
 
     def __init__(self, problem: Problem, registry: Any, configs: list[RunConfig]) -> None:
-        self.runs = RunSet(problem, registry)
+        self.runs = RunSet(problem, registry, history="none")
         self.ids = np.asarray(self.runs.add_many(configs))
 
     def step(self, n: int) -> None:
@@ -94,14 +95,12 @@ class _Runs:
     def read(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         x, loss, gnorm, code = [], [], [], []
         order = []
-        for group in self.runs.groups:
-            rows = np.arange(len(group))
-            last = np.where(group.code == DIVERGED, group.stop_step - 1, group.t)
-            x.append(group.x)
-            loss.append(group.hist_loss[rows, last])
-            gnorm.append(group.hist_gnorm[rows, last])
-            code.append(group.code)
-            order.extend(group.run_ids)
+        for view in self.runs.batches():
+            x.append(view.x)
+            loss.append(view.loss)
+            gnorm.append(view.grad_norm)
+            code.append(view.codes)
+            order.extend(view.run_ids)
         position = np.empty(len(order), dtype=np.int64)
         position[np.searchsorted(self.ids, order)] = np.arange(len(order))
         return tuple(np.concatenate(a)[position] for a in (x, loss, gnorm, code))  # type: ignore[return-value]
