@@ -594,6 +594,7 @@ def lesson_path(path_or_name: str | Path) -> Path:
 
 
 __all__ = [
+    "LESSONS",
     "Event",
     "Workspace",
     "WorkspaceBusy",
