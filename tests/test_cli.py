@@ -277,6 +277,7 @@ def test_the_app_adds_its_commands_through_the_entry_point_group():
     found = {name: register for name, register, _ in plugin_commands()}
     from gui.commands import register
 
+    assert "app" in found, "entry points not installed: run `pip install -e .` again"
     assert found["app"] is register
     commands = set(build_parser()._subparsers._group_actions[0].choices)
     assert {"app", "lab", "render", "run", "plugins", "check", "experiment"} <= commands

@@ -1,4 +1,4 @@
-"""The classic experiments: every agreement holds, and the theory they use is the reference's."""
+"""The classic experiments: every agreement holds, and the theory they use is the papers'."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def test_every_agreement_holds(results, name):
             assert len(x) == len(y) > 0, (title, label)
 
 
-def test_robbins_monro_stalls_where_the_reference_says(results):
+def test_robbins_monro_stalls_where_theory_says(results):
     result = result_of(results, "robbins_monro")
     stall = row(result, "η₀/(k+1)², no noise: x_K/x₀ stalls")
     assert stall.theory == pytest.approx(0.3581878, abs=5e-8)

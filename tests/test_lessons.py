@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -66,13 +65,11 @@ def validate_scene(data: dict, registry) -> None:
 def load(path: Path, registry) -> dict:
     data = json.loads(path.read_text(encoding="utf-8"))
     missing = missing_names(data, registry)
-    if missing:
-        pytest.skip(f"{path.name} needs {', '.join(missing)}, not registered")
-    if importlib.util.find_spec("zoo.session") is not None:
-        from zoo.session import load_scene
+    assert not missing, f"{path.name} needs {', '.join(missing)}: built-ins not registered"
+    from zoo.session import load_scene
 
-        scene = load_scene(path, registry)
-        assert scene is not None
+    scene = load_scene(path, registry)
+    assert scene.model == data["model"]["name"] and len(scene.runs) == len(data["runs"])
     validate_scene(data, registry)
     return data
 

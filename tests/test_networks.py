@@ -160,7 +160,7 @@ def test_gram_infinity_closed_form_against_monte_carlo():
     w = np.random.default_rng(0).standard_normal((100_000, 3))
     on = (w @ inputs.T >= 0).astype(float)
     monte_carlo = (inputs @ inputs.T) * (on.T @ on) / len(w)
-    # REFERENCE: 1.3e-3 with 4e5 samples; a quarter of the samples doubles the error.
+    # The Monte Carlo error is about 1.3e-3 with 4e5 samples; a quarter of them doubles it.
     assert np.abs(monte_carlo - closed).max() < 4e-3
     assert np.linalg.eigvalsh(closed)[0] > 0
 

@@ -30,7 +30,7 @@ BUILT_IN = {
     "weight_perturbation", "node_perturbation", "perceptron", "hebbian", "oja", "sanger",
 }  # fmt: skip
 
-# torch.optim 2.13 defaults (REFERENCE §1), tuples split into named parameters.
+# torch.optim 2.13 defaults, tuples split into named parameters.
 TORCH_DEFAULTS = {
     "sgd": {"lr": 1e-3, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0,
             "nesterov": False},
@@ -464,7 +464,7 @@ def test_node_perturbation_is_werfels_rule_and_unbiased(registry):
         registry=registry,
         gtol=0,
     )
-    # ΔW = −(η/σ²)[E(Wx + ξ) − E(Wx)]ξxᵀ over all examples at once (REFERENCE §3).
+    # ΔW = −(η/σ²)[E(Wx + ξ) − E(Wx)]ξxᵀ over all examples at once (Werfel, Xie & Seung 2005).
     xi = sigma * run_normal(np.array([[11]]), np.array([0]), (8,))[0]
     r = problem.residuals(start[None, :])[0]
     change = 0.5 * np.sum((r + xi) ** 2) - 0.5 * np.sum(r**2)

@@ -1,7 +1,7 @@
 """Step-size theory on quadratics, measured from simulated runs of the built-in optimizers.
 
 Rates are read off the error decay ‖x_k − x*‖ of runs on the ``quadratic`` model with
-κ = 100 and compared with the spectral radii of REFERENCE §2 (Goh 2017; Lessard, Recht &
+κ = 100 and compared with the spectral radii of the theory (Goh 2017; Lessard, Recht &
 Packard 2016).  The optimally tuned momentum methods sit at a double root of their
 iteration matrix, so their error decays like k·ρᵏ, not ρᵏ: the fit of log‖e_k‖ has a log k
 term to absorb that, and its coefficient shows the double root.

@@ -1,4 +1,4 @@
-"""Step-size theory against REFERENCE §2, §5, §8 and against simulated runs."""
+"""Step-size theory against closed forms from the literature and against simulated runs."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def test_divergence_of_a_simulated_run_flips_at_two_over_lambda_max(registry, fa
     assert (predicted == theory.DIVERGENT) == (run.loss[-1] > run.loss[0])
 
 
-# ---------------------------------------------------------------- rates (REFERENCE §2, κ = 100)
+# ---------------------------------------------------------------- rates (κ = 100)
 def test_optimal_rates_at_kappa_100_match_the_reference():
     rates = theory.optimal_rates(1.0, 100.0)
     assert rates["gd"]["rate"] == pytest.approx(0.980198, abs=5e-7)
@@ -217,7 +217,7 @@ def test_predicted_eigencomponents_match_simulated_gd_to_1e_10(registry, lr):
     components = theory.eigen_components(problem, run.x, lr)
     assert len(run.x) == 81
     assert np.max(np.abs(components.predicted - components.measured)) < 1e-10
-    # the loss splits by eigen-direction with the ½ (REFERENCE §2)
+    # the loss splits by eigen-direction with the ½
     assert np.max(np.abs(components.loss_split.sum(axis=1) - run.loss)) < 1e-10
 
 

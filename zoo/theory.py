@@ -4,8 +4,8 @@ Everything here is the closed-form side of the story the step-size lab tells: pe
 eigen-direction regimes of gradient descent, the best fixed step and the best momentum,
 the spectral radius of heavy-ball and Nesterov iterations, Robbins–Monro sums of a
 schedule, the local quadratic model (Hessian eigen-decomposition) of any problem, and the
-predicted eigencomponents of a run.  Formulas and numbers are those of REFERENCE §2, §5
-and §8.
+predicted eigencomponents of a run.  Formulas follow Polyak 1964 and Nesterov 1983 (rates),
+Goh 2017 and Lessard, Recht & Packard 2016 (spectral radii), and Robbins & Monro 1951.
 
 **Tolerance policy of the regimes.**  A regime boundary is met when ηλ equals 1 or 2 up to
 a relative tolerance ``rtol`` (default ``1e-9``): |ηλ − 1| ≤ rtol is "exact in one step",
@@ -97,7 +97,7 @@ def gd_regimes(eigenvalues: Sequence[float] | np.ndarray, lr: float, rtol: float
 
 # ---------------------------------------------------------------- rates and best parameters
 def optimal_rates(mu: float, L: float) -> dict[str, dict[str, float]]:
-    """Best fixed-parameter rates on quadratics with eigenvalues in [μ, L] (REFERENCE §2).
+    """Best fixed-parameter rates on quadratics with eigenvalues in [μ, L] (Polyak 1964).
 
     Each entry gives ``rate`` (spectral radius: error contraction per step), ``lr`` and
     ``momentum``: ``gd`` at η = 2/(μ + L); ``heavy_ball`` at Polyak's optimum;

@@ -2,7 +2,7 @@
 
 Every model here is E(w) = ½wᵀAw + bᵀw + e₀ with a constant symmetric A, exposed as
 ``.matrix`` with its ``.eigenvalues`` so the step-size lab can read 1/λ and 2/λ off them.
-The gradient is Aw + b and the stationary point w* = −A⁻¹b (REFERENCE §2's sign convention).
+The gradient is Aw + b and the stationary point w* = −A⁻¹b (the usual sign convention).
 """
 
 from __future__ import annotations

@@ -54,8 +54,8 @@ def test_the_dock_shows_the_table_and_curves_of_the_experiment(qtbot, window):
     assert len(plots) == len(result.curves)
     assert len(plots[0].listDataItems()) == len(next(iter(result.curves.values())))
     lesson = EXPERIMENTS["linear_neuron"].lesson
-    if (experiment_view.LESSONS / f"{lesson}.json").exists():
-        assert window.lessons == [lesson]
+    assert (experiment_view.LESSONS / f"{lesson}.json").is_file()
+    assert window.lessons == [lesson]
 
 
 def test_a_second_experiment_reuses_the_dock(qtbot, window):

@@ -468,10 +468,16 @@ def test_single_step_and_reset(qtbot, main_window):
 
 
 def test_the_lab_and_experiment_actions_never_crash_the_window(qtbot, main_window):
+    from gui.lab import LabDock
+
     window = main_window
     window.show_lab()
+    lab = window.findChild(LabDock)
+    assert lab is not None and lab.isVisible(), window.statusBar().currentMessage()
     window.show_experiment("no_such_experiment")
-    qtbot.wait(50)
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Experiment no_such_experiment is not available: ")
+    assert "unknown experiment" in message
     assert window.isVisible()
     start = steps_of(window)
     qtbot.waitUntil(lambda: all(s > start[r] for r, s in steps_of(window).items()), timeout=5000)
