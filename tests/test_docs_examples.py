@@ -2,6 +2,8 @@
 
 What is run, per page, in one temporary folder and in page order:
 
+The console examples of pages that render animations run in the slow set.
+
 - ``console`` blocks: each ``$ zoo …`` line runs through ``zoo.cli.main``; it must exit 0,
   and the lines under it up to the next ``$`` (if any) must be exactly what it prints.
   A line whose comment says ``(window)`` opens the app and is not run.
@@ -87,14 +89,30 @@ def run_console(command: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
-def test_every_example_on_the_page_runs_as_shown(page, tmp_path, monkeypatch, example_site):
+#: Pages whose commands render animations: their console examples run in the slow set.
+RENDERING = ("README.md", "app.md")
+CASES = [
+    pytest.param(page, False, id=f"{page.name}-code")
+    if page.name in RENDERING
+    else pytest.param(page, True, id=page.name)
+    for page in PAGES
+] + [
+    pytest.param(page, True, id=f"{page.name}-commands", marks=pytest.mark.slow)
+    for page in PAGES
+    if page.name in RENDERING
+]
+
+
+@pytest.mark.parametrize(("page", "commands"), CASES)
+def test_every_example_on_the_page_runs_as_shown(
+    page, commands, tmp_path, monkeypatch, example_site
+):
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(example_site))
     namespace: dict = {"__name__": f"docs_{page.stem}"}
     ran = 0
     for language, text in blocks(page):
-        if language == "console":
+        if language == "console" and commands:
             for command, expected in console_examples(text):
                 if WINDOW in command:
                     continue
@@ -115,8 +133,10 @@ def test_every_example_on_the_page_runs_as_shown(page, tmp_path, monkeypatch, ex
         elif language == "python":
             exec(compile(text, f"{page.name} example", "exec"), namespace)
             ran += 1
-    if page.name in ("README.md", "writing-plugins.md", "formulas.md", "app.md"):
-        assert ran, f"{page.name} shows examples but none ran"
+    showing = {"README.md", "writing-plugins.md", "formulas.md"} | (
+        {"app.md"} if commands else set()
+    )
+    assert ran or page.name not in showing, f"{page.name} shows examples but none ran"
 
 
 def test_the_window_marker_is_used_only_on_commands_that_open_the_app():
