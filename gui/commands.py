@@ -121,7 +121,12 @@ def register(commands: Any) -> None:
         ],
     )
     render.add_argument("model", help="a scene file (.json) or a model name")
-    add_run_arguments(render, require_model=False, steps=600)
+    add_run_arguments(
+        render,
+        require_model=False,
+        steps=None,
+        steps_help="steps per run (default: a scene file's step limit, else 600)",
+    )
     render.add_argument("--frames", type=int, default=120, help="animation frames (default 120)")
     render.add_argument(
         "--steps-per-frame",

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 SUFFIXES = (".png", ".gif", ".mp4")
+#: Steps of a model-and-optimizers render: enough for Adam's default rate to show motion.
+DEFAULT_STEPS = 600
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -81,17 +83,16 @@ def render_command(args: Any) -> int:
     out = writable(args.out, SUFFIXES)
     width, height = parse_size(getattr(args, "size", "800x600"))
     frames = int(getattr(args, "frames", 120))
-    steps = int(getattr(args, "steps", 600))
+    steps = getattr(args, "steps", None)
     given = getattr(args, "steps_per_frame", None)
-    if frames < 1 or (given is not None and given < 1) or steps < 0:
+    if frames < 1 or (given is not None and given < 1) or (steps is not None and steps < 0):
         raise UsageError("--frames and --steps-per-frame must be at least 1, --steps 0 or more")
-    per_frame = frame_plan(frames, steps, given)
     quiet = bool(getattr(args, "quiet", False))
     with _interrupt_between_frames() as interrupted:
-        return _render(args, out, (width, height), frames, steps, per_frame, quiet, interrupted)
+        return _render(args, out, (width, height), frames, steps, given, quiet, interrupted)
 
 
-def _render(args, out, size, frames, steps, per_frame, quiet, interrupted) -> int:
+def _render(args, out, size, frames, steps, given, quiet, interrupted) -> int:
     from zoo import progress
     from zoo.atomic import atomic_path
     from zoo.cli import UsageError
@@ -102,6 +103,9 @@ def _render(args, out, size, frames, steps, per_frame, quiet, interrupted) -> in
 
     registry = load_registry()
     scene = scene_from_args(args, registry)
+    if steps is None:  # a scene file replays the steps it was saved with
+        steps = scene.playback["step_limit"] if getattr(args, "scene", None) else DEFAULT_STEPS
+    per_frame = frame_plan(frames, steps, given)
     from gui.app import ensure_application
 
     ensure_application()

@@ -118,7 +118,11 @@ def lookup(registry: Registry, kind: str, name: str) -> Any:
 
 
 def add_run_arguments(
-    parser: argparse.ArgumentParser, *, require_model: bool = True, steps: int = 200
+    parser: argparse.ArgumentParser,
+    *,
+    require_model: bool = True,
+    steps: int | None = 200,
+    steps_help: str = "",
 ) -> None:
     """The flags shared by ``zoo run`` and ``zoo render``."""
     if require_model:
@@ -137,7 +141,9 @@ def add_run_arguments(
         metavar="key=value",
         help="a model setting (repeatable), e.g. --set lambda2=100",
     )
-    parser.add_argument("--steps", type=int, default=steps, help=f"steps per run (default {steps})")
+    parser.add_argument(
+        "--steps", type=int, default=steps, help=steps_help or f"steps per run (default {steps})"
+    )
     parser.add_argument(
         "--start",
         metavar="X,Y",

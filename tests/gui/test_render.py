@@ -110,3 +110,26 @@ def _has_pyav():
     except ImportError:
         return False
     return True
+
+
+def test_a_scene_written_by_zoo_run_replays_bit_for_bit_in_the_renderer(qapp, tmp_path, capsys):
+    import json
+
+    import zoo
+    from gui.render import Renderer
+    from zoo.cli import main
+    from zoo.session import load_scene
+
+    scene_file = tmp_path / "run.json"
+    argv = ["run", "rosenbrock", "adam:lr=0.05", "sgd:lr=0.002", "--start", "-1.2,1"]
+    assert main([*argv, "--steps", "120", "--json", "--scene-out", str(scene_file)]) == 0
+    ends = [r["x"][-1] for r in json.loads(capsys.readouterr().out)["results"]]
+    registry = zoo.load_registry()
+    scene = load_scene(scene_file, registry)
+    renderer = Renderer(scene, registry, 64, 48)
+    try:
+        renderer.advance(scene.playback["step_limit"])
+        runset = renderer.window.workspace.runset
+        assert [runset.trajectory(i).x[-1].tolist() for i in runset.configs] == ends
+    finally:
+        renderer.close()
