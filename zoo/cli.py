@@ -299,6 +299,8 @@ def command_run(args: argparse.Namespace) -> int:
             runs.step(chunk)
             done += chunk
             bar.update(chunk)
+            if all(runs.status(i).state != "running" for i in ids):
+                break  # every run converged, diverged or failed: nothing more to step
     minima = np.asarray(problem.minima, dtype=float).reshape(-1, problem.dim)
     results = []
     for run_id, config in zip(ids, configs, strict=True):
