@@ -2,7 +2,7 @@
 
 What is run, per page, in one temporary folder and in page order:
 
-The console examples of pages that render animations run in the slow set.
+Pages whose examples take tens of seconds (renders, maps) run in the slow set.
 
 - ``console`` blocks: each ``$ zoo …`` line runs through ``zoo.cli.main``; it must exit 0,
   and the lines under it up to the next ``$`` (if any) must be exactly what it prints.
@@ -89,18 +89,15 @@ def run_console(command: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-#: Pages whose commands render animations: their console examples run in the slow set.
-RENDERING = ("README.md", "app.md")
+#: Pages whose examples take tens of seconds (renders, maps) run whole in the slow set;
+#: the README's Python examples run in the default set too.
+HEAVY = ("README.md", "app.md", "maps.md")
 CASES = [
-    pytest.param(page, False, id=f"{page.name}-code")
-    if page.name in RENDERING
+    pytest.param(page, True, id=page.name, marks=pytest.mark.slow)
+    if page.name in HEAVY
     else pytest.param(page, True, id=page.name)
     for page in PAGES
-] + [
-    pytest.param(page, True, id=f"{page.name}-commands", marks=pytest.mark.slow)
-    for page in PAGES
-    if page.name in RENDERING
-]
+] + [pytest.param(ROOT / "README.md", False, id="README.md-code")]
 
 
 @pytest.mark.parametrize(("page", "commands"), CASES)
