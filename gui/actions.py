@@ -94,6 +94,8 @@ def build_menus(window: Any) -> None:
     act = window.make_action
     menu = window.menuBar().addMenu("&File")
     menu.addAction(act("Open scene…", window.open_scene_dialog, "Ctrl+O"))
+    recent = menu.addMenu("Open recent")
+    recent.aboutToShow.connect(lambda: _fill_recent(window, recent))
     menu.addAction(act("Save scene…", window.save_scene_dialog, "Ctrl+S"))
     menu.addSeparator()
     menu.addAction(act("Export picture (PNG)…", window.export_png_dialog, "Ctrl+E"))
@@ -132,6 +134,7 @@ def build_menus(window: Any) -> None:
     view.addAction(window.side.toggleViewAction())
     view.addAction(window.lesson_dock.toggleViewAction())
     view.addAction(window.fit_action)
+    view.addAction(act("Reset layout", window.reset_layout, tip="Put the docks back"))
     view.addSeparator()
     trails = view.addMenu("Trails")
     group = QtGui.QActionGroup(window)
@@ -142,3 +145,12 @@ def build_menus(window: Any) -> None:
         action.triggered.connect(lambda _=False, s=setting: window.workspace.set_trail(s))
         group.addAction(action)
         window.trail_actions[setting] = action
+
+
+def _fill_recent(window: Any, menu: QtWidgets.QMenu) -> None:
+    menu.clear()
+    paths = window.recent_scenes()
+    for path in paths:
+        menu.addAction(path, lambda p=path: window.open_scene_file(p))
+    if not paths:
+        menu.addAction("(none yet)").setEnabled(False)

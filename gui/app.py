@@ -19,7 +19,8 @@ def ensure_application() -> QtWidgets.QApplication:
 
 
 def run_app(scene: str | None = None, lesson: str | None = None, lab: bool = False) -> int:
-    """Open the main window (scene file, lesson, or the default scene) and run the loop.
+    """Open the main window (scene file, lesson, the last session's scene, or the default
+    scene) and run the loop, in the last session's size and layout.
 
     A scene or lesson that cannot be opened is reported in the window, which then shows
     the default scene.  Returns the exit code of the event loop.
@@ -29,7 +30,10 @@ def run_app(scene: str | None = None, lesson: str | None = None, lab: bool = Fal
 
     window = MainWindow()
     window.resize(1500, 920)
+    window.restore_layout()
     window.show()
+    if scene is None and lesson is None and window.last_scene() is not None:
+        scene = str(window.last_scene())
     if scene is not None:
         window.open_scene_file(scene)
     if lesson is not None:

@@ -12,11 +12,39 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from zoo.specs import Param, SpecError
 
 SLIDER_STEPS = 1000
+#: The keys a typed number is made of; a number box leaves every other key to the window.
+NUMBER_KEYS = frozenset("0123456789.eE+-")
+
+
+class NumberEdit(QtWidgets.QLineEdit):
+    """A box for one number: a key that cannot be part of a number is never typed into
+    it, and goes to the window's single-key shortcuts (R, S, Space …) instead."""
+
+    def event(self, event: QtCore.QEvent) -> bool:
+        if event.type() == QtCore.QEvent.Type.ShortcutOverride and _foreign(event):
+            event.ignore()
+            return False
+        return super().event(event)
+
+    def keyPressEvent(self, event: QtGui.QKeyEvent) -> None:
+        if _foreign(event):
+            event.ignore()
+            return
+        super().keyPressEvent(event)
+
+
+def _foreign(event: QtGui.QKeyEvent) -> bool:
+    """A printable key, without Ctrl or Alt, that no number contains."""
+    text = event.text()
+    plain = not event.modifiers() & (
+        QtCore.Qt.KeyboardModifier.ControlModifier | QtCore.Qt.KeyboardModifier.AltModifier
+    )
+    return plain and len(text) == 1 and text.isprintable() and text not in NUMBER_KEYS
 
 
 def format_number(value: float) -> str:
@@ -36,7 +64,7 @@ class FloatField(QtWidgets.QWidget):
         self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.slider.setRange(0, SLIDER_STEPS)
         self.slider.setMinimumWidth(90)
-        self.entry = QtWidgets.QLineEdit()
+        self.entry = NumberEdit()
         self.entry.setMaximumWidth(86)
         self.entry.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
         bounded = param.low is not None and param.high is not None and param.high > param.low

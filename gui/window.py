@@ -25,6 +25,7 @@ from gui.canvas import LEGEND_MOST, Canvas
 from gui.drawing import RunDrawing
 from gui.files import FilesMixin
 from gui.frame_loop import FRAME_MS, FrameLoopMixin
+from gui.layout import app_settings, fit_to_screen, place_dock, recent_scenes, remember_scene
 from gui.model_panel import ModelPanel
 from gui.palette import run_colour, sweep_colours
 from gui.plots import StepPlots
@@ -56,8 +57,10 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         *,
         autoplay: bool = True,
         workspace: Workspace | None = None,
+        store: QtCore.QSettings | None = None,
     ) -> None:
         super().__init__()
+        self.store = store if store is not None else app_settings()
         self.workspace = ws = workspace or Workspace(registry, palette=run_colour)
         self.registry = ws.registry
         ws.guard = self._quiesce
@@ -74,6 +77,7 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         self._legend_summary = ""
         self.last_message = ""
         self._build_ui()
+        self._default_layout = self.saveState()
         events = ws.events
         events.runs_changed.connect(self._on_runs_changed)
         events.selection_changed.connect(self._on_selection_changed)
@@ -138,6 +142,7 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         self.side.setObjectName("sideDock")
         self.side.setWidget(self.tabs)
         self.side.setMinimumWidth(390)
+        self.tabs.setMinimumHeight(0)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.side)
 
         self.lesson_view = SafeTextBrowser()
@@ -156,6 +161,39 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
 
     def make_action(self, *args: Any, **kwargs: Any) -> QtGui.QAction:
         return make_action(self, *args, **kwargs)
+
+    # ================================================================== layout, settings
+    def restore_layout(self) -> None:
+        """The geometry and dock layout of the last session (if any), within the screen."""
+        geometry = self.store.value("geometry")
+        if isinstance(geometry, QtCore.QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        state = self.store.value("dock_state")
+        if isinstance(state, QtCore.QByteArray) and not state.isEmpty():
+            self.restoreState(state)
+        fit_to_screen(self)
+
+    def save_layout(self) -> None:
+        self.store.setValue("geometry", self.saveGeometry())
+        self.store.setValue("dock_state", self.saveState())
+        self.store.sync()
+
+    def reset_layout(self) -> None:
+        """Docks back where a new window has them (the side dock shown)."""
+        self.restoreState(self._default_layout)
+        self.side.show()
+        fit_to_screen(self)
+
+    def remember_scene(self, path: str | Path) -> None:
+        remember_scene(self.store, path)
+
+    def last_scene(self) -> Path | None:
+        """The scene file opened or saved last, if it is still there."""
+        value = self.store.value("last_scene")
+        return Path(value) if isinstance(value, str) and Path(value).is_file() else None
+
+    def recent_scenes(self) -> list[str]:
+        return recent_scenes(self.store)
 
     # ================================================================== the workspace's state
     @property
@@ -504,16 +542,16 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
             self.statusBar().showMessage(f"The step-size lab is not available: {error}", 6000)
             return
         try:
-            if panels:
-                gui.lab.show_lab(self, panels)
-            else:
-                gui.lab.show_lab(self)
+            size = self.size()
+            dock = gui.lab.show_lab(self, panels) if panels else gui.lab.show_lab(self)
+            place_dock(self, dock, size)
         except Exception as error:
             self.statusBar().showMessage(f"The step-size lab failed to open: {error}", 6000)
 
     def show_experiment(self, name: str) -> None:
         try:
-            experiment_view.show_experiment(self, name)
+            size = self.size()
+            place_dock(self, experiment_view.show_experiment(self, name), size)
         except Exception as error:
             self.statusBar().showMessage(f"Experiment {name} is not available: {error}", 6000)
 
@@ -543,6 +581,8 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         maps_dock.finish_all()
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        if not self._closing:
+            self.save_layout()
         self.shutdown()
         super().closeEvent(event)
 

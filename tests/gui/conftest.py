@@ -9,6 +9,19 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before anything imports Qt
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def settings_folder(tmp_path, monkeypatch):
+    """Window settings go to a temporary folder, never to the user's own."""
+    from PySide6 import QtCore
+
+    folder = tmp_path / "settings"
+    folder.mkdir()
+    QtCore.QSettings.setPath(
+        QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Scope.UserScope, str(folder)
+    )
+    return folder
+
+
 @pytest.fixture
 def make_window(qtbot):
     """``make_window(registry=None, scene=None, autoplay=True)`` → a shown MainWindow;

@@ -645,3 +645,72 @@ def test_the_runs_table_sorts_by_loss_and_by_status(qtbot, main_window):
     # Selecting a row after sorting selects that run.
     window.runs_panel.table.selectRow(1)
     assert window.selected_run() == a
+
+
+def test_single_key_shortcuts_never_type_into_a_number_box(qtbot, main_window):
+    window = main_window
+    settle(window)
+    window.activateWindow()
+    window.step_once()
+    qtbot.waitUntil(lambda: min(steps_of(window).values()) == 1, timeout=3000)
+    entry = window.runs_panel.hyper_form.fields["lr"].entry
+    entry.setFocus()
+    before = entry.text()
+    qtbot.keyClick(entry, "r")
+    assert entry.text() == before
+    qtbot.waitUntil(lambda: set(steps_of(window).values()) == {0}, timeout=3000)  # reset
+    qtbot.keyClick(entry, "5")
+    assert entry.text() == before + "5"
+    label = window.runs_panel.label_edit
+    label.setFocus()
+    qtbot.keyClicks(label, "run r")
+    assert label.text().endswith("run r")
+
+
+def test_the_layout_and_scenes_are_remembered_between_sessions(
+    qtbot, make_window, registry, tmp_path, settings_folder
+):
+    from gui.layout import available
+
+    window = make_window(registry, autoplay=False)
+    room = available(window)
+    size = (min(1200, room.width()) - 40, min(800, room.height()) - 30)
+    window.resize(*size)
+    window.side.hide()
+    path = tmp_path / "kept.json"
+    window.save_scene_file(path)
+    window.close()
+    assert any(settings_folder.rglob("*.ini"))
+    again = make_window(registry, autoplay=False)
+    again.restore_layout()
+    assert (again.width(), again.height()) == size
+    assert again.side.isHidden()
+    assert again.last_scene() == path.resolve()
+    assert again.recent_scenes() == [str(path.resolve())]
+    again.reset_layout()
+    assert not again.side.isHidden()
+    assert again.side.toggleViewAction().isEnabled()
+
+
+def test_docks_fit_a_small_screen(qtbot, make_window, registry):
+    from gui.layout import available
+
+    window = make_window(registry, autoplay=False)
+    room = available(window)
+    window.resize(min(1024, room.width()), min(700, room.height()))
+    assert window.open_lesson("four_regimes", lab=True)
+    window.show_experiment("deep_linear")
+    qtbot.wait(50)
+    assert window.height() <= room.height()
+    assert window.frameGeometry().height() <= room.height() + 40
+    assert window.statusBar().geometry().bottom() <= window.height()
+    assert window.minimumSizeHint().height() <= room.height()
+
+
+def test_a_lesson_from_the_menu_opens_the_lab_with_it(qtbot, main_window):
+    window = main_window
+    lessons = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Lessons")
+    lessons.actions()[0].trigger()
+    lab = window._lab_dock()
+    assert lab is not None and lab.isVisible()
+    assert window.lesson is not None and not window.lesson_dock.isHidden()

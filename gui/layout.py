@@ -1,0 +1,80 @@
+"""Where the window and its docks go, and what it remembers between sessions.
+
+Docks share the space on the right: when the screen is too short for them one under
+another, a new dock (the lab, an experiment) is tabbed with the side dock instead, and the
+window never grows past the screen.  Geometry, dock layout, the last scene and the recent
+scenes are kept in ``QSettings`` (an INI file in the user's configuration folder).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6 import QtCore, QtWidgets
+
+RECENT_MOST = 8
+#: Height a dock needs to be useful when stacked under another.
+STACKED_HEIGHT = 520
+
+
+def app_settings() -> QtCore.QSettings:
+    """The app's settings store (tests point ``QSettings.setPath`` at a temporary folder)."""
+    return QtCore.QSettings(
+        QtCore.QSettings.Format.IniFormat,
+        QtCore.QSettings.Scope.UserScope,
+        "optimizer-zoo",
+        "app",
+    )
+
+
+def available(window: QtWidgets.QWidget) -> QtCore.QRect:
+    screen = window.screen() or QtWidgets.QApplication.primaryScreen()
+    return screen.availableGeometry()
+
+
+def fit_to_screen(window: QtWidgets.QMainWindow, size: QtCore.QSize | None = None) -> None:
+    """Shrink the window (to ``size`` if given, never below what its widgets need) to
+    the screen it is on."""
+    room = available(window)
+    size = size or window.size()
+    width, height = min(size.width(), room.width()), min(size.height(), room.height())
+    if (width, height) != (window.width(), window.height()):
+        window.resize(width, height)
+
+
+def keep_size(window: QtWidgets.QMainWindow, size: QtCore.QSize) -> None:
+    """Keep the window at ``size`` (within the screen) once a new dock's layout settles:
+    a dock asks for room, and the window would otherwise grow to give it."""
+    fit_to_screen(window, size)
+    QtCore.QTimer.singleShot(0, window, lambda: fit_to_screen(window, size))
+
+
+def place_dock(
+    window: QtWidgets.QMainWindow, dock: QtWidgets.QDockWidget, size: QtCore.QSize
+) -> None:
+    """Put a new right-hand dock under the side dock if the screen has room for both,
+    else in a tab beside it, and bring it forward; the window keeps ``size``."""
+    if not dock.property("placed"):
+        dock.setProperty("placed", True)
+        side = window.side
+        same_area = window.dockWidgetArea(dock) == window.dockWidgetArea(side)
+        if same_area and available(window).height() < 2 * STACKED_HEIGHT:
+            window.tabifyDockWidget(side, dock)
+            dock.show()
+            dock.raise_()
+    keep_size(window, size)
+
+
+def recent_scenes(settings: QtCore.QSettings) -> list[str]:
+    value = settings.value("recent_scenes", [])
+    items = [value] if isinstance(value, str) else list(value or [])
+    return [item for item in items if isinstance(item, str) and item]
+
+
+def remember_scene(settings: QtCore.QSettings, path: str | Path) -> list[str]:
+    """Put ``path`` first in the recent scenes and make it the last scene."""
+    path = str(Path(path).resolve())
+    recent = [path, *(item for item in recent_scenes(settings) if item != path)][:RECENT_MOST]
+    settings.setValue("recent_scenes", recent)
+    settings.setValue("last_scene", path)
+    return recent
