@@ -29,6 +29,7 @@ def make_action(
         action.setShortcut(QtGui.QKeySequence(shortcut))
         action.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
     action.setToolTip(f"{tip or text} ({shortcut})" if shortcut else (tip or text))
+    action.setWhatsThis(tip or text)  # what the Help menu lists
     action.setCheckable(checkable)
     action.triggered.connect(slot)
     window.addAction(action)

@@ -40,13 +40,39 @@ def fit_to_screen(window: QtWidgets.QMainWindow, size: QtCore.QSize | None = Non
     width, height = min(size.width(), room.width()), min(size.height(), room.height())
     if (width, height) != (window.width(), window.height()):
         window.resize(width, height)
+    frame = window.frameGeometry()
+    if window.isVisible() and not room.contains(frame):
+        left = max(room.left(), min(frame.left(), room.right() - frame.width() + 1))
+        top = max(room.top(), min(frame.top(), room.bottom() - frame.height() + 1))
+        window.move(left, top)
 
 
 def keep_size(window: QtWidgets.QMainWindow, size: QtCore.QSize) -> None:
     """Keep the window at ``size`` (within the screen) once a new dock's layout settles:
     a dock asks for room, and the window would otherwise grow to give it."""
     fit_to_screen(window, size)
-    QtCore.QTimer.singleShot(0, window, lambda: fit_to_screen(window, size))
+    QtCore.QTimer.singleShot(0, window, lambda: (fit_to_screen(window, size), share(window)))
+
+
+def share(window: QtWidgets.QMainWindow) -> None:
+    """Leave the canvas at least half the width: docks on each side get at most
+    their share of the rest."""
+    Qt = QtCore.Qt
+    for area, most in (
+        (Qt.DockWidgetArea.RightDockWidgetArea, 0.36),
+        (Qt.DockWidgetArea.LeftDockWidgetArea, 0.2),
+    ):
+        docks = [
+            dock
+            for dock in window.findChildren(QtWidgets.QDockWidget)
+            if window.dockWidgetArea(dock) == area and dock.isVisible() and not dock.isFloating()
+        ]
+        width = max(
+            int(most * window.width()), max((d.minimumSizeHint().width() for d in docks), default=0)
+        )
+        wide = [dock for dock in docks if dock.width() > width]
+        if wide:
+            window.resizeDocks(wide, [width] * len(wide), Qt.Orientation.Horizontal)
 
 
 def place_dock(

@@ -25,6 +25,7 @@ from gui.canvas import LEGEND_MOST, Canvas
 from gui.drawing import RunDrawing
 from gui.files import FilesMixin
 from gui.frame_loop import FRAME_MS, FrameLoopMixin
+from gui.help import FirstRunHint, build_help_menu
 from gui.layout import app_settings, fit_to_screen, place_dock, recent_scenes, remember_scene
 from gui.model_panel import ModelPanel
 from gui.palette import run_colour, sweep_colours
@@ -154,6 +155,10 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
 
         build_toolbar(self)
         build_menus(self)
+        build_help_menu(self)
+        self.hint = FirstRunHint(self.canvas)
+        self.hint.dismissed.connect(lambda: self.store.setValue("hint_dismissed", True))
+        self.hint.setVisible(self.store.value("hint_dismissed", False) not in (True, "true"))
         self.hover_label = QtWidgets.QLabel()
         self.speed_label = QtWidgets.QLabel()
         self.statusBar().addWidget(self.hover_label, 1)

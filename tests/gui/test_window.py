@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 from PySide6.QtWidgets import QPushButton
 
 import zoo
@@ -714,3 +714,60 @@ def test_a_lesson_from_the_menu_opens_the_lab_with_it(qtbot, main_window):
     lab = window._lab_dock()
     assert lab is not None and lab.isVisible()
     assert window.lesson is not None and not window.lesson_dock.isHidden()
+
+
+def test_help_lists_the_shortcuts_and_about_says_version_licence_and_plugin_folder(main_window):
+    from gui.help import about_text, shortcut_rows
+    from zoo.registry import local_plugin_dirs
+
+    rows = dict(shortcut_rows(main_window))
+    assert rows["Space"] == "Play or pause" and rows["Ctrl+O"] == "Open scene…"
+    assert rows["R"] == "Send every run back to its start"
+    text = about_text()
+    assert zoo.__version__ in text and "MIT" in text
+    assert str(local_plugin_dirs()[0]) in text
+
+
+def test_the_first_run_hint_stays_dismissed(qtbot, make_window, registry):
+    window = make_window(registry, autoplay=False)
+    assert window.hint.isVisible()
+    button = window.hint.findChild(QtWidgets.QToolButton)
+    qtbot.mouseClick(button, QtCore.Qt.MouseButton.LeftButton)
+    assert not window.hint.isVisible()
+    assert not make_window(registry, autoplay=False).hint.isVisible()
+
+
+def test_a_model_whose_build_raises_is_reported_under_the_chooser(qtbot, make_window):
+    import types
+
+    from zoo import ModelSpec, hookimpl
+
+    def build(values, context):
+        raise RuntimeError("the build broke")
+
+    module = types.ModuleType("breaking_model")
+    module.zoo_models = hookimpl(lambda: [ModelSpec("breaking", build, label="Breaking")])
+    registry = zoo.load_registry(local=False)
+    registry.register(module, name="breaking_model")
+    window = make_window(registry, autoplay=False)
+    panel = window.model_panel
+    box = panel.model_box
+    box.setCurrentIndex(box.findData("breaking"))
+    box.activated.emit(box.currentIndex())
+    assert "the build broke" in panel.message.text()
+    assert box.currentData() == "quadratic" == window.model_name
+
+
+def test_the_trail_setting_is_in_the_view_menu_and_in_scenes(
+    qtbot, make_window, registry, tmp_path
+):
+    window = make_window(registry, autoplay=False)
+    assert window.trail_actions[None].isChecked()
+    window.trail_actions[100].trigger()
+    assert window.workspace.trail == 100 and window.drawing.trail_length == 100
+    assert window.trail_actions[100].isChecked() and not window.trail_actions[None].isChecked()
+    path = tmp_path / "trail.json"
+    window.save_scene_file(path)
+    other = make_window(registry, autoplay=False)
+    assert other.open_scene_file(path)
+    assert other.workspace.trail == 100 and other.trail_actions[100].isChecked()
