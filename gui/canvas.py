@@ -96,10 +96,6 @@ class Canvas(pg.PlotWidget):
 
         self.image = pg.ImageItem(axisOrder="col-major")
         self.image.setZValue(-10)
-        # The landscape and its contours change only with the view, yet every frame
-        # repaints what lies under the trails: keep them as pixmaps at screen resolution.
-        device_cache = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
-        self.image.setCacheMode(device_cache)
         self.plot_item.addItem(self.image)
         self.colour_map = landscape_map()
         self.image.setColorMap(self.colour_map)
@@ -117,7 +113,6 @@ class Canvas(pg.PlotWidget):
             pen=pg.mkPen(255, 255, 255, 70, width=1), connect="finite", antialias=False
         )
         self.contours.setZValue(-5)
-        self.contours.setCacheMode(device_cache)
         self.plot_item.addItem(self.contours)
         self.loss_curve = pg.PlotCurveItem(pen=pg.mkPen("#c8d0da", width=1))
         self.plot_item.addItem(self.loss_curve)

@@ -239,6 +239,7 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
             ws.to_view, trail_steps=ws.trail, one_dimensional=ws.problem.dim == 1
         )
         self._install_view(view)
+        self.hover_label.clear()  # it read the loss of the model shown before
         self.model_panel.show_model()
         self.plugins_panel.show_registry(ws.registry)
         self.scene_loaded.emit()

@@ -220,3 +220,14 @@ def test_the_pca_plane_needs_paths_first(registry):
     x = ws.runset.history(run_id)[0]
     back = np.array([ws.view_plane.to_weights(*p) for p in ws.to_view(x)])
     np.testing.assert_allclose(ws.to_view(back), ws.to_view(x), atol=1e-9)
+
+
+def test_add_suggests_a_step_size_from_the_curvature_at_the_start(workspace):
+    config = workspace.new_run()
+    assert config.optimizer == "adam"
+    # The default bowl has eigenvalues 1 and 20 everywhere: η = 1/20.
+    assert config.hyper == {"lr": 0.05}
+    workspace.set_model("rosenbrock")
+    start = workspace.runset.start_of(workspace.new_run())
+    top = np.linalg.eigvalsh(workspace.problem.hess(start[None])[0]).max()
+    assert workspace.new_run().hyper["lr"] == pytest.approx(1 / top, rel=0.05)

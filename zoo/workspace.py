@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo import landscape
+from zoo import landscape, theory
 from zoo.engine import EngineError, RunConfig, RunSet, build_problem
 from zoo.landscape import LandscapeCache
 from zoo.problem import Plane, missing_needs
@@ -407,13 +407,36 @@ class Workspace:
 
     def new_run(self) -> RunConfig:
         """The run "Add" creates: Adam (or the first optimizer that fits) where the
-        selected run starts."""
+        selected run starts, with the step size ``suggested_lr`` gives there."""
         names = compatible_optimizers(self.registry, self.problem)
         if not names:
             raise EngineError("no registered optimizer works with this model")
         selected = self.selected_config()
         name = "adam" if "adam" in names else names[0]
-        return RunConfig(name, start=selected.start if selected is not None else None)
+        config = RunConfig(name, start=selected.start if selected is not None else None)
+        lr = self.suggested_lr(config)
+        return config if lr is None else replace(config, hyper={"lr": lr})
+
+    def suggested_lr(self, config: RunConfig) -> float | None:
+        """η = 1/λ_max of the Hessian at the run's start (half the stability limit
+        2/λ_max of gradient descent there), within the optimizer's range; None when the
+        model has no curvature to go by or the optimizer has no ``lr``."""
+        spec = self.registry.optimizers.get(config.optimizer)
+        param = next((p for p in spec.params if p.name == "lr"), None) if spec else None
+        if param is None or "hess" not in self.problem.provides:
+            return None
+        x0 = self.runset.start_of(config)
+        try:
+            with np.errstate(all="ignore"):
+                top = float(np.max(theory.local_quadratic(self.problem, x0).eigenvalues))
+        except Exception:  # a plugin's Hessian that fails here: keep the default
+            return None
+        if not np.isfinite(top) or top <= 0:
+            return None
+        lr = float(f"{1.0 / top:.2g}")
+        low = param.low if param.low is not None else lr
+        high = param.high if param.high is not None else lr
+        return min(max(lr, low), high)
 
     def duplicate(self, run_id: int) -> int:
         config = self.runset.configs[run_id]
