@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
+from zoo.atomic import atomic_path
 from zoo.session import SessionError, save_scene
 from zoo.workspace import WorkspaceBusy
 
@@ -47,7 +46,9 @@ class FilesMixin:
             self._try_file(lambda: self.save_scene_file(path), path)
 
     def export_png(self, path: str | Path) -> None:
-        _write_atomically(path, lambda temporary: self.canvas.grab().save(temporary, "PNG"))
+        with atomic_path(path) as temporary:
+            if not self.canvas.grab().save(str(temporary), "PNG"):
+                raise OSError(f"could not write {path}")
 
     def export_png_dialog(self) -> None:
         path, _ = QtWidgets.QFileDialog.getSaveFileName(
@@ -136,17 +137,3 @@ class FilesMixin:
             self.report(f"Could not write {path}: {error}")
         else:
             self.statusBar().showMessage(f"Wrote {path}", 4000)
-
-
-def _write_atomically(path: str | Path, write: Callable[[str], bool]) -> None:
-    """``write(temporary)`` next to ``path``, then renamed over it."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        if not write(temporary):
-            raise OSError(f"could not write {path}")
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
