@@ -13,8 +13,6 @@ from pathlib import Path
 from PySide6 import QtCore, QtWidgets
 
 RECENT_MOST = 8
-#: Height a dock needs to be useful when stacked under another.
-STACKED_HEIGHT = 520
 
 
 def app_settings() -> QtCore.QSettings:
@@ -78,16 +76,29 @@ def share(window: QtWidgets.QMainWindow) -> None:
 def place_dock(
     window: QtWidgets.QMainWindow, dock: QtWidgets.QDockWidget, size: QtCore.QSize
 ) -> None:
-    """Put a new right-hand dock under the side dock if the screen has room for both,
-    else in a tab beside it, and bring it forward; the window keeps ``size``."""
+    """Leave a new dock under the others in its area if the screen has room for what they
+    all need, else take the tallest of them (then the next, until they fit) into a tab
+    group with it, and bring it forward; the window keeps ``size``."""
     if not dock.property("placed"):
         dock.setProperty("placed", True)
-        side = window.side
-        same_area = window.dockWidgetArea(dock) == window.dockWidgetArea(side)
-        if same_area and available(window).height() < 2 * STACKED_HEIGHT:
-            window.tabifyDockWidget(side, dock)
-            dock.show()
-            dock.raise_()
+        area = window.dockWidgetArea(dock)
+        others = [
+            other
+            for other in window.findChildren(QtWidgets.QDockWidget)
+            if other is not dock
+            and window.dockWidgetArea(other) == area
+            and other.isVisible()
+            and not other.isFloating()
+        ]
+        # The tallest neighbour first: tabbed with it, the stack needs least height.
+        others.sort(key=lambda other: -other.minimumSizeHint().height())
+        for other in others:
+            window.layout().invalidate()  # the stack's needs, with the new dock in it
+            if window.layout().minimumSize().height() <= available(window).height():
+                break
+            window.tabifyDockWidget(dock, other)  # into one tab group with the new dock
+        dock.show()
+        dock.raise_()
     keep_size(window, size)
 
 

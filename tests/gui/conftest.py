@@ -10,12 +10,11 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def settings_folder(tmp_path, monkeypatch):
+def settings_folder(tmp_path_factory):
     """Window settings go to a temporary folder, never to the user's own."""
     from PySide6 import QtCore
 
-    folder = tmp_path / "settings"
-    folder.mkdir()
+    folder = tmp_path_factory.mktemp("settings")
     QtCore.QSettings.setPath(
         QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Scope.UserScope, str(folder)
     )
