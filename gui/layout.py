@@ -76,9 +76,9 @@ def share(window: QtWidgets.QMainWindow) -> None:
 def place_dock(
     window: QtWidgets.QMainWindow, dock: QtWidgets.QDockWidget, size: QtCore.QSize
 ) -> None:
-    """Leave a new dock under the others in its area if the screen has room for what they
-    all need, else take the tallest of them (then the next, until they fit) into a tab
-    group with it, and bring it forward; the window keeps ``size``."""
+    """Leave a new dock under the others in its area if the screen has room for the
+    height they all ask for, else take the tallest of them (then the next, until they
+    fit) into a tab group with it, and bring it forward; the window keeps ``size``."""
     if not dock.property("placed"):
         dock.setProperty("placed", True)
         area = window.dockWidgetArea(dock)
@@ -94,7 +94,7 @@ def place_dock(
         others.sort(key=lambda other: -other.minimumSizeHint().height())
         for other in others:
             window.layout().invalidate()  # the stack's needs, with the new dock in it
-            if window.layout().minimumSize().height() <= available(window).height():
+            if window.layout().sizeHint().height() <= available(window).height():
                 break
             window.tabifyDockWidget(dock, other)  # into one tab group with the new dock
         dock.show()
