@@ -578,11 +578,14 @@ class RunSet:
     def fail(self, run_id: int, reason: str) -> None:
         """Mark a run failed at its current step with ``reason`` (say, a step that did not
         return within its budget); the others go on and it can still be removed."""
-        group, row = self._locate(run_id)
-        group.code[row] = FAILED
-        group.stop_step[row] = group.t[row]
-        group.messages[run_id] = reason
-        group.invalidate()
+        group = self._group_of[run_id]
+        with group.lock:
+            row = group.row(run_id)
+            group.code[row] = FAILED
+            group.stop_step[row] = group.t[row]
+            group.messages[run_id] = reason
+            group.invalidate()
+            group.publish()
 
     def remove(self, run_id: int) -> None:
         group = self._group_of.pop(run_id)

@@ -764,7 +764,7 @@ def test_the_trail_setting_is_in_the_view_menu_and_in_scenes(
     window = make_window(registry, autoplay=False)
     assert window.trail_actions[None].isChecked()
     window.trail_actions[100].trigger()
-    assert window.workspace.trail == 100 and window.drawing.trail_length == 100
+    assert window.workspace.trail == 100 and window.drawing.trail_steps == 100
     assert window.trail_actions[100].isChecked() and not window.trail_actions[None].isChecked()
     path = tmp_path / "trail.json"
     window.save_scene_file(path)
