@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6 import QtGui, QtWidgets
 
 from gui.theme import apply_theme
+
+#: Collects reference cycles on the UI thread; see ``collect_garbage_on_ui_thread``.
+_COLLECTOR: GarbageCollector | None = None
+
+
+def collect_garbage_on_ui_thread() -> GarbageCollector:
+    """Run Python's cycle collector only on the UI thread, on a timer.
+
+    Worker threads (stepping, landscapes, maps, experiments) allocate a lot, so an
+    automatic collection would often start in one of them; if it then frees a Qt object
+    left in a cycle, Qt's destructor runs on the wrong thread and can deadlock against the
+    UI thread.  Collecting from a UI timer instead means it never happens elsewhere."""
+    global _COLLECTOR
+    if _COLLECTOR is None:
+        _COLLECTOR = GarbageCollector(interval=1.0)
+    return _COLLECTOR
 
 
 def ensure_application() -> QtWidgets.QApplication:
@@ -15,6 +32,7 @@ def ensure_application() -> QtWidgets.QApplication:
         app.setApplicationName("Optimizer Zoo")
         app.setOrganizationName("optimizer-zoo")
         apply_theme(app)
+    collect_garbage_on_ui_thread()
     return app
 
 

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before anything imports Qt
 
 import pytest
+
+
+@pytest.fixture(scope="module", autouse=True)
+def garbage_on_the_ui_thread(qapp):
+    """As in the app, reference cycles are collected on the UI thread only: a collection
+    started by a worker thread could free a Qt object there and deadlock (see
+    ``gui.app.collect_garbage_on_ui_thread``)."""
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    gc.collect()
+    collector = GarbageCollector(interval=0.5)
+    yield collector
+    collector.timer.stop()
+    gc.collect()
+    gc.enable()
 
 
 @pytest.fixture(autouse=True)
@@ -42,6 +58,8 @@ def make_window(qtbot):
         window.shutdown()
         window.stepper.idle(timeout=5.0)
         window.close()
+    windows.clear()
+    gc.collect()  # here, on the UI thread, not later in some worker
 
 
 @pytest.fixture
