@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any
 
-from zoo.cli import UsageError, add_run_arguments
+from zoo.cli import UsageError, add_run_arguments, command_parser
 
 NO_DISPLAY = "no display: use `zoo render`, or set QT_QPA_PLATFORM=offscreen"
 
@@ -70,19 +70,9 @@ def command_render(args: argparse.Namespace) -> int:
     return render_command(args)
 
 
-def _parser(commands: Any, name: str, help: str, description: str, examples: list[str]):
-    return commands.add_parser(
-        name,
-        help=help,
-        description=description,
-        epilog="examples:\n" + "\n".join(f"  {line}" for line in examples),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-
-
 def register(commands: Any) -> None:
     """Add ``app``, ``lab`` and ``render`` to the ``zoo`` sub-parsers ``commands``."""
-    app = _parser(
+    app = command_parser(
         commands,
         "app",
         "open the desktop app (the default)",
@@ -92,7 +82,7 @@ def register(commands: Any) -> None:
     app.add_argument("scene", nargs="?", help="a scene file (.json) to open")
     app.set_defaults(handler=command_app)
 
-    lab = _parser(
+    lab = command_parser(
         commands,
         "lab",
         "open the app with the step-size lab",
@@ -103,7 +93,7 @@ def register(commands: Any) -> None:
     lab.add_argument("--list", action="store_true", help="list the lessons")
     lab.set_defaults(handler=command_lab)
 
-    render = _parser(
+    render = command_parser(
         commands,
         "render",
         "render a scene or runs to PNG, GIF or MP4 without a display",

@@ -439,8 +439,9 @@ def command_experiment(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------- core commands
-def _parser(commands: Any, name: str, help: str, description: str, examples: Sequence[str]):
-    """A sub-parser with a description and an examples section in its ``--help``."""
+def command_parser(commands: Any, name: str, help: str, description: str, examples: Sequence[str]):
+    """A sub-parser with a description and an examples section in its ``--help``; command
+    registrars of other packages use it too, so every ``--help`` reads alike."""
     return commands.add_parser(
         name,
         help=help,
@@ -451,7 +452,7 @@ def _parser(commands: Any, name: str, help: str, description: str, examples: Seq
 
 
 def register_plugins(commands: Any) -> None:
-    plugins = _parser(
+    plugins = command_parser(
         commands,
         "plugins",
         "list every optimizer, activation, model and schedule, and failures",
@@ -464,7 +465,7 @@ def register_plugins(commands: Any) -> None:
 
 
 def register_run(commands: Any) -> None:
-    run = _parser(
+    run = command_parser(
         commands,
         "run",
         "run optimizers on a model headless and print a table",
@@ -490,7 +491,7 @@ def register_run(commands: Any) -> None:
 
 
 def register_check(commands: Any) -> None:
-    check = _parser(
+    check = command_parser(
         commands,
         "check",
         "run the conformance kit on a plugin",
@@ -503,7 +504,7 @@ def register_check(commands: Any) -> None:
 
 
 def register_experiment(commands: Any) -> None:
-    experiment = _parser(
+    experiment = command_parser(
         commands,
         "experiment",
         "reproduce a classic experiment: measured numbers beside theory",
