@@ -16,6 +16,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from gui.drawing import Exit
+from gui.exits import ExitMarkers
 from gui.palette import landscape_map
 from gui.trails import TrailsItem
 from zoo import landscape
@@ -135,6 +137,7 @@ class Canvas(pg.PlotWidget):
         )
         self.selected_head.setZValue(6)
         self.plot_item.addItem(self.selected_head)
+        self.exits = ExitMarkers(self.plot_item)
         self.start_marker = pg.TargetItem(
             size=16,
             symbol="o",
@@ -282,9 +285,12 @@ class Canvas(pg.PlotWidget):
         heads: np.ndarray,
         head_brushes: Sequence[Any],
         selected: np.ndarray | None,
+        exits: Sequence[Exit] = (),
     ) -> None:
-        """Trails ((R, L, 2) rows of points, colour), heads (K, 2) and the selected head."""
+        """Trails ((R, L, 2) rows of points, colour), heads (K, 2), the selected head and
+        the runs that left the picture."""
         self.trails.setData(pieces)
+        self.exits.set_exits(exits)
         if len(heads):
             self.heads.setData(pos=heads, brush=head_brushes)
         else:

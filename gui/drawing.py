@@ -17,15 +17,35 @@ import numpy as np
 import pyqtgraph as pg
 
 from zoo import BatchView, RunSet
+from zoo.runview import DIVERGED
 
 #: Most points per trail: more than a canvas has pixels along a path …
 TRAIL_POINTS = 2000
 #: … and in all, so that thousands of runs each get fewer.
 TRAIL_BUDGET = 400_000
+#: Trails are confined to a box this many views wide around the visible one: a run that
+#: leaves it is drawn to its edge and marked there, and nothing beyond it reaches Qt.
+BOX_VIEWS = 9.0
 #: Most points per run kept for the step plots …
 PLOT_POINTS = 800
 #: … and in all: with many runs each curve gets fewer points, which log axes hide well.
 PLOT_BUDGET = 16_000
+
+
+Box = tuple[float, float, float, float]  # x0, x1, y0, y1 in view coordinates
+
+
+@dataclass(frozen=True)
+class Exit:
+    """Where a run left the box: its last point inside, the way it went, and when."""
+
+    run_id: int
+    colour: str
+    point: np.ndarray  # (2,) view coordinates
+    direction: np.ndarray  # (2,) view coordinates, not normalised
+    previous: np.ndarray  # (2,) the point before ``point`` (``point`` at the start)
+    step: int
+    diverged: bool
 
 
 @dataclass
@@ -41,6 +61,8 @@ class GroupPicture:
     visible: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
     #: name -> (steps (B, n), values (B, n)) when the step plots are shown
     series: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    exits: list[Exit] = field(default_factory=list)
+    diverged: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
 
 
 @dataclass
@@ -53,6 +75,7 @@ class Frame:
     head_of: dict[int, np.ndarray] = field(default_factory=dict)
     steps: dict[int, int] = field(default_factory=dict)
     pictures: list[GroupPicture] = field(default_factory=list)
+    exits: list[Exit] = field(default_factory=list)
 
 
 class RunDrawing:
@@ -73,11 +96,36 @@ class RunDrawing:
         self.trail_points = trail_points
         self.one_dimensional = one_dimensional
         self.want_series = False
+        self.box: Box | None = None
         self._pictures: dict[object, GroupPicture] = {}
         self._brushes: dict[str, object] = {}
 
     def forget(self) -> None:
         self._pictures.clear()
+
+    def follow_view(self, view: tuple[tuple[float, float], tuple[float, float]]) -> bool:
+        """Keep the box around the visible ``view``; True when it moved (redraw then).
+
+        The box moves only when the view nears its edge or zooms by more than a factor
+        of three, so panning and small zooms redraw nothing."""
+        (x0, x1), (y0, y1) = view
+        width, height = x1 - x0, y1 - y0
+        if self.box is not None:
+            bx0, bx1, by0, by1 = self.box
+            bw, bh = bx1 - bx0, by1 - by0
+            if (
+                bx0 + bw / 4 <= x0
+                and x1 <= bx1 - bw / 4
+                and by0 + bh / 4 <= y0
+                and y1 <= by1 - bh / 4
+                and bw < 3 * BOX_VIEWS * width
+                and bh < 3 * BOX_VIEWS * height
+            ):
+                return False
+        half = BOX_VIEWS / 2
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        self.box = (cx - half * width, cx + half * width, cy - half * height, cy + half * height)
+        return True
 
     def brush(self, colour: str):
         brush = self._brushes.get(colour)
@@ -97,6 +145,7 @@ class RunDrawing:
         heads, colours = [], []
         for picture in pictures.values():
             frame.trails.extend(picture.trails)
+            frame.exits.extend(picture.exits)
             heads.append(picture.heads)
             colours.extend(picture.head_colours)
             for row, run_id in enumerate(picture.run_ids):
@@ -120,15 +169,25 @@ class RunDrawing:
             self.trail_steps,
             most,
             self.want_series,
+            self.box,
         )
         if old is not None and old.signature == signature:
             return old
         columns = trail_columns(view, self.trail_steps, most)
-        points = self._to_view(view, columns)
-        heads = self._to_view(view, None)[:, 0]
+        raw = self._to_view(view, columns)
+        # A run's head is its last recorded point: a diverged run's current x is not finite.
+        heads = np.array(raw[:, -1])
         visible = np.array([c.visible for c in configs], dtype=bool)
-        heads[~visible] = np.nan
         colours = [c.color or "#ffffff" for c in configs]
+        diverged = view.codes == DIVERGED
+        exits: list[Exit] = []
+        points = raw
+        if self.box is not None:
+            points, inside = confine(raw, self.box)
+            gone = visible & ~inside[:, -1] & inside.any(axis=1)
+            exits = leaving(view, raw, inside, gone, columns, colours, diverged)
+            heads[~inside[:, -1]] = np.nan
+        heads[~visible] = np.nan
         picture = GroupPicture(
             view.run_ids,
             by_colour(points, colours, visible),
@@ -137,27 +196,98 @@ class RunDrawing:
             view.steps,
             signature,
             visible,
+            exits=exits,
+            diverged=diverged,
         )
         if self.want_series:
             budget = max(64, min(PLOT_POINTS, PLOT_BUDGET // max(1, total)))
             picture.series = series(view, budget)
         return picture
 
-    def _to_view(self, view: BatchView, columns: np.ndarray | None) -> np.ndarray:
-        """(B, n, 2) view coordinates of the rows' points at ``columns`` (None: the
-        current points)."""
-        if columns is None:
-            block = view.x[:, None]
-            losses = view.loss[:, None]
-        else:
-            block = view.history_block(columns)
-            losses = view.history_block(columns, "loss") if self.one_dimensional else None
+    def _to_view(self, view: BatchView, columns: np.ndarray) -> np.ndarray:
+        """(B, n, 2) view coordinates of the rows' kept points at ``columns``."""
+        block = view.history_block(columns)
         count, length, dim = block.shape
         if self.one_dimensional:
-            return np.stack([block[..., 0], losses], axis=-1)
+            return np.stack([block[..., 0], view.history_block(columns, "loss")], axis=-1)
         if self.project is None:
             return np.array(block[..., :2])
         return self.project(block.reshape(-1, dim)).reshape(count, length, 2)
+
+
+def confine(points: np.ndarray, box: Box) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of points (B, n, 2) with every point outside ``box`` (or not finite) made
+    NaN, except that a step leaving the box ends on its edge; and (B, n) which points
+    were inside."""
+    x0, x1, y0, y1 = box
+    xs, ys = points[..., 0], points[..., 1]
+    with np.errstate(invalid="ignore"):
+        inside = (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1)  # NaN: outside
+    if inside.all():
+        return points, inside
+    confined = np.where(inside[..., None], points, np.nan)
+    leaves = np.zeros_like(inside)
+    leaves[:, 1:] = inside[:, :-1] & ~inside[:, 1:]
+    rows, columns = np.nonzero(leaves)
+    if len(rows):
+        confined[rows, columns] = clip_to_box(points[rows, columns - 1], points[rows, columns], box)
+    return confined, inside
+
+
+def clip_to_box(a: np.ndarray, b: np.ndarray, box: Box) -> np.ndarray:
+    """(K, 2) where the segments from ``a`` (inside ``box``) to ``b`` (outside) cross
+    its edge; NaN where ``b`` is not finite, since such a step has no direction."""
+    x0, x1, y0, y1 = box
+    with np.errstate(all="ignore"):
+        d = b - a
+        tx = np.where(b[:, 0] > x1, (x1 - a[:, 0]) / d[:, 0], 1.0)
+        tx = np.where(b[:, 0] < x0, (x0 - a[:, 0]) / d[:, 0], tx)
+        ty = np.where(b[:, 1] > y1, (y1 - a[:, 1]) / d[:, 1], 1.0)
+        ty = np.where(b[:, 1] < y0, (y0 - a[:, 1]) / d[:, 1], ty)
+        t = np.clip(np.minimum(tx, ty), 0.0, 1.0)
+        crossing = a + t[:, None] * d
+    crossing[~np.isfinite(b).all(axis=1)] = np.nan
+    return crossing
+
+
+def leaving(
+    view: BatchView,
+    raw: np.ndarray,
+    inside: np.ndarray,
+    gone: np.ndarray,
+    columns: np.ndarray,
+    colours: list[str],
+    diverged: np.ndarray,
+) -> list[Exit]:
+    """An ``Exit`` for each row in ``gone``: its trail was inside the box and its last
+    point is not."""
+    rows = np.flatnonzero(gone)
+    if not len(rows):
+        return []
+    length = inside.shape[1]
+    last_in = length - 1 - np.argmax(inside[rows, ::-1], axis=1)
+    steps = view.kept_steps(columns)
+    exits = []
+    with np.errstate(all="ignore"):
+        for row, k in zip(rows.tolist(), last_in.tolist(), strict=True):
+            point = raw[row, k]
+            direction = raw[row, k + 1] - point
+            if not np.isfinite(direction).all() or not direction.any():
+                direction = point - raw[row, k - 1] if k else np.array([1.0, 0.0])
+            if not np.isfinite(direction).all() or not direction.any():
+                direction = np.array([1.0, 0.0])
+            exits.append(
+                Exit(
+                    view.run_ids[row],
+                    colours[row],
+                    np.array(point),
+                    np.array(direction),
+                    np.array(raw[row, k - 1] if k else point),
+                    int(steps[row, k + 1]),
+                    bool(diverged[row]),
+                )
+            )
+    return exits
 
 
 def trail_columns(view: BatchView, trail_steps: int | None, most: int) -> np.ndarray:

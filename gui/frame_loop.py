@@ -31,7 +31,7 @@ class FrameLoopMixin:
         if changed:
             self._last_pictures = pictures
             selected = frame.head_of.get(ws.selected) if ws.selected is not None else None
-            self.canvas.draw(frame.trails, frame.heads, frame.brushes, selected)
+            self.canvas.draw(frame.trails, frame.heads, frame.brushes, selected, frame.exits)
             if self.drawing.want_series:
                 self.plots.draw(frame.pictures)
             self._draw_arrows(selected)
@@ -49,7 +49,7 @@ class FrameLoopMixin:
         ws = self.workspace
         frame = self.drawing.frame(ws.runset)
         selected = frame.head_of.get(ws.selected) if ws.selected is not None else None
-        self.canvas.draw(frame.trails, frame.heads, frame.brushes, selected)
+        self.canvas.draw(frame.trails, frame.heads, frame.brushes, selected, frame.exits)
 
     def _draw_arrows(self, head: np.ndarray | None) -> None:
         ws = self.workspace
@@ -58,6 +58,7 @@ class FrameLoopMixin:
             not self.arrows_action.isChecked()
             or run_id is None
             or head is None
+            or not np.isfinite(head).all()  # the run has left the picture
             or ws.problem.dim == 1
         ):
             self.canvas.set_arrows(None, {})

@@ -13,7 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtWidgets
 
-from gui.drawing import GroupPicture, by_colour
+from gui.drawing import Box, GroupPicture, by_colour, confine
 from gui.trails import TrailsItem
 
 PLOTS = {
@@ -86,8 +86,10 @@ class StepPlots(QtWidgets.QTabWidget):
         return list(PLOTS)[self.currentIndex()]
 
     def draw(self, pictures: Sequence[GroupPicture]) -> None:
+        """Curves of the visible tab.  When some runs have diverged and others not, the
+        axes follow the others: a diverged curve is cut where it leaves their range."""
         name = self.current_name()
-        pieces = []
+        blocks = []
         for picture in pictures:
             if name not in picture.series:
                 continue
@@ -99,6 +101,12 @@ class StepPlots(QtWidgets.QTabWidget):
             points = np.empty((*values.shape, 2))
             points[..., 0] = steps
             points[..., 1] = logs
+            blocks.append((points, picture))
+        box = _calm_box(blocks)
+        pieces = []
+        for points, picture in blocks:
+            if box is not None:
+                points, _ = confine(points, box)
             pieces.extend(by_colour(points, picture.head_colours, picture.visible))
         self.items[name].setData(pieces)
         self._follow(name)
@@ -119,3 +127,24 @@ class StepPlots(QtWidgets.QTabWidget):
         span = max(high - low, 1.0)  # at least a decade: log ticks stay readable
         if low < y0 or high > y1 or span < 0.3 * (y1 - y0):
             view.setYRange(low - 0.1 * span, high + 0.1 * span, padding=0)
+
+
+def _calm_box(blocks: Sequence[tuple[np.ndarray, GroupPicture]]) -> Box | None:
+    """A box around the curves of the shown runs that have not diverged, three spans
+    high; None when every shown run has diverged or none has."""
+    calm, wild = [], False
+    for points, picture in blocks:
+        shown = picture.visible
+        wild |= bool((shown & picture.diverged).any())
+        keep = shown & ~picture.diverged
+        if keep.any():
+            calm.append(points[keep][..., 1])
+    if not wild or not calm:
+        return None
+    values = np.concatenate([c.ravel() for c in calm])
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return None
+    low, high = float(values.min()), float(values.max())
+    span = max(high - low, 1.0)
+    return (-np.inf, np.inf, low - span, high + span)

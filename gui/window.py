@@ -110,9 +110,7 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         self.canvas.hovered.connect(self._hovered)
         self.canvas.start_moving.connect(self._start_dragging)
         self.canvas.start_moved.connect(self._canvas_clicked)
-        self.canvas.view_box.sigRangeChanged.connect(
-            lambda *_: ws.track_view(self.canvas.current_view())
-        )
+        self.canvas.view_box.sigRangeChanged.connect(lambda *_: self._follow_view())
         self.plots = StepPlots()
         self.plots.currentChanged.connect(lambda _: self.force_redraw())
         splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
@@ -327,9 +325,18 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         self.plots.floor = self._loss_floor(minima)
         self.model_panel.show_plane(ws.plane_key)
         self.drawing.forget()
+        self.drawing.follow_view(self.canvas.current_view())
         if ws.runset is not None and ws.runset.configs:
             self._update_start_marker()
         self.force_redraw()
+
+    def _follow_view(self) -> None:
+        """Zoomed or panned: the workspace keeps the view; trails confined to a box
+        around it are redrawn when the box had to move."""
+        view = self.canvas.current_view()
+        self.workspace.track_view(view)
+        if self.drawing is not None and self.drawing.follow_view(view):
+            self.force_redraw()
 
     def _show_view(self, view: Any) -> None:
         (x0, x1), (y0, y1) = view
