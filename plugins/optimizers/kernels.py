@@ -9,16 +9,24 @@ vendor maths library that is not correctly rounded) is described in ``docs/optim
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 
 _SPLIT = 134217729.0  # 2**27 + 1, Veltkamp's splitting constant
+#: Below this |a·b| Dekker's product is no longer exact: its error terms underflow (exact
+#: for exponents e_a + e_b ≥ e_min + p − 1 = −970, Boldo 2006, "Pitfalls of a full
+#: floating-point proof: example on the formal proof of the Veltkamp/Dekker algorithms").
+_TINY = 2.0**-966
 
 
 def fused(a, b, c):
     """a·b + c with one rounding (an FMA): Dekker's exact product, Knuth's exact sum, one add.
 
     Correctly rounded except when the exact product lies halfway between two doubles and c
-    is smaller than its rounding error: then the tie goes to even rather than towards c."""
+    is smaller than its rounding error: then the tie goes to even rather than towards c.
+    Products too small for Dekker's algorithm (subnormal or nearly) are rounded exactly from
+    rationals instead."""
     a, b, c = np.asarray(a, dtype=float), np.asarray(b, dtype=float), np.asarray(c, dtype=float)
     if max(a.size, b.size, c.size) <= _SMALL:
         return _fused_small(a, b, c)
@@ -39,6 +47,14 @@ def fused(a, b, c):
     error += product - (total - virtual)
     error += c - virtual
     result = total + error
+    tiny = np.abs(product) < _TINY
+    if tiny.any():
+        tiny &= (a != 0) & (b != 0)
+        if tiny.any():
+            result = np.array(np.broadcast_to(result, tiny.shape))
+            where = np.flatnonzero(tiny)
+            parts = [np.broadcast_to(part, tiny.shape).flat[where] for part in (a, b, c)]
+            result.flat[where] = [_exact(*map(float, abc)) for abc in zip(*parts, strict=True)]
     if np.isfinite(result).all():
         return result
     # Splitting overflows near the top of the float range; there plain arithmetic will do.
@@ -49,8 +65,17 @@ def fused(a, b, c):
 _SMALL = 16
 
 
+def _exact(a: float, b: float, c: float) -> float:
+    """a·b + c rounded once from exact rationals (finite a, b; c may be infinite or NaN)."""
+    if c - c != 0:
+        return a * b + c
+    return float(Fraction(a) * Fraction(b) + Fraction(c))
+
+
 def _fma(a: float, b: float, c: float) -> float:
     product = a * b
+    if abs(product) < _TINY and a and b:
+        return _exact(a, b, c)
     a_high = _SPLIT * a
     a_high -= a_high - a
     b_high = _SPLIT * b
