@@ -1,8 +1,13 @@
 """Quadratic bowls and saddles, the home of step-size theory.
 
-Every model here is E(w) = ½wᵀAw + bᵀw + e₀ with a constant symmetric A, exposed as
+Every model here is E(w) = ½(w − c)ᵀA(w − c) + E* with a constant symmetric A, exposed as
 ``.matrix`` with its ``.eigenvalues`` so the step-size lab can read 1/λ and 2/λ off them.
-The gradient is Aw + b and the stationary point w* = −A⁻¹b (the usual sign convention).
+The loss is evaluated in that centred form, along the eigen-directions qᵢ of A, as
+E* + ½Σλᵢ(qᵢᵀ(w − c))²: near the centre w − c is exact (Sterbenz) and no term cancels, so
+E − E* keeps its relative accuracy down to the smallest steps and is never negative on a
+bowl.  The expanded form ½wᵀAw + bᵀw + e₀ would subtract numbers of size |E*| + ½cᵀAc and
+leave a floor of rounding noise (about 1e-13 at c = (10, 10)) that can go below E*.
+The gradient is A(w − c), exactly zero at the centre.
 """
 
 from __future__ import annotations
@@ -17,28 +22,30 @@ SINGULAR = 1e-12
 
 
 class Quadratic(Problem):
-    """E(w) = ½wᵀAw + bᵀw + e₀; a saddle when A is indefinite (then ``minima`` is empty)."""
+    """E(w) = E* + ½Σλᵢ(qᵢᵀ(w − c))² for A = Σλᵢqᵢqᵢᵀ: a bowl, or a saddle when some
+    λᵢ < 0 (then ``minima`` is empty)."""
 
     def __init__(
         self,
-        matrix,
-        vector,
-        offset: float = 0.0,
-        centre=None,
+        eigenvalues,
+        eigenvectors,
+        centre,
+        value: float = 0.0,
         offset_start=(-1.5, 1.0),
         half_width: float = 2.0,
     ) -> None:
-        self.matrix = np.atleast_2d(np.asarray(matrix, dtype=float))
-        self.vector = np.asarray(vector, dtype=float).reshape(-1)
-        self.offset = float(offset)
-        self.dim = len(self.vector)
-        self.eigenvalues = np.linalg.eigvalsh(self.matrix)
-        #: A stationary point (−A⁻¹b when A is invertible): minimum, saddle or maximum.
-        self.centre = (
-            -np.linalg.solve(self.matrix, self.vector)
-            if centre is None
-            else np.asarray(centre, dtype=float).reshape(-1)
-        )
+        eigenvalues = np.asarray(eigenvalues, dtype=float).reshape(-1)
+        order = np.argsort(eigenvalues)
+        #: Ascending λᵢ, and the eigen-directions qᵢ as the columns of ``eigenvectors``.
+        self.eigenvalues = eigenvalues[order]
+        self.eigenvectors = np.atleast_2d(np.asarray(eigenvectors, dtype=float))[:, order]
+        self.matrix = (self.eigenvectors * self.eigenvalues) @ self.eigenvectors.T
+        self.matrix = 0.5 * (self.matrix + self.matrix.T)
+        #: The stationary point c: minimum, saddle or maximum.
+        self.centre = np.asarray(centre, dtype=float).reshape(-1)
+        #: E* = E(c).
+        self.value = float(value)
+        self.dim = len(self.centre)
         self.start = self.centre + np.asarray(offset_start, dtype=float)[: self.dim]
         first = (self.centre[0] - half_width, self.centre[0] + half_width)
         second = (
@@ -56,27 +63,26 @@ class Quadratic(Problem):
         return np.empty((0, self.dim))
 
     def loss(self, x):
-        x = np.asarray(x, dtype=float)
-        return (
-            0.5 * (row_matmul(x, self.matrix) * x).sum(axis=1)
-            + (x * self.vector).sum(axis=1)
-            + self.offset
-        )
+        along = row_matmul(np.asarray(x, dtype=float) - self.centre, self.eigenvectors)
+        return 0.5 * (self.eigenvalues * along * along).sum(axis=1) + self.value
 
     def grad(self, x):
-        return row_matmul(x, self.matrix) + self.vector
+        return row_matmul(np.asarray(x, dtype=float) - self.centre, self.matrix)
 
     def hess(self, x):
         return np.broadcast_to(self.matrix, (len(x), self.dim, self.dim)).copy()
 
 
-def centred(matrix, centre, **options) -> Quadratic:
-    """½(w − c)ᵀA(w − c): the bowl centred at c with E(c) = 0."""
+def expanded(matrix, vector) -> Quadratic:
+    """½wᵀAw + bᵀw, held centred: c = −A⁻¹b and E* = ½bᵀc, each computed once, so the
+    model is the typed one up to the rounding of c and E*; A's eigen-directions by eigh."""
     matrix = np.atleast_2d(np.asarray(matrix, dtype=float))
-    centre = np.asarray(centre, dtype=float).reshape(-1)
-    return Quadratic(
-        matrix, -matrix @ centre, 0.5 * centre @ matrix @ centre, centre=centre, **options
-    )
+    vector = np.asarray(vector, dtype=float).reshape(-1)
+    eigenvalues, eigenvectors = np.linalg.eigh(matrix)
+    centre = -np.linalg.solve(matrix, vector)
+    quadratic = Quadratic(eigenvalues, eigenvectors, centre, 0.5 * float(vector @ centre))
+    quadratic.matrix = matrix.copy()  # the Hessian is the matrix as typed
+    return quadratic
 
 
 def rotation(angle_degrees: float) -> np.ndarray:
@@ -86,9 +92,7 @@ def rotation(angle_degrees: float) -> np.ndarray:
 
 def build_quadratic(settings, ctx):
     eigenvalues = [settings["lambda1"], settings["lambda2"]]
-    rotate = rotation(settings["angle"])
-    matrix = rotate @ np.diag(eigenvalues) @ rotate.T
-    return centred(matrix, [settings["cx"], settings["cy"]])
+    return Quadratic(eigenvalues, rotation(settings["angle"]), [settings["cx"], settings["cy"]])
 
 
 def build_quadratic_matrix(settings, ctx):
@@ -99,11 +103,11 @@ def build_quadratic_matrix(settings, ctx):
             f"A is singular (eigenvalues {eigenvalues[0]:g}, {eigenvalues[1]:g}): w* = −A⁻¹b "
             "does not exist; the quadratic model draws a valley with a zero eigenvalue"
         )
-    return Quadratic(matrix, [settings["b1"], settings["b2"]])
+    return expanded(matrix, [settings["b1"], settings["b2"]])
 
 
 def build_quadratic_1d(settings, ctx):
-    return centred([[settings["lambda1"]]], [settings["c"]])
+    return Quadratic([settings["lambda1"]], [[1.0]], [settings["c"]])
 
 
 EIGENVALUE_RANGE = {"low": -10.0, "high": 100.0}
