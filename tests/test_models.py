@@ -165,6 +165,31 @@ def test_surfaces_reach_their_published_minimum_values(name):
     assert grid.min() >= problem.loss(problem.minima).min() - 1e-9
 
 
+def test_ackley_curvature_is_infinite_in_every_direction_at_the_cone_tip():
+    problem = build_problem("ackley")
+    tip = np.zeros((1, 2))
+    np.testing.assert_array_equal(problem.hess(tip)[0], [[np.inf, 0.0], [0.0, np.inf]])
+    np.testing.assert_array_equal(
+        np.linalg.solve(problem.hess(tip), problem.grad(tip)[:, :, None]), 0.0
+    )
+    # The oracle: along every line through the tip the second difference grows like 1/t,
+    # (f(td) + f(−td) − 2f(0))/t² ≈ 2·(4/√2)/t from the cone's slope 4/√2.
+    headings = np.linspace(0.0, np.pi, 7)
+    directions = np.stack([np.cos(headings), np.sin(headings)], axis=1)
+    for t in (1e-4, 1e-6):
+        middle = 2 * problem.loss(tip)
+        second = (problem.loss(t * directions) + problem.loss(-t * directions) - middle) / t**2
+        np.testing.assert_allclose(second * t, 8 / np.sqrt(2), rtol=1e-2)
+    # Off the tip the Hessian is finite and its curvature along the line to the tip is
+    # bounded, while across it the curvature grows like 1/s.
+    for s in (1e-2, 1e-4, 1e-6):
+        hessian = problem.hess(s * directions)
+        assert np.isfinite(hessian).all()
+        across = np.stack([-directions[:, 1], directions[:, 0]], axis=1)
+        curvature = np.einsum("bi,bij,bj->b", across, hessian, across)
+        assert np.all(curvature * s > 2.0)
+
+
 def test_himmelblau_has_four_distinct_minima_and_six_hump_two():
     assert len(np.unique(np.round(build_problem("himmelblau").minima, 6), axis=0)) == 4
     assert len(build_problem("six_hump_camel").minima) == 2

@@ -249,7 +249,8 @@ def ackley(settings, ctx) -> Surface:
     """−20·e^{−0.2s} − e^{c} + e + 20 with s = √(½(u² + v²)), c = ½(cos 2πu + cos 2πv).
 
     The minimum at the origin is a cone tip: the gradient is taken as zero there (the
-    subgradient that contains zero) and the Hessian is infinite.
+    subgradient that contains zero) and the Hessian as +∞·I (infinite curvature along every
+    line through the tip; a Newton step from it is zero).
     """
     tau = 2 * np.pi
 
@@ -273,10 +274,13 @@ def ackley(settings, ctx) -> Surface:
 
     def hessian(u, v):
         s, k = cone_slope(u, v)
+        tip = s == 0
         with np.errstate(divide="ignore", invalid="ignore"):
             # dk/ds · ∂s/∂u·(1/u) = −2e^{−0.2s}(0.2s + 1)/s² · ½/s
-            bend = np.where(s > 0, -np.exp(-0.2 * s) * (0.2 * s + 1) / s**3, np.inf)
-            k = np.where(s > 0, k, np.inf)
+            bend = np.where(tip, 0.0, -np.exp(-0.2 * s) * (0.2 * s + 1) / s**3)
+        # At the tip every line through the origin has a kink, so the curvature is +∞ in
+        # every direction: H = +∞·I (the cross term is 0 there by symmetry).
+        k = np.where(tip, np.inf, k)
         ripple = np.exp(0.5 * (np.cos(tau * u) + np.cos(tau * v)))
         su, sv = np.sin(tau * u), np.sin(tau * v)
         return (
