@@ -4,7 +4,9 @@ Prints ``name = value unit`` lines: run-steps per second for Adam over B = 1, 16
 4096 runs of dimension 2 on a quadratic, the time of one engine step of one run, and, when
 torch is installed, the same work done the way torch compares runs — one parameter of
 shape (2,) per run, each in its own parameter group so that each run may have its own
-learning rate, gradients set by hand — and the ratio between the two.
+learning rate, gradients set by hand — and the ratio between the two.  Then run-steps per
+second of minibatch SGD on ``logistic`` and ``mlp`` (batch_size 8), where every run draws its
+own minibatch.
 """
 
 from __future__ import annotations
@@ -27,15 +29,16 @@ def best_of(repeats: int, function) -> float:
     return best
 
 
-def engine_rate(problem, registry, batch: int, steps: int) -> float:
+def engine_rate(problem, registry, batch: int, steps: int, **config) -> float:
     """Fresh runs each repeat, few enough steps that none converges on the way."""
     rng = np.random.default_rng(0)
     starts = [tuple(rng.uniform(-2, 2, size=2)) for _ in range(batch)]
+    config = config or {"optimizer": "adam", "hyper": {"lr": 1e-3}}
     best = float("inf")
     for _ in range(3):
         runs = RunSet(problem, registry, gtol=0.0)
-        for start in starts:
-            runs.add(RunConfig("adam", {"lr": 1e-3}, start=start))
+        for seed, start in enumerate(starts):
+            runs.add(RunConfig(start=start, seed=seed, **config))
         runs.step(2)  # warm up
         begin = time.perf_counter()
         runs.step(steps)
@@ -81,6 +84,14 @@ def main() -> None:
         if theirs is not None:
             print(f"torch_adam[B={batch}] = {theirs:.4g} run-steps/s")
             print(f"ratio_engine_over_torch[B={batch}] = {ours / theirs:.3g} x")
+    for model in ("logistic", "mlp"):
+        data = build_problem(model, registry=registry)
+        for batch in BATCHES[:3]:
+            steps = max(5, 500 // batch)
+            rate = engine_rate(
+                data, registry, batch, steps, optimizer="sgd", hyper={"lr": 0.05}, batch_size=8
+            )
+            print(f"engine_minibatch_sgd[{model}, B={batch}] = {rate:.4g} run-steps/s")
 
 
 if __name__ == "__main__":

@@ -337,7 +337,7 @@ def test_curve_fit_covariance_formula_and_monte_carlo():
 )
 def test_minibatches_and_seeds(name):
     problem = build_problem(name, seed=4)
-    part = problem.minibatch(np.random.default_rng(0), 3)
+    part = problem.minibatch(np.array([0, 1]), np.array([0, 0]), 3)
     assert type(part) is type(problem) and part.n_samples == 3 and part.dim == problem.dim
     assert problem.n_samples > 3  # the original is untouched
     x = np.random.default_rng(5).normal(size=(2, problem.dim))

@@ -211,7 +211,7 @@ def test_tiny_net_minima_follow_the_symmetry_of_the_activation():
 )
 def test_minibatches(name, values):
     problem = build_problem(name, values, seed=3)
-    part = problem.minibatch(np.random.default_rng(1), 2)
+    part = problem.minibatch(np.array([1]), np.array([0]), 2)
     assert type(part) is type(problem) and part.n_samples == 2
     assert problem.n_samples > 2
     x = problem.start[None] + 0.1

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from zoo import run_integers, run_normal, run_uniform
+from zoo import run_integers, run_normal, run_sample, run_uniform
 
 
 def test_a_run_draws_the_same_numbers_alone_or_in_any_batch():
@@ -32,3 +33,29 @@ def test_the_draws_have_the_right_distribution():
     assert uniform.min() > 0 and uniform.max() < 1 and abs(uniform.mean() - 0.5) < 0.005
     counts = np.bincount(run_integers(np.arange(20000), np.zeros(20000), 7), minlength=7)
     assert counts.min() > 2600 and counts.max() < 3100
+
+
+@pytest.mark.parametrize(("population", "size"), [(10, 3), (10, 9), (20, 19), (7, 7)])
+def test_run_sample_draws_every_subset_equally_often_per_run(population, size):
+    """Both algorithms (Floyd's for small samples, a permutation for large ones) give each
+    run ``size`` distinct indices, every index with chance size/N, alone as in a batch."""
+    count = 40_000
+    seeds, steps = np.arange(count), np.full(count, 3)
+    drawn = run_sample(seeds, steps, population, size)
+    assert drawn.shape == (count, size)
+    assert all(len(set(row)) == size for row in drawn[:2000])
+    assert drawn.min() >= 0 and drawn.max() < population
+    share = np.bincount(drawn.ravel(), minlength=population) / count
+    expected = size / population
+    assert np.all(np.abs(share - expected) <= 5 * np.sqrt(expected * (1 - expected) / count))
+    np.testing.assert_array_equal(run_sample(seeds[5:6], steps[5:6], population, size), drawn[5:6])
+    if size < population:  # another step, another subset
+        assert not np.array_equal(run_sample(seeds, steps + 1, population, size), drawn)
+
+
+def test_run_sample_draws_each_pair_of_five_equally_often():
+    count = 50_000
+    drawn = np.sort(run_sample(np.arange(count), np.zeros(count), 5, 2), axis=1)
+    pairs = np.unique(drawn[:, 0] * 5 + drawn[:, 1], return_counts=True)[1]
+    assert len(pairs) == 10  # all C(5, 2) subsets occur
+    assert np.all(np.abs(pairs / count - 0.1) < 5 * np.sqrt(0.09 / count))

@@ -38,12 +38,17 @@ def _path(problem, configs, which):
     return runs.trajectory(ids[which])
 
 
-def assert_alone_equals_batched(model, optimizer):
+def assert_alone_equals_batched(model, optimizer, batch_size=0):
     problem = build_problem(model, registry=REGISTRY)
     start = np.asarray(problem.start, dtype=float)
     rng = np.random.default_rng(7)
     configs = [
-        RunConfig(optimizer, start=tuple(start + 0.1 * rng.standard_normal(start.shape)), seed=s)
+        RunConfig(
+            optimizer,
+            start=tuple(start + 0.1 * rng.standard_normal(start.shape)),
+            seed=s,
+            batch_size=batch_size,
+        )
         for s in range(4)
     ]
     try:
@@ -68,6 +73,65 @@ def test_a_run_is_bitwise_the_same_alone_and_batched(model, optimizer):
 @pytest.mark.parametrize(("model", "optimizer"), list(_pairs()))
 def test_every_built_in_pair_is_bitwise_the_same_alone_and_batched(model, optimizer):
     assert_alone_equals_batched(model, optimizer)
+
+
+def _minibatch_pairs():
+    for model, optimizer in _pairs():
+        problem = build_problem(model, registry=REGISTRY)
+        if "samples" in problem.provides and problem.n_samples > MINIBATCH:
+            yield model, optimizer
+
+
+MINIBATCH = 4
+DATA_MODELS = sorted({model for model, _ in _minibatch_pairs()})
+
+
+@pytest.mark.parametrize("model", DATA_MODELS)
+def test_a_minibatch_run_is_bitwise_the_same_alone_and_batched(model):
+    assert_alone_equals_batched(model, "sgd", batch_size=MINIBATCH)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("model", "optimizer"), list(_minibatch_pairs()))
+def test_every_built_in_pair_on_minibatches_is_bitwise_the_same_alone_and_batched(model, optimizer):
+    assert_alone_equals_batched(model, optimizer, batch_size=MINIBATCH)
+
+
+def test_each_run_draws_its_own_minibatches_from_its_seed():
+    problem = build_problem("logistic", registry=REGISTRY)
+
+    def paths(seeds):
+        runs = RunSet(problem, REGISTRY, gtol=0)
+        ids = runs.add_many(RunConfig("sgd", {"lr": 0.5}, seed=s, batch_size=4) for s in seeds)
+        runs.step(40)
+        return [runs.history(i)[0] for i in ids]
+
+    three, five = paths([3, 5])
+    assert np.abs(three - five).max() > 1e-3  # different seeds, different minibatches
+    assert np.array_equal(paths([3])[0], three)
+    assert np.array_equal(paths([5])[0], five)
+    assert np.array_equal(paths([9, 5, 1])[1], five)  # and in any other company
+
+
+def test_the_minibatch_of_a_run_is_its_own_whatever_the_batch():
+    """Row b of a minibatch problem is the problem on run b's samples alone, and those
+    samples are ``size`` distinct points of the data."""
+    problem = build_problem("linear_neuron", {"n_points": 50}, registry=REGISTRY)
+    seeds, steps = np.array([3, 5, 3]), np.array([0, 0, 1])
+    part = problem.minibatch(seeds, steps, 6)
+    assert part.n_samples == 6 and part.points.shape == (3, 6, 2)
+    assert all(len({tuple(p) for p in points}) == 6 for points in part.points)
+    x = np.random.default_rng(0).standard_normal((3, 2))
+    for row in range(3):
+        alone = problem.minibatch(seeds[row : row + 1], steps[row : row + 1], 6)
+        assert np.array_equal(alone.loss(x[row : row + 1]), part.loss(x)[row : row + 1])
+        assert np.array_equal(part.for_rows([row]).grad(x[row : row + 1]), part.grad(x)[[row]])
+        # The minibatch loss is the full formula on those samples (an independent oracle).
+        points, targets = part.points[row], part.targets[row]
+        expected = 0.5 * np.mean((points @ x[row] - targets) ** 2)
+        np.testing.assert_allclose(part.loss(x)[row], expected, rtol=1e-12)
+    assert not np.array_equal(part.points[0], part.points[1])  # seeds 3 and 5 differ
+    assert not np.array_equal(part.points[0], part.points[2])  # and so do steps 0 and 1
 
 
 def test_row_matmul_does_not_depend_on_the_rows_around_a_row():

@@ -16,7 +16,7 @@ from zoo.engine import (
 )
 from zoo.hookspecs import hookimpl
 from zoo.problem import BuildContext, Plane, Problem
-from zoo.randomness import run_integers, run_normal, run_uniform
+from zoo.randomness import run_integers, run_normal, run_sample, run_uniform
 from zoo.registry import Registry, load_registry
 from zoo.runview import BatchView, History, RunView
 from zoo.specs import (
@@ -59,6 +59,7 @@ __all__ = [
     "preset",
     "run_integers",
     "run_normal",
+    "run_sample",
     "run_uniform",
     "simulate",
 ]

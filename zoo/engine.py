@@ -183,11 +183,11 @@ class _RowCounting:
         self.rows = rows
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._parent._problem, name)
+        return getattr(self._parent._problem.for_rows(self.rows), name)
 
     def _call(self, kind: int, name: str, x):
         self._parent.charge(self.rows, kind)
-        return getattr(self._parent._problem, name)(x)
+        return getattr(self._parent._problem.for_rows(self.rows), name)(x)
 
     def loss(self, x):
         return self._call(0, "loss", x)
@@ -879,10 +879,24 @@ class RunSet:
         return count if rows is None else len(rows)
 
     def _step_minibatches(self, group: Group, rows: np.ndarray | None) -> None:
-        first = 0 if rows is None else rows[0]
-        seed, step_count = abs(int(group.seeds[first, 0])), int(group.t[first])
-        rng = np.random.default_rng([seed, step_count])
-        self._step_rows(group, self.problem.minibatch(rng, group.batch_size), rows)
+        """One step on minibatches: each run's drawn from its own seed and step."""
+        seeds, t = group.seeds[:, 0], group.t
+        if rows is not None:
+            seeds, t = seeds[rows], t[rows]
+        origin = guard.Origin("model", "")
+        try:
+            problem = guard.call(
+                origin, "minibatch", self.problem.minibatch, seeds, t, group.batch_size
+            )
+        except guard.PluginFault as fault:
+            failing = np.arange(len(group)) if rows is None else rows
+            group.code[failing] = FAILED
+            group.stop_step[failing] = group.t[failing]
+            for row in failing:
+                group.messages[group.run_ids[row]] = str(fault)
+            group.invalidate()
+            return
+        self._step_rows(group, problem, rows)
 
     def _step_rows(self, group: Group, problem: Problem, rows: np.ndarray | None) -> None:
         if rows is None:
@@ -952,8 +966,9 @@ class RunSet:
             }
             single_state = {k: v[position : position + 1] for k, v in state.items()}
             one = np.array([row])
+            alone = problem.for_rows(np.array([position]))  # a minibatch keeps the run's own
             result = self._try_step(
-                group, problem, x[position : position + 1], single_state, single_hyper, one
+                group, alone, x[position : position + 1], single_state, single_hyper, one
             )
             if result is not None:
                 x_new, new_state, counts = result

@@ -113,7 +113,8 @@ def zoo_models() -> Iterable[ModelSpec]:
 
     Subclass ``zoo.Problem``: override ``loss`` and ``grad`` (and ``hess`` when it is
     cheap to write; otherwise central differences of ``grad`` are used), ``residuals``
-    and ``jacobian`` for least squares, ``minibatch`` for data-driven models.  Set
+    and ``jacobian`` for least squares, ``minibatch(seeds, steps, size)`` for data-driven
+    models (each run's own samples, see ``zoo.Problem.minibatch``).  Set
     ``dim``, ``bounds``, ``start``, ``minima``, ``n_samples`` and, for D > 2, ``plane``
     in ``__init__`` or as class attributes; each has a default (see ``zoo.Problem``).
     The kit checks every derivative against central differences.

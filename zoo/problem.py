@@ -116,8 +116,14 @@ class Problem:
         """(B, D) -> (B, N, D), the derivative of ``residuals``."""
         raise NotImplementedError(f"{type(self).__name__} is not a least-squares model")
 
-    def minibatch(self, rng: np.random.Generator, size: int) -> Problem:
-        """A problem on ``size`` random samples of the data (data-driven models only)."""
+    def minibatch(self, seeds: np.ndarray, steps: np.ndarray, size: int) -> Problem:
+        """The problem on each run's own minibatch (data-driven models only).
+
+        Run b of the batch sees ``size`` samples drawn from its seed ``seeds[b]`` and step
+        ``steps[b]`` alone (``zoo.run_sample(seeds, steps, n_samples, size)``), so it draws
+        the same minibatches alone or in any batch.  The result is evaluated at ``x`` of
+        ``len(seeds)`` rows, row b on run b's samples, and ``for_rows(rows)`` keeps the
+        samples of those runs."""
         raise NotImplementedError(f"{type(self).__name__} has no samples")
 
     def for_rows(self, rows) -> Problem:
@@ -125,7 +131,8 @@ class Problem:
 
         An optimizer that evaluates runs separately (a per-run line search) calls
         ``problem.for_rows(rows).loss(x[rows])`` so the engine charges the evaluation to
-        those runs only; outside the engine it is the problem itself."""
+        those runs only.  A problem on shared data returns itself; a ``minibatch`` problem
+        returns the one on those runs' samples."""
         return self
 
     @property

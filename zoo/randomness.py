@@ -60,3 +60,32 @@ def run_integers(seeds: np.ndarray, counters: np.ndarray, high: int, stream: int
     return np.minimum(
         (_uniform(seeds, counters, 1, stream)[:, 0] * high).astype(np.int64), high - 1
     )
+
+
+#: The stream of the engine's minibatch draws, apart from the optimizers' noise.
+MINIBATCH_STREAM = 0x6D62
+
+
+def run_sample(
+    seeds: np.ndarray,
+    counters: np.ndarray,
+    population: int,
+    size: int,
+    stream: int = MINIBATCH_STREAM,
+) -> np.ndarray:
+    """``size`` distinct indices in [0, population) per run, shape ``(B, size)``.
+
+    Small samples use Floyd's algorithm (Bentley & Floyd 1987, "A sample of brilliance"),
+    O(size²) per run; large ones the first ``size`` of a random permutation, O(N log N).
+    Either way a run's indices depend on its seed and counter only."""
+    size = max(1, min(int(size), int(population)))
+    if size * size > 8 * population:
+        keys = _uniform(seeds, counters, population, stream)
+        return np.argsort(keys, axis=1, kind="stable")[:, :size].astype(np.int64)
+    draws = _uniform(seeds, counters, size, stream)
+    chosen = np.empty(draws.shape, dtype=np.int64)
+    for column, top in enumerate(range(population - size, population)):
+        pick = np.minimum((draws[:, column] * (top + 1)).astype(np.int64), top)
+        taken = (chosen[:, :column] == pick[:, None]).any(axis=1)
+        chosen[:, column] = np.where(taken, top, pick)
+    return chosen

@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from zoo.problem import BuildContext, Problem, missing_needs
+from zoo.problem import BuildContext, Problem, missing_needs, row_matmul
+from zoo.randomness import run_sample
 from zoo.specs import (
     ActivationSpec,
     ModelSpec,
@@ -56,10 +57,15 @@ class ReferenceProblem(Problem):
     """A small least-squares problem that provides everything an optimizer may need.
 
     r(w) = (Xw − y)/√N with a gentle nonlinearity, so curvature methods see a non-constant
-    Hessian; ``inputs`` and ``labels`` serve the local learning rules.
+    Hessian; ``inputs`` and ``labels`` serve the local learning rules.  Every row is
+    evaluated on its own (``row_matmul``, elementwise sums), and a minibatch gives each
+    run its own samples, so the kit can demand bitwise equality between a run alone and
+    in a batch.
     """
 
     bounds = ((-2.0, 2.0), (-2.0, 2.0))
+    #: Whether the data carry a leading run axis (a minibatch of per-run samples).
+    per_run = False
 
     def __init__(self, n: int = 12, dim: int = 2, seed: int = 0) -> None:
         rng = np.random.default_rng(seed)
@@ -68,40 +74,45 @@ class ReferenceProblem(Problem):
         truth = np.linspace(0.5, -0.5, dim)
         self.targets = self.inputs @ truth + 0.05 * rng.normal(size=n)
         self.labels = np.where(self.inputs @ truth >= 0, 1.0, -1.0)
-        self._scale = 1.0 / np.sqrt(n)
+        self.start = np.linspace(-1.2, 1.0, dim)
 
-    @property
-    def start(self) -> np.ndarray:
-        return np.linspace(-1.2, 1.0, self.dim)
+    def _z(self, x: np.ndarray) -> np.ndarray:
+        return row_matmul(x, np.swapaxes(self.inputs, -1, -2))
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
-        z = x @ self.inputs.T
-        return (z + 0.1 * np.tanh(z) - self.targets) * self._scale
+        z = self._z(x)
+        return (z + 0.1 * np.tanh(z) - self.targets) / np.sqrt(self.n_samples)
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
-        z = x @ self.inputs.T
-        slope = 1.0 + 0.1 / np.cosh(z) ** 2
-        return slope[:, :, None] * self.inputs[None, :, :] * self._scale
+        slope = 1.0 + 0.1 / np.cosh(self._z(x)) ** 2
+        inputs = self.inputs if self.per_run else self.inputs[None]
+        return slope[:, :, None] * inputs / np.sqrt(self.n_samples)
 
     def loss(self, x: np.ndarray) -> np.ndarray:
         r = self.residuals(x)
-        return 0.5 * np.einsum("bn,bn->b", r, r)
+        return 0.5 * (r * r).sum(axis=1)
 
     def grad(self, x: np.ndarray) -> np.ndarray:
-        return np.einsum("bnd,bn->bd", self.jacobian(x), self.residuals(x))
+        return (self.jacobian(x) * self.residuals(x)[:, :, None]).sum(axis=1)
 
-    def minibatch(self, rng: np.random.Generator, size: int) -> ReferenceProblem:
-        subset = copy.copy(self)
-        rows = rng.choice(len(self.inputs), size=min(size, len(self.inputs)), replace=False)
-        subset.inputs = self.inputs[rows]
-        subset.targets = self.targets[rows]
-        subset.labels = self.labels[rows]
-        subset._scale = 1.0 / np.sqrt(len(rows))
-        return subset
+    def minibatch(self, seeds: np.ndarray, steps: np.ndarray, size: int) -> ReferenceProblem:
+        return self._part(run_sample(seeds, steps, self.n_samples, size))
+
+    def for_rows(self, rows) -> ReferenceProblem:
+        if not self.per_run:
+            return self
+        return self._part(np.atleast_1d(np.arange(len(self.inputs))[rows]))
+
+    def _part(self, index: np.ndarray) -> ReferenceProblem:
+        part = copy.copy(self)
+        part.inputs, part.targets = self.inputs[index], self.targets[index]
+        part.labels = self.labels[index]
+        part.per_run = True
+        return part
 
     @property
     def n_samples(self) -> int:
-        return len(self.inputs)
+        return self.inputs.shape[int(self.per_run)]
 
 
 #: The ``needs`` entry each problem attribute belongs to.
@@ -383,10 +394,10 @@ def check_model(
     if not np.array_equal(twin.loss(points), batched):
         _fail(f"model {name}: building twice with the same seed gave different problems")
     if "samples" in provides:
-        part = problem.minibatch(np.random.default_rng(0), 4)
+        part = problem.minibatch(np.array([0, 1]), np.array([0, 0]), 4)
         if not isinstance(part, Problem) or part.dim != dim:
             _fail(f"model {name}: minibatch must return a Problem with the same dim")
-        if not np.all(np.isfinite(part.loss(start[None, :]))):
+        if not np.all(np.isfinite(part.loss(np.stack([start, start])))):
             _fail(f"model {name}: minibatch loss is not finite at the start")
     if problem.inputs is not None and np.asarray(problem.inputs).ndim != 2:
         _fail(f"model {name}: inputs must have shape (N, n)")

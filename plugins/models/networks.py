@@ -25,13 +25,19 @@ CHUNK_ELEMENTS = 1 << 21
 LOSSES = ("mse", "cross_entropy")
 
 
-def chunked(function, x: np.ndarray, per_run: int) -> np.ndarray:
-    """``function`` over row blocks of x small enough that per_run·rows ≤ CHUNK_ELEMENTS."""
+def chunked(function, problem: DataProblem, x: np.ndarray, per_run: int) -> np.ndarray:
+    """``function(problem, x)`` over row blocks of x small enough that per_run·rows ≤
+    CHUNK_ELEMENTS, each with the problem of its runs (their own samples in a minibatch)."""
     x = np.asarray(x, dtype=float)
     rows = max(1, CHUNK_ELEMENTS // max(per_run, 1))
     if len(x) <= rows:
-        return function(x)
-    return np.concatenate([function(x[i : i + rows]) for i in range(0, len(x), rows)])
+        return function(problem, x)
+    return np.concatenate(
+        [
+            function(problem.for_rows(slice(i, i + rows)), x[i : i + rows])
+            for i in range(0, len(x), rows)
+        ]
+    )
 
 
 def head(kind: str, out: np.ndarray, targets: np.ndarray):
@@ -290,14 +296,16 @@ class MLP(DataProblem):
 
     def outputs(self, x) -> np.ndarray:
         """The network's output for every sample: (B, N)."""
-        return chunked(lambda part: self._forward(part)[1][-1][..., 0], x, self._per_run())
+        return chunked(
+            lambda problem, part: problem._forward(part)[1][-1][..., 0], self, x, self._per_run()
+        )
 
     def _loss(self, x):
         _, pre, _ = self._forward(x)
         return head(self.loss_kind, pre[-1][..., 0], self.targets)[0].mean(axis=1)
 
     def loss(self, x):
-        return chunked(self._loss, x, self._per_run())
+        return chunked(type(self)._loss, self, x, self._per_run())
 
     def _backward(self, x, delta_out):
         """Backpropagate δ = ∂(loss)/∂(output) (B, N) through the layers: (B, D)."""
@@ -328,7 +336,7 @@ class MLP(DataProblem):
         return self._backward(x, slope / self.n_samples)
 
     def grad(self, x):
-        return chunked(self._grad, x, 2 * self._per_run())
+        return chunked(type(self)._grad, self, x, 2 * self._per_run())
 
     def output_jacobian(self, x) -> np.ndarray:
         """∂(output of sample n)/∂(weights): (B, N, D), by backprop of each sample alone."""
@@ -437,7 +445,8 @@ class WideReLU(DataProblem):
 
     def _pre(self, x):
         weights, signs = self._split(x)
-        return np.einsum("brd,nd->bnr", weights, self.points), signs  # (B, n, m)
+        data = "bnd" if self.per_run else "nd"
+        return np.einsum(f"brd,{data}->bnr", weights, self.points), signs  # (B, n, m)
 
     def outputs(self, x) -> np.ndarray:
         pre, signs = self._pre(x)
@@ -445,7 +454,10 @@ class WideReLU(DataProblem):
 
     def residuals(self, x):
         return chunked(
-            lambda part: self.outputs(part) - self.targets, x, 2 * self.n_samples * self.width
+            lambda problem, part: problem.outputs(part) - problem.targets,
+            self,
+            x,
+            2 * self.n_samples * self.width,
         )
 
     def jacobian(self, x):
@@ -454,9 +466,8 @@ class WideReLU(DataProblem):
         if self.mode == "train_output":
             return np.maximum(pre, 0.0) / root
         active = (pre > 0) * signs[:, None, :]  # (B, n, m)
-        return (active[..., None] * self.points[None, :, None, :]).reshape(
-            len(x), self.n_samples, -1
-        ) / root
+        points = self.points[:, :, None, :] if self.per_run else self.points[None, :, None, :]
+        return (active[..., None] * points).reshape(len(x), self.n_samples, -1) / root
 
     def loss(self, x):
         return half_square(self.residuals(x))
@@ -468,7 +479,8 @@ class WideReLU(DataProblem):
         if self.mode == "train_output":
             return np.einsum("bn,bnr->br", r, np.maximum(pre, 0.0)) / np.sqrt(self.width)
         active = (pre > 0) * r[:, :, None]
-        return (np.einsum("bnr,nd->brd", active, self.points) * signs[:, :, None]).reshape(
+        data = "bnd" if self.per_run else "nd"
+        return (np.einsum(f"bnr,{data}->brd", active, self.points) * signs[:, :, None]).reshape(
             len(x), -1
         ) / np.sqrt(self.width)
 

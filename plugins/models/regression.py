@@ -14,7 +14,7 @@ import functools
 import numpy as np
 
 from plugins.activations import sigmoid
-from zoo import ModelSpec, Param, Plane, Problem, hookimpl
+from zoo import ModelSpec, Param, Plane, Problem, hookimpl, run_sample
 from zoo.problem import row_matmul
 
 
@@ -22,14 +22,21 @@ from zoo.problem import row_matmul
 class DataProblem(Problem):
     """A loss over a dataset whose per-sample arrays are named in ``sample_fields``.
 
-    ``minibatch`` returns a shallow copy of the same class holding a random subset; the copy
-    recomputes what depends on the data in ``_refresh`` and finds its own minima on demand.
+    ``minibatch`` returns a shallow copy of the same class whose sample arrays carry a
+    leading run axis, ``(B, size, ...)``: each run's own samples, drawn by ``run_sample``
+    from its seed and step.  The models write their arithmetic so that data of shape
+    ``(N, ...)`` (shared) and ``(B, m, ...)`` (per run) both broadcast against the batch,
+    evaluating every row on its own; ``_refresh`` recomputes what depends on the data.
     """
 
     sample_fields: tuple[str, ...] = ()
+    #: Whether the sample arrays hold one set of samples per run (a minibatch problem).
+    per_run: bool = False
 
     @functools.cached_property
     def minima(self) -> np.ndarray:
+        if self.per_run:  # each run has its own data and so its own minima
+            return np.empty((0, self.dim))
         return np.asarray(self._find_minima(), dtype=float).reshape(-1, self.dim)
 
     def _find_minima(self) -> np.ndarray:
@@ -40,17 +47,46 @@ class DataProblem(Problem):
 
     @property
     def n_samples(self) -> int:
-        return len(getattr(self, self.sample_fields[0]))
+        return getattr(self, self.sample_fields[0]).shape[int(self.per_run)]
 
-    def minibatch(self, rng: np.random.Generator, size: int) -> DataProblem:
-        count = self.n_samples
-        rows = rng.choice(count, size=max(1, min(int(size), count)), replace=False)
+    def minibatch(self, seeds, steps, size: int) -> DataProblem:
+        return self._with_samples(run_sample(seeds, steps, self.n_samples, size), True)
+
+    def for_rows(self, rows) -> DataProblem:
+        if not self.per_run:
+            return self
+        runs = len(getattr(self, self.sample_fields[0]))
+        return self._with_samples(np.atleast_1d(np.arange(runs)[rows]), True)
+
+    def _with_samples(self, index: np.ndarray, per_run: bool) -> DataProblem:
         part = copy.copy(self)
         for name in self.sample_fields:
-            setattr(part, name, getattr(self, name)[rows])
+            setattr(part, name, getattr(self, name)[index])
+        part.per_run = per_run
         part.__dict__.pop("minima", None)
         part._refresh()
         return part
+
+    def hess(self, x: np.ndarray) -> np.ndarray:
+        """Central differences of ``grad`` one coordinate at a time when each run has its
+        own samples (the base class stacks B·D points, which would not match them)."""
+        if not self.per_run:
+            return super().hess(x)
+        x = np.asarray(x, dtype=float)
+        h = self.hess_step * np.maximum(1.0, np.abs(x))
+        columns = np.empty((len(x), self.dim, self.dim))
+        for axis in range(self.dim):
+            shift = np.zeros_like(x)
+            shift[:, axis] = h[:, axis]
+            columns[:, axis] = (self.grad(x + shift) - self.grad(x - shift)) / (
+                2 * h[:, axis, None]
+            )
+        return 0.5 * (columns + np.swapaxes(columns, 1, 2))
+
+
+def swap(data: np.ndarray) -> np.ndarray:
+    """The data's last two axes exchanged: the transpose of (N, k) or of each (m, k)."""
+    return np.swapaxes(data, -1, -2)
 
 
 def half_square(r: np.ndarray) -> np.ndarray:
@@ -125,11 +161,11 @@ class LinearNeuron(DataProblem):
         self.start = np.array([-2.5, 2.5])
 
     def residuals(self, x):
-        return (row_matmul(x, self.points.T) - self.targets) / np.sqrt(self.n_samples)
+        return (row_matmul(x, swap(self.points)) - self.targets) / np.sqrt(self.n_samples)
 
     def jacobian(self, x):
         jac = self.points / np.sqrt(self.n_samples)
-        return np.broadcast_to(jac, (len(x), *jac.shape)).copy()
+        return np.broadcast_to(jac, (len(x), *jac.shape[-2:])).copy()
 
     def loss(self, x):
         return half_square(self.residuals(x))
@@ -138,7 +174,7 @@ class LinearNeuron(DataProblem):
         return row_matmul(self.residuals(x), self.points) / np.sqrt(self.n_samples)
 
     def hess(self, x):
-        curvature = self.points.T @ self.points / self.n_samples
+        curvature = swap(self.points) @ self.points / self.n_samples
         return np.broadcast_to(curvature, (len(x), self.dim, self.dim)).copy()
 
     def _find_minima(self):
@@ -177,7 +213,7 @@ class Logistic(DataProblem):
         self.start = np.array([-3.0, 3.0])
 
     def _margins(self, x):
-        return row_matmul(x, self.inputs.T) * self.labels
+        return row_matmul(x, swap(self.inputs)) * self.labels
 
     def loss(self, x):
         x = np.asarray(x, dtype=float)
@@ -191,7 +227,7 @@ class Logistic(DataProblem):
     def hess(self, x):
         margins = self._margins(x)
         weight = sigmoid(margins) * sigmoid(-margins) / self.n_samples
-        data = np.matmul(self.inputs.T * weight[:, None, :], self.inputs)  # row by row
+        data = np.matmul(swap(self.inputs) * weight[:, None, :], self.inputs)  # row by row
         return data + self.l2 * np.eye(self.dim)
 
     def _find_minima(self):
@@ -230,7 +266,7 @@ class PerceptronCriterion(DataProblem):
         self.start = np.array([-2.0, 1.5])
 
     def _margins(self, x):
-        return row_matmul(x, self.inputs.T) * self.labels
+        return row_matmul(x, swap(self.inputs)) * self.labels
 
     def loss(self, x):
         return np.maximum(0.0, -self._margins(x)).mean(axis=1)
@@ -286,17 +322,21 @@ class StudentTeacher(DataProblem):
 
     def _refresh(self) -> None:
         # Second moments, so loss and gradient cost O(D²) per run whatever the sample count.
-        count = len(self.points)
-        self._input_moment = self.points.T @ self.points / count  # (1/n)Σ x xᵀ
-        self._cross_moment = self.targets.T @ self.points / count  # (1/n)Σ d xᵀ
-        self._target_moment = np.sum(self.targets**2) / count  # (1/n)Σ‖d‖²
+        count = self.n_samples
+        self._input_moment = swap(self.points) @ self.points / count  # (1/n)Σ x xᵀ
+        self._cross_moment = swap(self.targets) @ self.points / count  # (1/n)Σ d xᵀ
+        self._target_moment = np.sum(self.targets**2, axis=(-2, -1)) / count  # (1/n)Σ‖d‖²
+
+    def _data(self, subscripts: str) -> str:
+        """Einsum subscripts of a data operand, with the run axis when it has one."""
+        return "b" + subscripts if self.per_run else subscripts
 
     def weights(self, x) -> np.ndarray:
         return np.asarray(x, dtype=float).reshape(len(x), self.n_outputs, self.n_inputs)
 
     def outputs(self, x) -> np.ndarray:
         """Wxᵢ for every sample: (B, n, M)."""
-        return np.einsum("bmk,nk->bnm", self.weights(x), self.points)
+        return np.einsum(f"bmk,{self._data('nk')}->bnm", self.weights(x), self.points)
 
     def residuals(self, x):
         error = self.outputs(x) - self.targets
@@ -304,14 +344,15 @@ class StudentTeacher(DataProblem):
 
     def jacobian(self, x):
         eye = np.eye(self.n_outputs)
-        jac = np.einsum("mo,nk->nmok", eye, self.points).reshape(-1, self.dim)
-        return np.broadcast_to(jac / np.sqrt(self.n_samples), (len(x), *jac.shape)).copy()
+        jac = np.einsum(f"mo,{self._data('nk')}->{self._data('nmok')}", eye, self.points)
+        jac = jac.reshape(*jac.shape[: int(self.per_run)], -1, self.dim)
+        return np.broadcast_to(jac / np.sqrt(self.n_samples), (len(x), *jac.shape[-2:])).copy()
 
     def loss(self, x):
         """½tr(W·Sₓₓ·Wᵀ) − tr(W·S_dₓᵀ) + ½s_dd from the sample moments: equals ½‖r‖²."""
         w = self.weights(x)
-        quadratic = np.einsum("bmk,kl,bml->b", w, self._input_moment, w)
-        linear = np.einsum("bmk,mk->b", w, self._cross_moment)
+        quadratic = np.einsum(f"bmk,{self._data('kl')},bml->b", w, self._input_moment, w)
+        linear = np.einsum(f"bmk,{self._data('mk')}->b", w, self._cross_moment)
         return 0.5 * quadratic - linear + 0.5 * self._target_moment
 
     def grad(self, x):
@@ -368,12 +409,12 @@ class PCANeuron(DataProblem):
             self.bounds = ((-2.0, 2.0), (-2.0, 2.0))
 
     def _refresh(self) -> None:
-        self.sample_covariance = self.inputs.T @ self.inputs / len(self.inputs)
+        self.sample_covariance = swap(self.inputs) @ self.inputs / self.n_samples
         values, vectors = np.linalg.eigh(self.sample_covariance)
-        order = np.argsort(values)[::-1]
+        order = np.argsort(values, axis=-1)[..., ::-1]
         #: Eigenvalues of Ĉ, largest first, and the principal directions as rows.
-        self.data_variances = values[order]
-        self.principal_components = vectors[:, order].T
+        self.data_variances = np.take_along_axis(values, order, axis=-1)
+        self.principal_components = swap(np.take_along_axis(vectors, order[..., None, :], -1))
 
     def weights(self, x) -> np.ndarray:
         return np.asarray(x, dtype=float).reshape(len(x), self.n_outputs, self.n_inputs)
@@ -387,7 +428,9 @@ class PCANeuron(DataProblem):
         _, _, s, g = self._parts(x)
         trace_s = np.trace(s, axis1=1, axis2=2)
         return (
-            0.5 * np.trace(self.sample_covariance) - trace_s + 0.5 * np.einsum("bij,bij->b", s, g)
+            0.5 * np.trace(self.sample_covariance, axis1=-2, axis2=-1)
+            - trace_s
+            + 0.5 * np.einsum("bij,bij->b", s, g)
         )
 
     def grad(self, x):
@@ -398,7 +441,8 @@ class PCANeuron(DataProblem):
         w, wc, s, g = (part[:, None] for part in self._parts(x))
         basis = np.eye(self.dim).reshape(1, self.dim, self.n_outputs, self.n_inputs)
         basis_t = np.swapaxes(basis, 2, 3)
-        d_wc = basis @ self.sample_covariance
+        covariance = self.sample_covariance
+        d_wc = basis @ (covariance[:, None] if self.per_run else covariance)
         d_g = basis @ np.swapaxes(w, 2, 3) + w @ basis_t
         d_s = basis @ np.swapaxes(wc, 2, 3) + wc @ basis_t
         change = -2 * d_wc + d_g @ wc + g @ d_wc + d_s @ w + s @ basis
@@ -465,7 +509,7 @@ class CurveFit(DataProblem):
     def model(self, x):
         """f(tᵢ; θ) with its first derivatives (f_a, f_b) and second (f_aa, f_ab, f_bb)."""
         x = np.asarray(x, dtype=float)
-        a, b, t = x[:, :1], x[:, 1:], self.times[None, :]
+        a, b, t = x[:, :1], x[:, 1:], self.times  # times (N,) shared or (B, m) per run
         if self.curve == "exponential":
             grow = np.exp(b * t)
             zero = np.zeros_like(grow)

@@ -17,15 +17,8 @@ LR = Param("lr", 1e-2, low=1e-6, high=10.0, log=True, doc="learning rate η")
 BATCH = Param("batch", False, kind="bool", doc="average over all examples each step")
 
 
-def _examples(problem, hyper, t: np.ndarray) -> np.ndarray:
-    """Index of each run's example at step t (B,), or None for the full batch."""
-    if hyper["batch"]:
-        return None
-    return run_integers(hyper["seed"], t, len(problem.inputs))
-
-
 def _init(problem, x, hyper):
-    features = np.asarray(problem.inputs).shape[1]
+    features = np.asarray(problem.inputs).shape[-1]
     if features != x.shape[1]:
         raise ValueError(
             f"the inputs have {features} features but the model has {x.shape[1]} "
@@ -35,14 +28,21 @@ def _init(problem, x, hyper):
 
 
 def _apply(rule, problem, x, state, hyper, *data):
-    """x + η·mean of rule(w, example…) over the chosen example(s) of each run."""
-    picks = _examples(problem, hyper, state["t"])
-    if picks is None:  # every run against every example at once: (B·N) rows
-        count = len(data[0])
-        tiled = (np.tile(d, (len(x),) + (1,) * (d.ndim - 1)) for d in data)
-        delta = rule(np.repeat(x, count, axis=0), *tiled).reshape(len(x), count, -1).mean(axis=1)
-    else:
-        delta = rule(x, *(d[picks] for d in data))
+    """x + η·mean of rule(w, example…) over the chosen example(s) of each run.
+
+    ``data`` is shared, (N, …), or on minibatches each run's own, (B, m, …)."""
+    per_run = data[0].ndim == 3  # the inputs of a minibatch problem
+    count = data[0].shape[int(per_run)]
+    if hyper["batch"]:  # every run against every example at once: (B·N) rows
+        if per_run:
+            rows = (d.reshape(len(x) * count, *d.shape[2:]) for d in data)
+        else:
+            rows = (np.tile(d, (len(x),) + (1,) * (d.ndim - 1)) for d in data)
+        delta = rule(np.repeat(x, count, axis=0), *rows).reshape(len(x), count, -1).mean(axis=1)
+    else:  # one example per run, drawn from a generator keyed by (run seed, step)
+        picks = run_integers(hyper["seed"], state["t"], count)
+        runs = np.arange(len(x))
+        delta = rule(x, *((d[runs, picks] if per_run else d[picks]) for d in data))
     return x + hyper["lr"] * delta, {"t": state["t"] + 1}
 
 
@@ -94,7 +94,7 @@ OJA = OptimizerSpec(
 
 # --------------------------------------------------------------------- Sanger
 def sanger_init(problem, x, hyper):
-    features = np.asarray(problem.inputs).shape[1]
+    features = np.asarray(problem.inputs).shape[-1]
     if x.shape[1] % features:
         raise ValueError(f"{x.shape[1]} weights do not make rows of {features} inputs")
     return {"t": np.zeros(len(x), dtype=np.int64)}
@@ -102,7 +102,7 @@ def sanger_init(problem, x, hyper):
 
 def sanger_step(problem, x, state, hyper):
     inputs = np.asarray(problem.inputs, dtype=float)
-    features = inputs.shape[1]
+    features = inputs.shape[-1]
 
     def rule(w, example):
         matrix = w.reshape(len(w), -1, features)  # (B, K, n)

@@ -2,15 +2,15 @@
 
 ``GradientNoise(problem, σ)`` offers minibatches (so the engine's ``batch_size`` switches
 the noise on): each minibatch is the same objective whose gradient carries N(0, σ²I)
-noise, drawn once per step and independently for every run in the batch, so a batch of
-runs is a batch of independent Monte Carlo replicas.
+noise, drawn for every run from its seed and step, so a batch of runs is a batch of
+independent Monte Carlo replicas and each replays alone.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from zoo import Problem
+from zoo import Problem, run_normal
 
 
 class GradientNoise(Problem):
@@ -39,8 +39,8 @@ class GradientNoise(Problem):
     def hess(self, x: np.ndarray) -> np.ndarray:
         return self.problem.hess(x)
 
-    def minibatch(self, rng: np.random.Generator, size: int) -> Problem:
-        return _NoisyStep(self, rng)
+    def minibatch(self, seeds: np.ndarray, steps: np.ndarray, size: int) -> Problem:
+        return _NoisyStep(self, run_normal(seeds, steps, (self.dim,)))
 
     @property
     def n_samples(self) -> int:
@@ -48,14 +48,14 @@ class GradientNoise(Problem):
 
 
 class _NoisyStep(GradientNoise):
-    """One step's view: the noise is drawn at the first gradient call and then reused."""
+    """One step's view: each run's noise, drawn from its seed and step."""
 
-    def __init__(self, parent: GradientNoise, rng: np.random.Generator) -> None:
+    def __init__(self, parent: GradientNoise, draw: np.ndarray) -> None:
         super().__init__(parent.problem, parent.noise)
-        self._rng = rng
-        self._draw: np.ndarray | None = None
+        self._draw = draw
 
     def grad(self, x: np.ndarray) -> np.ndarray:
-        if self._draw is None or self._draw.shape != x.shape:
-            self._draw = self._rng.standard_normal(x.shape)
         return self.problem.grad(x) + self.noise * self._draw
+
+    def for_rows(self, rows) -> Problem:
+        return _NoisyStep(self, self._draw[np.atleast_1d(np.arange(len(self._draw))[rows])])

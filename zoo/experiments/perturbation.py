@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from zoo import Problem, RunConfig, RunSet, load_registry
+from zoo import Problem, RunConfig, RunSet, load_registry, run_normal
 from zoo.experiments import Result, Row, checkpoint
 
+#: The stream of the inputs, apart from the perturbations the optimizers draw.
+INPUT_STREAM = 1
 SIGMA = 1e-3  # perturbation size σ; the noise floor η²C ∝ σ² is negligible at this size
 CURVE_SHAPE = (2, 4)  # (M, N) of the learning-curve comparison
 CURVE_RUNS = 400
@@ -35,9 +37,9 @@ ASYMPTOTIC_SLOPES = {"GD": (0, 1), "NP": (1, 1), "WP": (1, 2)}  # (in log M, in 
 class OnlineStudent(Problem):
     """A linear student W against a teacher W*; each minibatch draws one fresh x per run.
 
-    Not the registry's ``student_teacher``: that model holds a fixed finite sample and its
-    minibatch is one subset shared by every run of a batch, while the K recursion is for
-    online learning with a fresh x ~ N(0, I) for every run at every step.
+    Not the registry's ``student_teacher``: that model holds a fixed finite sample, while
+    the K recursion is for online learning with a fresh x ~ N(0, I) for every run at every
+    step.
 
     The problem itself is the expected loss ½‖W − W*‖²_F over x ~ N(0, I) (what the engine
     records); a minibatch is ½‖(W − W*)x‖² with residuals and Jacobian, so node perturbation
@@ -65,8 +67,10 @@ class OnlineStudent(Problem):
     def grad(self, x: np.ndarray) -> np.ndarray:
         return np.einsum("bn,bnd->bd", self.residuals(x), self.jacobian(x))
 
-    def minibatch(self, rng: np.random.Generator, size: int) -> Problem:
-        return _OnlineSample(self.teacher, rng)
+    def minibatch(self, seeds: np.ndarray, steps: np.ndarray, size: int) -> Problem:
+        return _OnlineSample(
+            self.teacher, run_normal(seeds, steps, (self.features,), stream=INPUT_STREAM)
+        )
 
     @property
     def n_samples(self) -> int:
@@ -74,24 +78,22 @@ class OnlineStudent(Problem):
 
 
 class _OnlineSample(OnlineStudent):
-    """One step's inputs: drawn at the first call, one per run, then reused within the step."""
+    """One step's inputs, one per run, drawn from its seed and step."""
 
-    def __init__(self, teacher: np.ndarray, rng: np.random.Generator) -> None:
+    def __init__(self, teacher: np.ndarray, inputs: np.ndarray) -> None:
         super().__init__(teacher)
-        self._rng = rng
-        self._inputs: np.ndarray | None = None
+        self._inputs = inputs
 
-    def _sample(self, batch: int) -> np.ndarray:
-        if self._inputs is None or len(self._inputs) != batch:
-            self._inputs = self._rng.standard_normal((batch, self.features))
-        return self._inputs
+    def for_rows(self, rows) -> Problem:
+        index = np.atleast_1d(np.arange(len(self._inputs))[rows])
+        return _OnlineSample(self.teacher, self._inputs[index])
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
-        return np.einsum("bmn,bn->bm", self._error(x), self._sample(len(x)))
+        return np.einsum("bmn,bn->bm", self._error(x), self._inputs)
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
         eye = np.eye(self.outputs)
-        return np.einsum("mk,bn->bmkn", eye, self._sample(len(x))).reshape(len(x), self.outputs, -1)
+        return np.einsum("mk,bn->bmkn", eye, self._inputs).reshape(len(x), self.outputs, -1)
 
 
 def engine_curve(
