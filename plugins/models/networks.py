@@ -338,6 +338,85 @@ class MLP(DataProblem):
     def grad(self, x):
         return chunked(type(self)._grad, self, x, 2 * self._per_run())
 
+    def _hess_columns(self, x, first: int, count: int) -> np.ndarray:
+        """Heₖ for k = first … first + count − 1: (B, count, D).
+
+        Pearlmutter's R-operator (1994): R{·} = ∂/∂t(·)(w + t·v) carried through one
+        forward and one backward pass gives Hv exactly; here v runs over basis vectors eₖ
+        at once, on an axis K after the runs' (shapes (B, K, N, units)).  At a kink φ′ and
+        φ″ are the activation's own values there, torch's convention (ReLU′(0) = 0,
+        ReLU″ = 0): the Hessian of the network with the units at their kinks frozen."""
+        basis = np.zeros((count, self.dim))
+        basis[np.arange(count), first + np.arange(count)] = 1.0
+        directions = [
+            (basis[:, m].reshape(count, *shape), basis[:, b]) for m, shape, b in self.layout
+        ]
+        layers, pre, activations = self._forward(x)
+        df = [self.activation.df(z) for z in pre[:-1]]
+        d2f = [self.activation.d2f(z) for z in pre[:-1]]
+        # Forward: R{z_l} = R{a_(l−1)}W_lᵀ + a_(l−1)V_lᵀ + R{b_l}, R{a_l} = φ′(z_l)R{z_l}.
+        r_pre, r_act = [], [None]
+        for index, ((weight, _), (v_weight, v_bias)) in enumerate(
+            zip(layers, directions, strict=True)
+        ):
+            below, v_weight_t = activations[index], np.swapaxes(v_weight, 1, 2)
+            if below.ndim == 2:  # the inputs, shared by every run: (1, K, N, out)
+                r_z = np.matmul(below, v_weight_t)[None]
+            else:
+                r_z = np.matmul(r_act[index], np.swapaxes(weight, 1, 2)[:, None])
+                r_z += np.matmul(below[:, None], v_weight_t[None])
+            r_z = r_z + v_bias[None, :, None, :]
+            r_pre.append(r_z)
+            if index < len(layers) - 1:
+                r_act.append(df[index][:, None] * r_z)
+        # Backward: δ_L = ℓ′/N, R{δ_L} = ℓ″·R{z_L}/N; below a layer g = δW, δ = φ′(z)g and
+        # R{δ} = φ″(z)·R{z}·g + φ′(z)·(R{δ}W + δV); R{∂W} = R{δ}ᵀa + δᵀR{a}, R{∂b} = ΣR{δ}.
+        _, slope, bend = head(self.loss_kind, pre[-1][..., 0], self.targets)
+        delta = (slope / self.n_samples)[..., None]  # (B, N, 1)
+        r_delta = (bend / self.n_samples)[:, None, :, None] * r_pre[-1]  # (B, K, N, 1)
+        pieces = [None] * len(layers)
+        for index in range(len(layers) - 1, -1, -1):
+            below = activations[index]
+            r_weight = np.matmul(
+                np.swapaxes(r_delta, 2, 3), below if below.ndim == 2 else below[:, None]
+            )
+            if below.ndim == 3:
+                r_weight += np.matmul(np.swapaxes(delta, 1, 2)[:, None], r_act[index])
+            pieces[index] = (r_weight.reshape(len(x), count, -1), r_delta.sum(axis=2))
+            if index:
+                weight, v_weight = layers[index][0], directions[index][0]
+                g = np.matmul(delta, weight)  # (B, N, in)
+                r_g = np.matmul(r_delta, weight[:, None]) + np.matmul(
+                    delta[:, None], v_weight[None]
+                )
+                r_delta = (d2f[index - 1] * g)[:, None] * r_pre[index - 1]
+                r_delta += df[index - 1][:, None] * r_g
+                delta = df[index - 1] * g
+        return np.concatenate([part for pair in pieces for part in pair], axis=2)
+
+    def _directions_per_block(self) -> int:
+        """Basis vectors per R-pass: a bound on memory that does not depend on the batch,
+        so a run's Hessian is bitwise the same alone and in any batch."""
+        return max(1, min(self.dim, CHUNK_ELEMENTS // self._per_run()))
+
+    def _hess(self, x):
+        block = self._directions_per_block()
+        columns = np.concatenate(
+            [
+                self._hess_columns(x, first, min(block, self.dim - first))
+                for first in range(0, self.dim, block)
+            ],
+            axis=1,
+        )
+        return 0.5 * (columns + np.swapaxes(columns, 1, 2))
+
+    def hess(self, x):
+        """The exact Hessian by second-order backprop (``_hess_columns``); differences of
+        the gradient only for a third-party activation without φ″."""
+        if self.activation.d2f is None:
+            return super().hess(x)
+        return chunked(self._hess, x, self._directions_per_block() * self._per_run())
+
     def output_jacobian(self, x) -> np.ndarray:
         """∂(output of sample n)/∂(weights): (B, N, D), by backprop of each sample alone."""
         x = np.asarray(x, dtype=float)
@@ -485,7 +564,8 @@ class WideReLU(DataProblem):
         ) / np.sqrt(self.width)
 
     def hess(self, x):
-        """JᵀJ: exact wherever it exists, because ReLU″ = 0 away from the kinks."""
+        """JᵀJ: exact, because ReLU″ = 0; at a kink the unit is off (ReLU′(0) = 0, torch's
+        convention), as in ``jacobian``."""
         jac = self.jacobian(x)
         return np.einsum("bni,bnj->bij", jac, jac)
 
