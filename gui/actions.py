@@ -10,6 +10,7 @@ from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from zoo.engine import HISTORY_POINTS
 from zoo.workspace import lesson_files, lesson_title
 
 #: Trail choices offered in the View menu: (label, setting); None draws whole paths.
@@ -111,6 +112,19 @@ def build_menus(window: Any) -> None:
     runs.addAction(act("Duplicate run", window.duplicate_selected, "Ctrl+D"))
     runs.addAction(act("Remove run", window.remove_selected, "Delete"))
     runs.addAction(act("Sweep…", window.sweep_dialog))
+    runs.addSeparator()
+    window.full_history_action = runs.addAction("Keep every step")
+    window.full_history_action.setCheckable(True)
+    window.full_history_action.setToolTip(
+        "Keep each run's every step (memory grows with its length) instead of "
+        f"{HISTORY_POINTS} points spread over its whole path; the runs start again"
+    )
+
+    def keep_every_step(checked: bool) -> None:
+        window._try(lambda: window.workspace.set_full_history(checked))
+        window.full_history_action.setChecked(window.workspace.full_history)
+
+    window.full_history_action.triggered.connect(keep_every_step)
     lessons = window.menuBar().addMenu("&Lessons")
     for path in lesson_files():
         lessons.addAction(

@@ -18,6 +18,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from gui.drawing import Exit
 from gui.exits import ExitMarkers
+from gui.heads import HeadsItem
 from gui.palette import landscape_map
 from gui.trails import TrailsItem
 from zoo import landscape
@@ -116,12 +117,17 @@ class Canvas(pg.PlotWidget):
         )
         self.contours.setZValue(-5)
         self.plot_item.addItem(self.contours)
+        # The landscape changes only when the view does: each frame blits it from a
+        # cache instead of scaling the image and stroking every contour again.
+        for item in (self.image, self.contours):
+            item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.loss_curve = pg.PlotCurveItem(pen=pg.mkPen("#c8d0da", width=1))
         self.plot_item.addItem(self.loss_curve)
         self.minima = pg.ScatterPlotItem(
             symbol="star", size=14, pen=pg.mkPen("#000000"), brush=pg.mkBrush("#ffffff")
         )
         self.plot_item.addItem(self.minima)
+        self.minima.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.preview = pg.PlotCurveItem(
             pen=pg.mkPen(255, 255, 255, 160, width=1, style=QtCore.Qt.PenStyle.DashLine),
             connect="finite",
@@ -129,12 +135,16 @@ class Canvas(pg.PlotWidget):
         self.plot_item.addItem(self.preview)
         self.trails = TrailsItem()
         self.plot_item.addItem(self.trails)
-        self.heads = pg.ScatterPlotItem(size=8, pen=pg.mkPen("#000000", width=1))
+        self.heads = HeadsItem(size=8)
         self.heads.setZValue(5)
         self.plot_item.addItem(self.heads)
-        self.selected_head = pg.ScatterPlotItem(
-            size=16, brush=None, pen=pg.mkPen("#ffffff", width=1)
+        # A ring of fixed screen size around the selected run's head, drawn by Qt alone.
+        self.selected_head = QtWidgets.QGraphicsEllipseItem(-8, -8, 16, 16)
+        self.selected_head.setPen(pg.mkPen("#ffffff", width=1))
+        self.selected_head.setFlag(
+            QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations
         )
+        self.selected_head.setVisible(False)
         self.selected_head.setZValue(6)
         self.plot_item.addItem(self.selected_head)
         self.exits = ExitMarkers(self.plot_item)
@@ -283,22 +293,20 @@ class Canvas(pg.PlotWidget):
         self,
         pieces: Sequence[tuple[np.ndarray, str]],
         heads: np.ndarray,
-        head_brushes: Sequence[Any],
+        head_colours: Sequence[str],
         selected: np.ndarray | None,
         exits: Sequence[Exit] = (),
     ) -> None:
-        """Trails ((R, L, 2) rows of points, colour), heads (K, 2), the selected head and
-        the runs that left the picture."""
+        """Trails ((R, L, 2) rows of points, colour), heads (K, 2) with their colours,
+        the selected head and the runs that left the picture."""
         self.trails.setData(pieces)
         self.exits.set_exits(exits)
-        if len(heads):
-            self.heads.setData(pos=heads, brush=head_brushes)
-        else:
-            self.heads.setData([], [])
+        self.heads.setData(heads, head_colours)
         if selected is not None and np.isfinite(selected).all():
-            self.selected_head.setData(pos=selected[None, :])
+            self.selected_head.setPos(float(selected[0]), float(selected[1]))
+            self.selected_head.setVisible(True)
         else:
-            self.selected_head.setData([], [])
+            self.selected_head.setVisible(False)
 
     def set_minima(self, points: np.ndarray) -> None:
         points = np.asarray(points, dtype=float).reshape(-1, 2)

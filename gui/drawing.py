@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import pyqtgraph as pg
 
 from zoo import BatchView, RunSet
 from zoo.runview import DIVERGED
@@ -22,7 +21,7 @@ from zoo.runview import DIVERGED
 #: Most points per trail: more than a canvas has pixels along a path …
 TRAIL_POINTS = 2000
 #: … and in all, so that thousands of runs each get fewer.
-TRAIL_BUDGET = 400_000
+TRAIL_BUDGET = 200_000
 #: Trails are confined to a box this many views wide around the visible one: a run that
 #: leaves it is drawn to its edge and marked there, and nothing beyond it reaches Qt.
 BOX_VIEWS = 9.0
@@ -52,17 +51,23 @@ class Exit:
 class GroupPicture:
     """What one batch contributes to a frame."""
 
-    run_ids: tuple[int, ...]
+    view: BatchView
     trails: list[tuple[np.ndarray, str]]
     heads: np.ndarray  # (B, 2) view coordinates, NaN for hidden runs
     head_colours: list[str]
     steps: np.ndarray  # (B,) steps taken
     signature: tuple = ()
     visible: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
+    groups: list = field(default_factory=list)  # ``colour_groups`` of the rows
     #: name -> (steps (B, n), values (B, n)) when the step plots are shown
     series: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     exits: list[Exit] = field(default_factory=list)
     diverged: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
+    #: what the next picture of this batch may reuse: kept-point columns, the rows'
+    #: history strides, and the points at those columns in view coordinates
+    columns: np.ndarray | None = None
+    strides: np.ndarray | None = None
+    raw: np.ndarray | None = None
 
 
 @dataclass
@@ -71,11 +76,20 @@ class Frame:
 
     trails: list[tuple[np.ndarray, str]] = field(default_factory=list)
     heads: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
-    brushes: list = field(default_factory=list)
-    head_of: dict[int, np.ndarray] = field(default_factory=dict)
-    steps: dict[int, int] = field(default_factory=dict)
+    head_colours: list[str] = field(default_factory=list)
     pictures: list[GroupPicture] = field(default_factory=list)
     exits: list[Exit] = field(default_factory=list)
+
+    def head_of(self, run_id: int | None) -> np.ndarray | None:
+        """Where ``run_id``'s head is drawn (NaN: hidden or gone); None if not drawn."""
+        for picture in self.pictures:
+            row = picture.view.row_or_none(run_id)
+            if row is not None:
+                return picture.heads[row]
+        return None
+
+    def run_count(self) -> int:
+        return sum(len(picture.view) for picture in self.pictures)
 
 
 class RunDrawing:
@@ -98,10 +112,16 @@ class RunDrawing:
         self.want_series = False
         self.box: Box | None = None
         self._pictures: dict[object, GroupPicture] = {}
-        self._brushes: dict[str, object] = {}
+        self._style_version = 0
+        self._styles: dict[object, tuple] = {}  # batch key -> (run ids, version, style)
 
     def forget(self) -> None:
         self._pictures.clear()
+        self._styles.clear()
+
+    def restyle(self) -> None:
+        """Runs' colours or visibility changed: read them again on the next frame."""
+        self._style_version += 1
 
     def follow_view(self, view: tuple[tuple[float, float], tuple[float, float]]) -> bool:
         """Keep the box around the visible ``view``; True when it moved (redraw then).
@@ -127,12 +147,6 @@ class RunDrawing:
         self.box = (cx - half * width, cx + half * width, cy - half * height, cy + half * height)
         return True
 
-    def brush(self, colour: str):
-        brush = self._brushes.get(colour)
-        if brush is None:
-            brush = self._brushes[colour] = pg.mkBrush(colour)
-        return brush
-
     def frame(self, runset: RunSet) -> Frame:
         """Build the frame from what the engine last published (never waits)."""
         views = runset.batches()
@@ -148,37 +162,34 @@ class RunDrawing:
             frame.exits.extend(picture.exits)
             heads.append(picture.heads)
             colours.extend(picture.head_colours)
-            for row, run_id in enumerate(picture.run_ids):
-                frame.head_of[run_id] = picture.heads[row]
-                frame.steps[run_id] = int(picture.steps[row])
         if heads:
             all_heads = np.concatenate(heads)
             shown = np.isfinite(all_heads).all(axis=1)
             frame.heads = all_heads[shown]
-            frame.brushes = [self.brush(c) for c, s in zip(colours, shown, strict=True) if s]
+            frame.head_colours = [c for c, s in zip(colours, shown, strict=True) if s]
         return frame
 
     def _picture(
         self, runset: RunSet, view: BatchView, total: int, old: GroupPicture | None
     ) -> GroupPicture:
-        configs = [runset.configs[run_id] for run_id in view.run_ids]
+        colours, visible, groups = self._style(runset, view)
         most = max(16, min(self.trail_points, TRAIL_BUDGET // max(1, total)))
         signature = (
             view.version,
-            tuple((c.color, c.visible) for c in configs),
+            self._style_version,
             self.trail_steps,
             most,
-            self.want_series,
             self.box,
         )
-        if old is not None and old.signature == signature:
-            return old
-        columns = trail_columns(view, self.trail_steps, most)
-        raw = self._to_view(view, columns)
+        if old is not None and old.signature == signature and (old.series or not self.want_series):
+            return old  # a picture with series serves a frame without them too
+        columns = np.minimum(
+            trail_columns(view, self.trail_steps, most), (view.counts() - 1)[:, None]
+        )
+        strides = view.strides()
+        raw = self._fetch(view, columns, strides, old)
         # A run's head is its last recorded point: a diverged run's current x is not finite.
         heads = np.array(raw[:, -1])
-        visible = np.array([c.visible for c in configs], dtype=bool)
-        colours = [c.color or "#ffffff" for c in configs]
         diverged = view.codes == DIVERGED
         exits: list[Exit] = []
         points = raw
@@ -189,20 +200,69 @@ class RunDrawing:
             heads[~inside[:, -1]] = np.nan
         heads[~visible] = np.nan
         picture = GroupPicture(
-            view.run_ids,
-            by_colour(points, colours, visible),
+            view,
+            by_colour(points, groups),
             heads,
             colours,
             view.steps,
             signature,
             visible,
+            groups,
             exits=exits,
             diverged=diverged,
+            columns=columns,
+            strides=strides,
+            raw=raw,
         )
         if self.want_series:
-            budget = max(64, min(PLOT_POINTS, PLOT_BUDGET // max(1, total)))
+            budget = max(16, min(PLOT_POINTS, PLOT_BUDGET // max(1, total)))
             picture.series = series(view, budget)
         return picture
+
+    def _style(self, runset: RunSet, view: BatchView) -> tuple[list[str], np.ndarray, Groups]:
+        """The colours, visibility and colour groups of a batch's rows, read once per
+        ``restyle``."""
+        kept = self._styles.get(view.key)
+        if kept is not None and kept[1] == self._style_version and kept[0] == view.run_ids:
+            return kept[2]
+        configs = [runset.configs[run_id] for run_id in view.run_ids]
+        colours = [c.color or "#ffffff" for c in configs]
+        visible = np.array([c.visible for c in configs], dtype=bool)
+        style = (colours, visible, colour_groups(colours, visible))
+        self._styles[view.key] = (view.run_ids, self._style_version, style)
+        return style
+
+    def _fetch(
+        self, view: BatchView, columns: np.ndarray, strides: np.ndarray, old: GroupPicture | None
+    ) -> np.ndarray:
+        """(B, n, 2) view coordinates of the kept points at ``columns``, taking from the
+        batch's last picture every point that is the same kept point as then (same
+        column, same history stride, no restart, same styles and projection)."""
+        if (
+            old is None
+            or old.raw is None
+            or not view.has_history
+            or old.columns.shape != columns.shape
+            or old.view.run_ids != view.run_ids
+            or old.signature[1] != self._style_version
+        ):
+            return self._to_view(view, columns)
+        same = (columns == old.columns) & (
+            (strides == old.strides) & (view.steps >= old.view.steps)
+        )[:, None]
+        rows, places = np.nonzero(~same)
+        if not len(rows):
+            return old.raw
+        raw = old.raw.copy()
+        points = view.history_points(rows, columns[rows, places])
+        if self.one_dimensional:
+            losses = view.history_points(rows, columns[rows, places], "loss")
+            raw[rows, places] = np.stack([points[:, 0], losses], axis=-1)
+        elif self.project is None:
+            raw[rows, places] = points[:, :2]
+        else:
+            raw[rows, places] = self.project(points)
+        return raw
 
     def _to_view(self, view: BatchView, columns: np.ndarray) -> np.ndarray:
         """(B, n, 2) view coordinates of the rows' kept points at ``columns``."""
@@ -292,7 +352,12 @@ def leaving(
 
 def trail_columns(view: BatchView, trail_steps: int | None, most: int) -> np.ndarray:
     """(B, n) columns of each row's kept points from its start (or ``trail_steps`` back)
-    to its last point, at most ``most`` of them, evenly spread over the kept points."""
+    to its last point, at most ``most`` of them.
+
+    A row with more kept points than that shows its first and last point and every k-th
+    in between, k a power of two counted from column 0: as the run goes on, the chosen
+    points stay the same until k doubles, so a thinned trail does not flicker and a
+    frame has only its new points to fetch."""
     counts = view.counts()
     if trail_steps is None:
         first = np.zeros(len(view), dtype=np.int64)
@@ -304,8 +369,16 @@ def trail_columns(view: BatchView, trail_steps: int | None, most: int) -> np.nda
     widest = int(spans.max()) + 1 if len(spans) else 1
     if widest <= most:
         return first[:, None] + np.arange(widest)[None]  # clipped to each row's end
-    fractions = np.linspace(0.0, 1.0, most)
-    return first[:, None] + np.rint(fractions[None] * spans[:, None]).astype(np.int64)
+    inner = most - 2  # between the first and the last point
+    k = 2 ** np.ceil(np.log2(np.maximum(spans / (inner - 1), 1.0))).astype(np.int64)
+    grid = -(-first // k) * k  # the first multiple of k at or after ``first``
+    columns = np.empty((len(view), most), dtype=np.int64)
+    columns[:, 0] = first
+    columns[:, 1:-1] = np.minimum(
+        grid[:, None] + k[:, None] * np.arange(inner), (counts - 1)[:, None]
+    )
+    columns[:, -1] = counts - 1
+    return columns
 
 
 def series(view: BatchView, most: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -328,16 +401,22 @@ def series(view: BatchView, most: int) -> dict[str, tuple[np.ndarray, np.ndarray
     }
 
 
-def by_colour(
-    points: np.ndarray, colours: list[str], visible: np.ndarray
-) -> list[tuple[np.ndarray, str]]:
-    """Rows of ``points`` grouped by colour, hidden rows left out (no copy when all rows
-    are shown in one colour)."""
-    if visible.all() and len(set(colours)) == 1:
-        return [(points, colours[0])]
-    pieces = []
-    for colour in dict.fromkeys(colours):
-        chosen = np.array([c == colour for c in colours]) & visible
+Groups = list[tuple[np.ndarray | None, str]]  # (rows, or None for all rows), colour
+
+
+def colour_groups(colours: list[str], visible: np.ndarray) -> Groups:
+    """Which rows are drawn in each colour, hidden rows left out."""
+    names, which = np.unique(np.asarray(colours, dtype=object), return_inverse=True)
+    if visible.all() and len(names) == 1:
+        return [(None, str(names[0]))]
+    groups: Groups = []
+    for index, name in enumerate(names):
+        chosen = (which == index) & visible
         if chosen.any():
-            pieces.append((points[chosen], colour))
-    return pieces
+            groups.append((chosen, str(name)))
+    return groups
+
+
+def by_colour(points: np.ndarray, groups: Groups) -> list[tuple[np.ndarray, str]]:
+    """Rows of ``points`` split by ``colour_groups`` (no copy for a single colour)."""
+    return [(points if rows is None else points[rows], colour) for rows, colour in groups]

@@ -57,7 +57,8 @@ class FilesMixin:
         if path:
             self._try_file(lambda: self.export_png(path), path)
 
-    def export_csv(self, path: str | Path) -> None:
+    def export_csv(self, path: str | Path) -> int:
+        """Write every run's kept points; returns how many runs had a thinned history."""
         from gui.export import write_csv
 
         self._quiesce()
@@ -67,13 +68,21 @@ class FilesMixin:
             for run_id, config in ws.runset.configs.items()
         ]
         write_csv(path, rows)
+        return sum(trajectory.thinned for _, _, trajectory in rows)
 
     def export_csv_dialog(self) -> None:
         path, _ = QtWidgets.QFileDialog.getSaveFileName(
             self, "Export trajectories", "trajectories.csv", "CSV (*.csv)"
         )
-        if path:
-            self._try_file(lambda: self.export_csv(path), path)
+        if not path:
+            return
+        thinned = self._try_file(lambda: self.export_csv(path), path)
+        if thinned:
+            self.statusBar().showMessage(
+                f"Wrote {path}: {thinned} run(s) thinned (see the step column); "
+                "Runs → Keep every step keeps them all",
+                8000,
+            )
 
     def export_animation(
         self, path: str | Path, frames: int, steps_per_frame: int = 1, progress: Any = None
@@ -130,10 +139,12 @@ class FilesMixin:
         self._try_file(lambda: self.export_animation(path, frames, steps, progress), path)
         dialog.close()
 
-    def _try_file(self, action: Callable[[], Any], path: str) -> None:
+    def _try_file(self, action: Callable[[], Any], path: str) -> Any:
+        """``action()``'s result, or None when it could not write ``path`` (reported)."""
         try:
-            action()
+            result = action()
         except (OSError, ValueError) as error:
             self.report(f"Could not write {path}: {error}")
-        else:
-            self.statusBar().showMessage(f"Wrote {path}", 4000)
+            return None
+        self.statusBar().showMessage(f"Wrote {path}", 4000)
+        return result

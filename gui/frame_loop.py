@@ -10,6 +10,9 @@ import numpy as np
 
 FRAME_MS = 16
 STATUS_EVERY = 0.25  # seconds between refreshes of the status column and bar
+#: Seconds between redraws of the step plots: a curve growing by a step a frame reads
+#: the same at twenty redraws a second, and the canvas keeps the frame time.
+PLOT_EVERY = 0.05
 
 
 class FrameLoopMixin:
@@ -18,27 +21,32 @@ class FrameLoopMixin:
     def force_redraw(self) -> None:
         self._last_pictures = ()
         self._last_arrows = None
+        self._last_plot = 0.0
 
     def frame(self) -> None:
         """Draw what the runs hold now, then start the next steps (the timer's slot)."""
         ws = self.workspace
         if self._closing or ws.runset is None:
             return
-        self.drawing.want_series = self.plots.isVisible()
+        now = time.perf_counter()
+        plots_due = self.plots.isVisible() and now - self._last_plot >= PLOT_EVERY
+        self.drawing.want_series = plots_due
         frame = self.drawing.frame(ws.runset)
         pictures = tuple(id(p) for p in frame.pictures)
         changed = pictures != self._last_pictures
         if changed:
             self._last_pictures = pictures
-            selected = frame.head_of.get(ws.selected) if ws.selected is not None else None
-            self.canvas.draw(frame.trails, frame.heads, frame.brushes, selected, frame.exits)
-            if self.drawing.want_series:
-                self.plots.draw(frame.pictures)
+            self._plots_stale = True
+            selected = frame.head_of(ws.selected)
+            self.canvas.draw(frame.trails, frame.heads, frame.head_colours, selected, frame.exits)
             self._draw_arrows(selected)
+        if plots_due and self._plots_stale:
+            self._plots_stale = False
+            self._last_plot = now
+            self.plots.draw(frame.pictures)
         if ws.playing:
             self.stepper.submit(ws.steps_per_frame, ws.step_limit)
         self._frames += 1
-        now = time.perf_counter()
         if now - self._last_status >= STATUS_EVERY:
             self._update_status(now)
         if changed:  # listeners redraw only when there is something new
@@ -48,8 +56,8 @@ class FrameLoopMixin:
         """Draw the current state synchronously (exports and rendering)."""
         ws = self.workspace
         frame = self.drawing.frame(ws.runset)
-        selected = frame.head_of.get(ws.selected) if ws.selected is not None else None
-        self.canvas.draw(frame.trails, frame.heads, frame.brushes, selected, frame.exits)
+        selected = frame.head_of(ws.selected)
+        self.canvas.draw(frame.trails, frame.heads, frame.head_colours, selected, frame.exits)
 
     def _draw_arrows(self, head: np.ndarray | None) -> None:
         ws = self.workspace

@@ -107,7 +107,7 @@ class StepPlots(QtWidgets.QTabWidget):
         for points, picture in blocks:
             if box is not None:
                 points, _ = confine(points, box)
-            pieces.extend(by_colour(points, picture.head_colours, picture.visible))
+            pieces.extend(by_colour(points, picture.groups))
         self.items[name].setData(pieces)
         self._follow(name)
 

@@ -74,6 +74,8 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         self.frames_per_second = 0.0
         self.steps_per_second = 0.0
         self._last_pictures: tuple = ()
+        self._last_plot = 0.0
+        self._plots_stale = True
         self._last_arrows: Any = None
         self._legend_summary = ""
         self.last_message = ""
@@ -260,6 +262,8 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
             self.canvas.set_legend([(self._legend_summary, "#10141c")])
             self._last_status = 0.0  # the next frame counts them by state
         self._update_start_marker()
+        if self.drawing is not None:
+            self.drawing.restyle()
         self.force_redraw()
         self.runs_changed.emit()
 
@@ -287,6 +291,7 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         blocked = self.limit_box.blockSignals(True)
         self.limit_box.setValue(ws.step_limit)
         self.limit_box.blockSignals(blocked)
+        self.full_history_action.setChecked(ws.full_history)
 
     def _show_lesson(self, lesson: dict[str, Any] | None) -> None:
         if not lesson:

@@ -127,6 +127,10 @@ class BatchView:
         """The row of ``run_id``; ``KeyError`` if it is not in this batch."""
         return self._rows[run_id]
 
+    def row_or_none(self, run_id: int | None) -> int | None:
+        """The row of ``run_id``, or None if it is not in this batch."""
+        return self._rows.get(run_id)
+
     @property
     def running(self) -> np.ndarray:
         """(B,) whether each run is still running."""
@@ -171,6 +175,17 @@ class BatchView:
             return np.broadcast_to(latest[:, None], shape)
         columns = np.minimum(columns, (self.counts() - 1)[:, None])
         rows = np.arange(len(self))[:, None]
+        source = {"x": self._hist_x, "loss": self._hist_loss, "grad_norm": self._hist_gnorm}
+        return source[which][rows, columns]
+
+    def history_points(self, rows: np.ndarray, columns: np.ndarray, which: str = "x") -> np.ndarray:
+        """Kept points at pairs (``rows[k]``, ``columns[k]``) (clipped to each row's last
+        point): ``x`` gives (K, D), ``loss`` and ``grad_norm`` give (K,)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if not self.has_history:
+            latest = {"x": self.x, "loss": self.loss, "grad_norm": self.grad_norm}[which]
+            return latest[rows]
+        columns = np.minimum(columns, self.counts()[rows] - 1)
         source = {"x": self._hist_x, "loss": self._hist_loss, "grad_norm": self._hist_gnorm}
         return source[which][rows, columns]
 

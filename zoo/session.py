@@ -35,11 +35,14 @@ RUN_SEED_LIMIT = 2**63
 VIEW_LIMIT = 1e9
 COLOR_PATTERN = re.compile(r"^#[0-9a-fA-F]{6}$")
 DEFAULT_PLAYBACK = {"steps_per_frame": 1, "step_limit": 2000}
-#: ``trail`` (optional): how many recent steps of each path are drawn, 0 the whole path.
+#: ``trail`` (optional): how many recent steps of each path are drawn, 0 the whole path;
+#: ``full_history`` (optional): 1 keeps every step of every run, 0 (the default) a
+#: thinned history of ``zoo.HISTORY_POINTS`` points per run.
 PLAYBACK_LIMITS = {
     "steps_per_frame": (1, 1000),
     "step_limit": (1, 10_000_000),
     "trail": (0, 10_000_000),
+    "full_history": (0, 1),
 }
 
 View = tuple[tuple[float, float], tuple[float, float]]
@@ -66,7 +69,8 @@ class Scene:
         """The problem, a ``RunSet`` holding the scene's runs, and their ids in order."""
         try:
             problem = build_problem(self.model, self.settings, seed=self.seed, registry=registry)
-            runset = RunSet(problem, registry)
+            history = "full" if self.playback.get("full_history") else "thinned"
+            runset = RunSet(problem, registry, history=history)
         except (EngineError, KeyError) as error:
             raise SessionError(f"scene cannot be built: {error}") from None
         ids = []

@@ -36,16 +36,21 @@ def columns(dim: int) -> list[str]:
 
 
 def trajectory_rows(label: str, optimizer: str, trajectory: Any) -> Iterable[list[Any]]:
-    """One row per recorded step of ``trajectory`` (a ``zoo.Trajectory``)."""
+    """One row per kept point of ``trajectory`` (a ``zoo.Trajectory``), with its step
+    number: a thinned history shows its gaps in the ``step`` column."""
     status = str(trajectory.status)
-    for step, (x, loss, gnorm) in enumerate(
-        zip(trajectory.x, trajectory.loss, trajectory.grad_norm, strict=True)
+    kept = trajectory.kept if trajectory.kept is not None else range(len(trajectory.x))
+    for step, x, loss, gnorm in zip(
+        kept, trajectory.x, trajectory.loss, trajectory.grad_norm, strict=True
     ):
-        yield [label, optimizer, step, *map(float, x), float(loss), float(gnorm), status]
+        yield [label, optimizer, int(step), *map(float, x), float(loss), float(gnorm), status]
 
 
 def write_trajectories(path: str | Path, runs: Iterable[tuple[str, str, Any]]) -> None:
     """Write ``runs`` — (label, optimizer, Trajectory) — as CSV or JSON, chosen by suffix.
+
+    A thinned trajectory keeps some steps only; their numbers are in the ``step``
+    column, and a JSON file lists the thinned runs under ``thinned``.
 
     Raises ``ValueError`` for another suffix and ``OSError`` when the file cannot be
     written (a missing folder, no permission, a full disk); nothing is left behind then.
@@ -72,7 +77,9 @@ def write_trajectories(path: str | Path, runs: Iterable[tuple[str, str, Any]]) -
             {name: _json_value(value) for name, value in zip(names, row, strict=True)}
             for row in rows
         ]
-        text = json.dumps({"format": FORMAT, "columns": names, "rows": records}, indent=1) + "\n"
+        thinned = [label for label, _, trajectory in runs if getattr(trajectory, "thinned", False)]
+        document = {"format": FORMAT, "columns": names, "thinned": thinned, "rows": records}
+        text = json.dumps(document, indent=1) + "\n"
     write_text_atomic(path, text)
 
 

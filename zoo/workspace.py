@@ -128,6 +128,7 @@ class Workspace:
         self.steps_per_frame = 1
         self.step_limit = 2000
         self.trail: int | None = ALL_STEPS
+        self.full_history = False  # keep every step, not a thinned history
         self.plane_key = "model"
         self.view_plane: Plane | None = None
         self.view: View | None = None
@@ -147,6 +148,7 @@ class Workspace:
         self.steps_per_frame = int(scene.playback.get("steps_per_frame", 1))
         self.step_limit = int(scene.playback.get("step_limit", 2000))
         self.trail = scene.playback.get("trail", ALL_STEPS) or ALL_STEPS
+        self.full_history = bool(scene.playback.get("full_history", 0))
         self.maps = scene.maps
         self._install(problem, runset, scene.view)
         self.events.playback_changed.emit()
@@ -159,6 +161,7 @@ class Workspace:
             "steps_per_frame": self.steps_per_frame,
             "step_limit": self.step_limit,
             "trail": self.trail or 0,
+            "full_history": int(self.full_history),
         }
         return Scene(
             model=self.model_name,
@@ -210,7 +213,7 @@ class Workspace:
             if self._unusable(c, problem)
         ]
         kept = [c for c in configs if not self._unusable(c, problem)]
-        runset = RunSet(problem, self.registry)
+        runset = RunSet(problem, self.registry, history="full" if self.full_history else "thinned")
         try:
             runset.add_many(kept)
         except EngineError:  # find the runs at fault one by one
@@ -348,6 +351,14 @@ class Workspace:
             resolution=resolution,
             plane=plane,
         )
+
+    def set_full_history(self, full: bool) -> None:
+        """Keep every step of every run (``True``) or a thinned history; the runs start
+        again, since the steps a thinned history left out are gone."""
+        if bool(full) == self.full_history:
+            return
+        scene = self.scene()
+        self.load_scene(replace(scene, playback={**scene.playback, "full_history": int(full)}))
 
     def set_trail(self, trail: int | None) -> None:
         """Draw whole paths (``None``) or the last ``trail`` steps of each."""

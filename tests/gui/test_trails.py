@@ -60,3 +60,28 @@ def test_steps_inside_one_screen_pixel_are_left_out_until_zoomed_in(qtbot):
     assert counts[0] <= 1.0 / pixel + 1  # only steps that change pixel
     plot.getPlotItem().getViewBox().setRange(xRange=(50, 50.2), yRange=(49.9, 50.1), padding=0)
     qtbot.waitUntil(lambda: len(item._lines[0][0]) >= 100, timeout=2000)
+
+
+def test_a_ten_thousand_step_trail_reaches_back_to_its_start(make_window):
+    import zoo
+    from zoo.session import Scene
+
+    start = (1.5, 1.0)
+    scene = Scene(
+        model="quadratic",
+        settings={"lambda1": 1.0, "lambda2": 10.0},
+        runs=[zoo.RunConfig("sgd", {"lr": 1e-5}, start=start, color="#ff3399")],
+    )
+    window = make_window(scene=scene, autoplay=False)
+    window.runset.step(10_000)
+    window.draw_now()
+    (run_id,) = window.runset.configs
+    assert window.runset.steps_taken(run_id) == 10_000
+    ((points, colour),) = window.drawing.frame(window.runset).trails
+    row = points[0][np.isfinite(points[0]).all(axis=1)]
+    np.testing.assert_allclose(row[0], start)  # from the start ring …
+    x, _, _ = window.runset.history(run_id)
+    np.testing.assert_allclose(row[-1], x[-1])  # … to where the run is now
+    assert len(row) <= window.drawing.trail_points
+    segments = window.canvas.trails._lines[0][0].ndarray()
+    np.testing.assert_allclose(segments[0, :2], start)  # and the canvas draws it so

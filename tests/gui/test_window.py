@@ -38,7 +38,7 @@ def test_default_scene_opens_with_four_runs_whose_trails_grow(qtbot, main_window
     trails = window.canvas.trails
     assert trails.colour_count() == 4  # four colours, one draw call each
     assert trails.segment_count() >= 4 * 5
-    assert len(window.canvas.heads.data) == 4
+    assert window.canvas.heads.count() == 4
     assert window.canvas.grid is not None and np.isfinite(window.canvas.grid.loss).all()
 
 
@@ -370,7 +370,7 @@ def test_one_weight_models_are_drawn_as_a_loss_curve(qtbot, main_window):
     # The iterates sit on the curve: each head is (x, E(x)).
     for run_id in window.runset.configs:
         x, loss, _ = window.runset.history(run_id)
-        head = window.drawing.frame(window.runset).head_of[run_id]
+        head = window.drawing.frame(window.runset).head_of(run_id)
         np.testing.assert_allclose(head, [x[-1, 0], loss[-1]])
         assert loss[-1] == pytest.approx(float(window.problem.loss(x[-1:])[0]))
 
@@ -420,7 +420,7 @@ def test_a_model_with_many_weights_is_drawn_on_a_plane(qtbot, main_window):
     x = window.runset.history(run_id)[0]
     # The drawn head is the projection of the run's weights onto the chosen plane.
     window.frame()
-    head = window.drawing.frame(window.runset).head_of[run_id]
+    head = window.drawing.frame(window.runset).head_of(run_id)
     basis = np.stack([plane.u, plane.v], axis=1)
     expected, *_ = np.linalg.lstsq(basis, x[-1] - plane.origin, rcond=None)
     np.testing.assert_allclose(head, expected, atol=1e-9)
@@ -452,7 +452,7 @@ def test_hiding_a_run_takes_it_off_the_canvas_without_restarting_it(qtbot, main_
     assert window.runset.steps_taken(run_id) == steps
     window.frame()
     assert window.canvas.trails.colour_count() == 3
-    assert len(window.canvas.heads.data) == 3
+    assert window.canvas.heads.count() == 3
 
 
 def test_single_step_and_reset(qtbot, main_window):
