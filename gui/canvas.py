@@ -187,6 +187,7 @@ class Canvas(pg.PlotWidget):
             pen=pg.mkPen("#3a4250"),
         )
         self.legend.setParentItem(self.view_box)
+        self.exits.avoid.append(self.legend)
         self._legend_samples: list[pg.PlotDataItem] = []
 
         self.loader = LandscapeLoader()

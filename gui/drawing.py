@@ -21,7 +21,7 @@ from zoo.runview import DIVERGED
 #: Most points per trail: more than a canvas has pixels along a path …
 TRAIL_POINTS = 2000
 #: … and in all, so that thousands of runs each get fewer.
-TRAIL_BUDGET = 200_000
+TRAIL_BUDGET = 120_000
 #: Trails are confined to a box this many views wide around the visible one: a run that
 #: leaves it is drawn to its edge and marked there, and nothing beyond it reaches Qt.
 BOX_VIEWS = 9.0

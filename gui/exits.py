@@ -13,15 +13,14 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from gui.drawing import Exit
 
 #: Most step labels shown at once; more would cover the canvas's edge.
 LABELS = 8
-#: Pixels between the view's edge and an arrow's centre, and between two labels.
+#: Pixels between the view's edge and an arrow's centre.
 INSET_PX = 11
-LABEL_GAP_PX = 40
 ANGLES = 48  # arrow directions made (7.5° apart)
 
 
@@ -58,6 +57,8 @@ class ExitMarkers:
             self.labels.append(label)
         self._paths = _arrow_paths()
         self._exits: list[Exit] = []
+        #: items labels must not cover (the legend), in the view box
+        self.avoid: list[QtWidgets.QGraphicsItem] = []
         self._brushes: dict[str, QtGui.QBrush] = {}
         self.view_box.sigRangeChanged.connect(lambda *_: self.place())
 
@@ -126,33 +127,46 @@ class ExitMarkers:
         self._label(exits, centres, view, (pixel_w, pixel_h))
 
     def _label(self, exits: list[Exit], centres: np.ndarray, view, pixel) -> None:
-        """Labels beside the arrows that leave the earliest, skipping any that would sit
-        on a label already placed."""
+        """Labels beside the arrows that leave the earliest, each where it covers no
+        label already placed and none of the items to ``avoid`` (the legend)."""
         x0, x1, y0, y1 = view
-        placed: list[np.ndarray] = []
+        pixel_w, pixel_h = pixel
+        taken = [
+            item.mapRectToItem(self.view_box, item.boundingRect())
+            for item in self.avoid
+            if item.isVisible()
+        ]
         order = sorted(range(len(exits)), key=lambda i: exits[i].step)
         free = iter(self.labels)
         for label in self.labels:
             label.setVisible(False)
+        label = next(free, None)
         for index in order:
-            at_px = centres[index] / np.array(pixel)
-            if any(np.abs(at_px - other).max() < LABEL_GAP_PX for other in placed):
-                continue
-            label = next(free, None)
             if label is None:
                 break
-            placed.append(at_px)
             exit_ = exits[index]
             text = f"left at step {exit_.step}" + (", diverged" if exit_.diverged else "")
-            label.setText(text, color=exit_.colour)
             # The label reads inwards from the arrow, away from the edge it points at.
             centre = centres[index]
             right = centre[0] > (x0 + x1) / 2
             top = centre[1] > (y0 + y1) / 2
+            at = centre + np.array([-1.0 if right else 1.0, -1.0 if top else 1.0]) * 9 * np.array(
+                pixel
+            )
+            # Its rectangle in the view box's pixels, to test against the others.
+            metrics = QtGui.QFontMetricsF(label.textItem.font())
+            width, height = metrics.horizontalAdvance(text) + 8, metrics.height() + 4
+            left = (at[0] - x0) / pixel_w - (width if right else 0.0)
+            upper = (y1 - at[1]) / pixel_h - (0.0 if top else height)
+            rect = QtCore.QRectF(left, upper, width, height)
+            if any(rect.intersects(other) for other in taken):
+                continue
+            taken.append(rect)
+            label.setText(text, color=exit_.colour)
             label.setAnchor((1.0 if right else 0.0, 0.0 if top else 1.0))
-            offset = np.array([-1.0 if right else 1.0, -1.0 if top else 1.0]) * 9 * np.array(pixel)
-            label.setPos(*(centre + offset))
+            label.setPos(*at)
             label.setVisible(True)
+            label = next(free, None)
 
 
 def _in_view(points: np.ndarray, view) -> np.ndarray:
