@@ -91,6 +91,8 @@ class Canvas(pg.PlotWidget):
         )
         self.plot_item.setMenuEnabled(False)
         self.plot_item.hideButtons()
+        # Room above the plot for half of the top tick label, which sits on the edge.
+        self.plot_item.setContentsMargins(2, 9, 2, 2)
         self.plot_item.showGrid(False, False)
         for side in ("left", "bottom"):
             axis = self.plot_item.getAxis(side)
@@ -128,11 +130,7 @@ class Canvas(pg.PlotWidget):
         )
         self.plot_item.addItem(self.minima)
         self.minima.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self.preview = pg.PlotCurveItem(
-            pen=pg.mkPen(255, 255, 255, 160, width=1, style=QtCore.Qt.PenStyle.DashLine),
-            connect="finite",
-        )
-        self.plot_item.addItem(self.preview)
+        self.previews: dict[str, pg.PlotCurveItem] = {}  # colour -> its runs' previews
         self.trails = TrailsItem()
         self.plot_item.addItem(self.trails)
         self.heads = HeadsItem(size=8)
@@ -320,11 +318,29 @@ class Canvas(pg.PlotWidget):
             self.start_marker.setPos(float(point[0]), float(point[1]))
             self._placing = False
 
-    def set_preview(self, points: np.ndarray | None) -> None:
-        if points is None or not len(points):
-            self.preview.setData([], [])
-        else:
-            self.preview.setData(points[:, 0], points[:, 1])
+    def set_preview(self, pieces: Sequence[tuple[np.ndarray, str]] | None) -> None:
+        """Dashed previews of paths: (points (N, 2), colour) each; None clears them."""
+        by_colour: dict[str, list[np.ndarray]] = {}
+        for points, colour in pieces or ():
+            by_colour.setdefault(colour, []).extend([points, np.full((1, 2), np.nan)])
+        for colour, curve in self.previews.items():
+            if colour not in by_colour:
+                curve.setData([], [])
+        for colour, blocks in by_colour.items():
+            curve = self.previews.get(colour)
+            if curve is None:
+                pen = pg.mkPen(colour, width=1, style=QtCore.Qt.PenStyle.DashLine)
+                curve = self.previews[colour] = pg.PlotCurveItem(pen=pen, connect="finite")
+                curve.setZValue(4)
+                self.plot_item.addItem(curve)
+            points = np.concatenate(blocks)
+            curve.setData(points[:, 0], points[:, 1])
+
+    def preview_points(self, colour: str) -> np.ndarray:
+        """(N, 2) the preview drawn in ``colour`` (NaN rows between paths)."""
+        curve = self.previews.get(colour)
+        xs, ys = curve.getData() if curve is not None else (None, None)
+        return np.empty((0, 2)) if xs is None else np.stack([xs, ys], axis=1)
 
     def set_legend(self, entries: Sequence[tuple[str, str]]) -> None:
         """Rebuilt when runs change (never per frame): (label, colour) pairs.  A long list

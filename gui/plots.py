@@ -27,30 +27,43 @@ SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 class DecadeAxis(pg.AxisItem):
-    """An axis over log10 values labelled only at whole decades (10⁻⁵, 1, 10³ …), so
-    labels never crowd a short plot."""
+    """An axis over log10 values labelled at whole decades (10⁻⁵, 1, 10³ …) spaced so
+    labels never crowd a short plot, and at 1-2-5 (or every) mantissa when the range
+    holds fewer than two decades."""
 
     def tickValues(self, minVal, maxVal, size):
         low, high = math.ceil(minVal), math.floor(maxVal)
-        if high < low:
-            return [(1.0, [])]
-        room = max(2, int(size // 26))  # about one label per 26 pixels
-        step = max(1, math.ceil((high - low + 1) / room))
-        first = math.ceil(low / step) * step
-        return [(float(step), [float(v) for v in range(first, high + 1, step)])]
+        if high - low >= 1:
+            room = max(2, int(size // 26))  # about one label per 26 pixels
+            step = max(1, math.ceil((high - low + 1) / room))
+            first = math.ceil(low / step) * step
+            return [(float(step), [float(v) for v in range(first, high + 1, step)])]
+        for mantissas in ((1, 2, 5), range(1, 10)):
+            values = [
+                power + math.log10(m)
+                for power in range(math.floor(minVal), math.ceil(maxVal) + 1)
+                for m in mantissas
+                if minVal <= power + math.log10(m) <= maxVal
+            ]
+            if len(values) >= 2:
+                return [(1.0, values)]
+        return [(1.0, [])]
 
     def tickStrings(self, values, scale, spacing):
-        labels = []
-        for value in values:
-            power = round(value)
-            labels.append(
-                "1"
-                if power == 0
-                else "10"
-                if power == 1
-                else "10" + str(power).translate(SUPERSCRIPT)
-            )
-        return labels
+        return [_power_label(value) for value in values]
+
+
+def _power_label(value: float) -> str:
+    """10**value as 1, 10, 10³, 2×10⁻⁴ or 0.05."""
+    power = math.floor(value + 1e-9)
+    mantissa = round(10 ** (value - power))
+    if mantissa == 10:
+        power, mantissa = power + 1, 1
+    if mantissa == 1:
+        return {0: "1", 1: "10"}.get(power, "10" + str(power).translate(SUPERSCRIPT))
+    if -2 <= power <= 2:
+        return f"{mantissa * 10.0**power:g}"
+    return f"{mantissa}×10" + str(power).translate(SUPERSCRIPT)
 
 
 class StepPlots(QtWidgets.QTabWidget):
@@ -61,6 +74,8 @@ class StepPlots(QtWidgets.QTabWidget):
         self.plots: dict[str, pg.PlotWidget] = {}
         self.items: dict[str, TrailsItem] = {}
         self.floor = 0.0
+        #: whether ``floor`` is a known minimum; if not, runs may go below it
+        self.floor_known = False
         for name, title in PLOTS.items():
             plot = pg.PlotWidget(background="#10141c", axisItems={"left": DecadeAxis("left")})
             plot.setViewportUpdateMode(
@@ -89,13 +104,14 @@ class StepPlots(QtWidgets.QTabWidget):
         """Curves of the visible tab.  When some runs have diverged and others not, the
         axes follow the others: a diverged curve is cut where it leaves their range."""
         name = self.current_name()
+        floor = self._floor(pictures) if name == "loss" else 0.0
         blocks = []
         for picture in pictures:
             if name not in picture.series:
                 continue
             steps, values = picture.series[name]
             if name == "loss":
-                values = values - self.floor
+                values = values - floor
             with np.errstate(all="ignore"):
                 logs = np.log10(np.where(values > 0, values, np.nan))
             points = np.empty((*values.shape, 2))
@@ -110,6 +126,22 @@ class StepPlots(QtWidgets.QTabWidget):
             pieces.extend(by_colour(points, picture.groups))
         self.items[name].setData(pieces)
         self._follow(name)
+
+    def _floor(self, pictures: Sequence[GroupPicture]) -> float:
+        """E* of the loss plot: the known minimum; without one, the lowest loss seen on the
+        grid or by any run, less a little, so no run's curve drops out of a log plot."""
+        if self.floor_known:
+            return self.floor
+        lowest = self.floor
+        for picture in pictures:
+            if "loss" in picture.series:
+                values = picture.series["loss"][1]
+                with np.errstate(all="ignore"):
+                    seen = np.nanmin(np.where(np.isfinite(values), values, np.nan), initial=np.inf)
+                lowest = min(lowest, float(seen))
+        if lowest >= self.floor:
+            return self.floor
+        return lowest - 1e-3 * max(abs(lowest), abs(self.floor), 1e-12)
 
     def _follow(self, name: str) -> None:
         """Move the axes only when the curves leave them (or shrink to a corner): new

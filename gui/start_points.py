@@ -54,11 +54,11 @@ class StartPointsMixin:
             preview.step(25)
             taken += 25
         pieces = []
-        for run_id in preview.configs:
+        for run_id, config in preview.configs.items():
             x, loss, _ = preview.history(run_id)
             points = np.stack([x[:, 0], loss], axis=1) if ws.problem.dim == 1 else ws.to_view(x)
-            pieces.extend([points, np.full((1, 2), np.nan)])
-        self.canvas.set_preview(np.concatenate(pieces) if pieces else None)
+            pieces.append((points, config.color or "#ffffff"))
+        self.canvas.set_preview(pieces)
 
     def _update_start_marker(self) -> None:
         ws = self.workspace

@@ -328,6 +328,7 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         # Two weights drawn as they are: the trails are views of the histories, not copies.
         self.drawing.project = None if problem.dim == 2 and ws.view_plane is None else ws.to_view
         self.plots.floor = self._loss_floor(minima)
+        self.plots.floor_known = bool(len(minima))
         self.model_panel.show_plane(ws.plane_key)
         self.drawing.forget()
         self.drawing.follow_view(self.canvas.current_view())

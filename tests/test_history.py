@@ -26,9 +26,7 @@ def creeping(count: int = 1) -> list[RunConfig]:
     return [RunConfig("sgd", {"lr": 1e-5}, start=(1.5 + 0.01 * k, 1.0)) for k in range(count)]
 
 
-def test_a_thinned_history_keeps_start_end_and_even_spacing_within_its_budget(
-    problem, registry
-):
+def test_a_thinned_history_keeps_start_end_and_even_spacing_within_its_budget(problem, registry):
     runs = RunSet(problem, registry, history="thinned", history_points=64)
     (run_id,) = runs.add_many(creeping())
     runs.step(10_000)
@@ -73,7 +71,7 @@ def test_history_memory_stops_growing_at_its_budget(problem, registry):
 def test_a_stopped_run_stops_growing(problem, registry):
     runs = RunSet(problem, registry, history="full")
     converging, creeper = runs.add_many(
-        [RunConfig("sgd", {"lr": 0.09}, start=(1.0, 1.0))] + creeping()
+        [RunConfig("sgd", {"lr": 0.09}, start=(1.0, 1.0)), *creeping()]
     )
     runs.step(3000)
     assert runs.status(converging).state == "converged"

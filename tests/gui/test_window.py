@@ -491,10 +491,12 @@ def test_dragging_the_start_marker_previews_the_paths_then_moves_the_runs(
     settle(window)
     marker = window.canvas.start_marker
     marker.setPos(0.9, 0.9)  # what a drag does, step by step
-    preview = window.canvas.preview
-    xs, ys = preview.getData()
-    assert xs is not None and len(xs) > 4 * 50
     first = window.runset.configs[next(iter(window.runset.configs))]
+    colours = {c.color for c in window.runset.configs.values()}
+    assert len(colours) == 4  # each run's preview in the run's own colour
+    for colour in colours:
+        assert len(window.canvas.preview_points(colour)) > 50
+    xs, ys = window.canvas.preview_points(first.color).T
     expected = zoo.simulate(
         window.problem,
         first.optimizer,
@@ -508,7 +510,7 @@ def test_dragging_the_start_marker_previews_the_paths_then_moves_the_runs(
     with qtbot.waitSignal(window.runs_changed, timeout=3000):
         marker.sigPositionChangeFinished.emit(marker)
     assert all(c.start == (0.9, 0.9) for c in window.runset.configs.values())
-    assert preview.getData()[0] is None or len(preview.getData()[0]) == 0
+    assert all(len(window.canvas.preview_points(colour)) == 0 for colour in colours)
 
 
 def test_the_app_opens_and_steps_without_the_first_order_plugin(qtbot, make_window, monkeypatch):
