@@ -47,6 +47,7 @@ class RunsTableModel(QtCore.QAbstractTableModel):
         self._status: list[str] = []
         self._state: list[str] = []
         self._loss: list[str] = []
+        self._warnings: dict[int, str] = {}
         self._sort: tuple[int, Qt.SortOrder] | None = None
         self._brushes: dict[str, QtGui.QColor] = {}
 
@@ -81,6 +82,19 @@ class RunsTableModel(QtCore.QAbstractTableModel):
                 changed.append(row)
         for first, last in _spans(changed):
             self.dataChanged.emit(self.index(first, STATUS), self.index(last, LOSS))
+
+    def set_warnings(self, warnings: Mapping[int, str]) -> None:
+        """``{run_id: text}``: those rows' labels are marked ⚠, with the text on hover."""
+        changed = set(warnings) ^ set(self._warnings) | {
+            r for r in warnings if warnings[r] != self._warnings.get(r)
+        }
+        self._warnings = dict(warnings)
+        rows = sorted(self._row_of[r] for r in changed if r in self._row_of)
+        for first, last in _spans(rows):
+            self.dataChanged.emit(self.index(first, LABEL), self.index(last, LABEL))
+
+    def warning(self, run_id: int) -> str:
+        return self._warnings.get(run_id, "")
 
     def _colour(self, name: str) -> QtGui.QColor:
         colour = self._brushes.get(name)
@@ -125,10 +139,15 @@ class RunsTableModel(QtCore.QAbstractTableModel):
             if role == Qt.ItemDataRole.ToolTipRole:
                 return "shown on the canvas; double-click to change the colour"
             return None
+        warning = self._warnings.get(self.run_ids[row], "") if column == LABEL else ""
         if role == Qt.ItemDataRole.DisplayRole:
-            return (self._labels, self._status, self._loss)[column - 1][row]
+            text = (self._labels, self._status, self._loss)[column - 1][row]
+            return f"⚠ {text}" if warning else text
         if role == Qt.ItemDataRole.ToolTipRole and column in (LABEL, STATUS):
-            return (self._labels if column == LABEL else self._status)[row]
+            text = (self._labels if column == LABEL else self._status)[row]
+            return f"{text}\n{warning}" if warning else text
+        if role == Qt.ItemDataRole.ForegroundRole and warning:
+            return self._colour(STATE_COLOURS["diverged"])
         if role == Qt.ItemDataRole.ForegroundRole and column == STATUS:
             return self._colour(STATE_COLOURS.get(self._state[row], "#c8d0da"))
         if role == Qt.ItemDataRole.TextAlignmentRole and column == LOSS:

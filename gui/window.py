@@ -248,6 +248,7 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         ws = self.workspace
         configs = ws.runset.configs
         self.runs_panel.set_runs()
+        self.runs_panel.table_model.set_warnings(ws.stability_warnings())
         if len(configs) <= LEGEND_MOST:
             self.canvas.set_legend(
                 [

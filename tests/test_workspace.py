@@ -231,3 +231,17 @@ def test_add_suggests_a_step_size_from_the_curvature_at_the_start(workspace):
     start = workspace.runset.start_of(workspace.new_run())
     top = np.linalg.eigvalsh(workspace.problem.hess(start[None])[0]).max()
     assert workspace.new_run().hyper["lr"] == pytest.approx(1 / top, rel=0.05)
+
+
+def test_a_gradient_descent_run_past_two_over_lambda_max_is_warned_of(workspace):
+    assert workspace.stability_warnings() == {}  # the default scene is stable
+    workspace.set_model("rosenbrock")
+    warnings = workspace.stability_warnings()
+    gd = [r for r, c in workspace.runset.configs.items() if c.optimizer == "sgd"]
+    assert set(warnings) == set(gd)  # momentum, Adam and RMSprop have other limits
+    (text,) = warnings.values()
+    top = float(np.max(np.linalg.eigvalsh(workspace.problem.hess(np.array([[-1.2, 1.0]]))[0])))
+    assert f"2/λ_max = {2 / top:.3g}" in text and f"1/λ_max = {1 / top:.3g}" in text
+    (run_id,) = gd
+    workspace.set_hyper(run_id, lr=1.9 / top)
+    assert workspace.stability_warnings() == {}

@@ -449,6 +449,34 @@ class Workspace:
         high = param.high if param.high is not None else lr
         return min(max(lr, low), high)
 
+    def stability_warnings(self, most: int = 64) -> dict[int, str]:
+        """Plain gradient-descent runs whose η is past the stability limit 2/λ_max of
+        the Hessian at their start (they diverge there), with what to try instead; none
+        past ``most`` runs, since each costs a Hessian."""
+        if self.runset is None or len(self.runset.configs) > most:
+            return {}
+        if "hess" not in self.problem.provides:
+            return {}
+        warnings = {}
+        for run_id, config in self.runset.configs.items():
+            if not is_plain_gd(self.registry, config):
+                continue
+            try:
+                with np.errstate(all="ignore"):
+                    model = theory.local_quadratic(self.problem, self.runset.start_of(config))
+                top = float(np.max(model.eigenvalues))
+            except Exception:  # a plugin's Hessian that fails here says nothing
+                continue
+            spec = self.registry.optimizers[config.optimizer]
+            default = next((p.default for p in spec.params if p.name == "lr"), None)
+            lr = float(config.hyper.get("lr", default))
+            if np.isfinite(top) and top > 0 and lr * top > 2.0 * (1 + 1e-9):
+                warnings[run_id] = (
+                    f"η = {lr:.3g} is past 2/λ_max = {2 / top:.3g} at the start: gradient "
+                    f"descent diverges here; try η = 1/λ_max = {1 / top:.3g}"
+                )
+        return warnings
+
     def duplicate(self, run_id: int) -> int:
         config = self.runset.configs[run_id]
         label = f"{config.label} (copy)" if config.label else ""
@@ -540,6 +568,19 @@ def compatible_optimizers(registry: Any, problem: Any) -> list[str]:
     return [
         name for name, spec in registry.optimizers.items() if not missing_needs(spec.needs, problem)
     ]
+
+
+def is_plain_gd(registry: Any, config: RunConfig | None) -> bool:
+    """Whether ``config`` is gradient descent x ← x − η∇E: the registered ``sgd`` step
+    with no momentum and no weight decay, the method step-size theory speaks of."""
+    if config is None:
+        return False
+    sgd = registry.optimizers.get("sgd")
+    spec = registry.optimizers.get(config.optimizer)
+    if sgd is None or spec is None or spec.step is not sgd.step:
+        return False
+    hyper = config.hyper
+    return float(hyper.get("momentum", 0.0)) == 0.0 and float(hyper.get("weight_decay", 0.0)) == 0
 
 
 def run_label(config: RunConfig, registry: Any) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from zoo import theory
+from zoo.workspace import is_plain_gd
 
 #: Learning rate assumed when the selected run has none (or there is no run).
 DEFAULT_LR = 0.01
@@ -59,17 +60,6 @@ def _schedule_factors(registry: Any, config: Any, steps: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(factor, dtype=float), (steps,)).copy()
 
 
-def _is_plain_gd(registry: Any, config: Any) -> bool:
-    if config is None:
-        return False
-    sgd = registry.optimizers.get("sgd")
-    spec = registry.optimizers.get(config.optimizer)
-    if sgd is None or spec is None or spec.step is not sgd.step:
-        return False
-    hyper = config.hyper
-    return float(hyper.get("momentum", 0.0)) == 0.0 and float(hyper.get("weight_decay", 0.0)) == 0
-
-
 def read_state(window: Any) -> LabState:
     """Read the window's problem and selected run; never raises for what a model lacks."""
     problem = window.problem
@@ -118,6 +108,6 @@ def read_state(window: Any) -> LabState:
         lr=lr,
         momentum=momentum,
         lrs=lrs,
-        plain_gd=_is_plain_gd(registry, config),
+        plain_gd=is_plain_gd(registry, config),
         error=error,
     )

@@ -773,3 +773,15 @@ def test_the_trail_setting_is_in_the_view_menu_and_in_scenes(
     other = make_window(registry, autoplay=False)
     assert other.open_scene_file(path)
     assert other.workspace.trail == 100 and other.trail_actions[100].isChecked()
+
+
+def test_a_run_made_unstable_by_a_model_change_says_so_in_its_row(qtbot, main_window):
+    window = main_window
+    assert window.set_model("rosenbrock")
+    table = window.runs_panel.table_model
+    gd = next(r for r, c in window.runset.configs.items() if c.optimizer == "sgd")
+    label = table.data(table.index(table.row_of(gd), 1), QtCore.Qt.ItemDataRole.DisplayRole)
+    tip = table.data(table.index(table.row_of(gd), 1), QtCore.Qt.ItemDataRole.ToolTipRole)
+    assert label.startswith("⚠ ") and "2/λ_max" in tip
+    others = [r for r in window.runset.configs if r != gd]
+    assert not any(table.warning(r) for r in others)
