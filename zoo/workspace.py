@@ -676,6 +676,7 @@ __all__ = [
     "WorkspaceEvents",
     "compatible_optimizers",
     "default_scene",
+    "is_plain_gd",
     "lesson_files",
     "lesson_path",
     "lesson_title",
