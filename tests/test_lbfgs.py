@@ -1,15 +1,18 @@
-"""L-BFGS against torch.optim.LBFGS: the same iterates and the same closure calls.
+"""L-BFGS against torch.optim.LBFGS: the same iterates, closure calls and stopping point.
 
-One engine step is one of torch's inner iterations; a torch closure call is one loss and
-one gradient evaluation, so after k steps the engine's counts equal torch's ``func_evals``
-after k iterations of one uninterrupted ``step`` (fixtures from
-``tests/fixtures/make_torch_references.py``).
+One engine step is one of torch's inner iterations, with ``LBFGS.step(closure)`` called
+again and again; a closure call is one loss and one gradient evaluation.  Each call makes
+at most ``max_iter`` iterations and ``max_eval`` closure calls, each strong-Wolfe search
+getting what its call has left; a call that ends on a tolerance ends the run.  Fixtures
+from ``tests/fixtures/make_torch_lbfgs.py`` (torch 2.13, its default budget unless a case
+says otherwise); where torch is installed the fixture is also regenerated live.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -19,51 +22,75 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_torch_parity import fixture_quadratic
 
-from plugins.optimizers.curvature import strong_wolfe
+from plugins.optimizers.curvature import LBFGS_STOPS, strong_wolfe
 from plugins.optimizers.kernels import fused
 from zoo import RunConfig, RunSet, build_problem, simulate
 
-REFERENCES = json.loads((Path(__file__).parent / "fixtures" / "torch_references.json").read_text())[
-    "lbfgs"
-]
+FIXTURES = Path(__file__).parent / "fixtures"
+sys.path.insert(0, str(FIXTURES))
+import make_torch_lbfgs as reference  # noqa: E402
+
+DATA = np.load(FIXTURES / "torch_lbfgs.npz")
 
 
-def _hyper(kwargs: dict) -> dict:
-    hyper = dict(kwargs)
-    hyper["line_search_fn"] = hyper.pop("line_search_fn", "none")
-    return hyper
-
-
-def _problem(case: str, registry):
-    if case.startswith("rosenbrock"):
-        return build_problem("rosenbrock", registry=registry)
-    return fixture_quadratic()
-
-
-@pytest.mark.parametrize("case", sorted(REFERENCES))
-def test_iterates_and_evaluations_match_torch(case, registry):
-    reference = REFERENCES[case]
-    expected = np.asarray(reference["x"])
-    runs = RunSet(_problem(case, registry), registry, gtol=0)
-    run = runs.add(RunConfig("lbfgs", _hyper(reference["kwargs"]), start=tuple(expected[0])))
-    counts = []
-    for _ in range(len(expected) - 1):
+def zoo_run(case: str, registry, hyper: dict | None = None):
+    """The zoo's run of ``case``, stepped until it stops: (history x, evaluations after
+    each step, status)."""
+    _, _, start, kwargs = reference.CASES[case]
+    runs = RunSet(reference.problem_for(case, registry), registry, gtol=0, history="full")
+    run = runs.add(RunConfig("lbfgs", hyper or reference.zoo_hyper(kwargs), start=start))
+    counts = [runs.evals(run)]
+    for _ in range(reference.LIMIT):
         runs.step()
         counts.append(runs.evals(run))
-    x, _, _ = runs.history(run)
+        if runs.status(run).state != "running":
+            break
+    return runs.history(run)[0], counts, runs.status(run)
+
+
+@pytest.mark.parametrize("case", list(reference.CASES))
+def test_iterates_evaluations_and_stop_match_torch(case, registry):
+    expected = DATA[f"{case}.x"]
+    x, counts, status = zoo_run(case, registry)
     assert x.shape == expected.shape
-    assert np.max(np.abs(x - expected)) <= 1e-12
-    assert [c["loss"] for c in counts] == reference["func_evals"][1:]
-    assert [c["grad"] for c in counts] == reference["func_evals"][1:]
+    assert np.array_equal(x, expected)  # bit for bit
+    assert [c["loss"] for c in counts] == DATA[f"{case}.func_evals"].tolist()
+    assert [c["grad"] for c in counts] == DATA[f"{case}.func_evals"].tolist()
     assert all(c["hess"] == 0 for c in counts)
+    assert status.state == "stopped"
+    assert status.step == int(DATA[f"{case}.stop_iteration"]) == len(x) - 1
+    assert status.message == LBFGS_STOPS[int(DATA[f"{case}.stop_code"]) - 1]
 
 
-def test_rosenbrock_reference_is_a_real_workout():
-    """The fixture exercises bracketing and zooming, not just unit steps."""
-    reference = REFERENCES["rosenbrock_strong_wolfe"]
-    evals = np.diff(reference["func_evals"])
-    assert len(evals) > 30 and evals.max() >= 2
-    assert np.allclose(reference["x"][-1], [1.0, 1.0], atol=1e-4)
+def test_the_fixture_covers_torchs_default_budget_and_every_stop():
+    assert reference.CASES["rosenbrock_defaults"][3] == {"line_search_fn": "strong_wolfe"}
+    assert json.loads(str(DATA["rosenbrock_defaults.kwargs"])) == {"line_search_fn": "strong_wolfe"}
+    assert {int(DATA[f"{case}.stop_code"]) for case in reference.CASES} >= {1, 2, 4}
+    evals = np.diff(DATA["rosenbrock_defaults_lr_0.01.func_evals"])
+    assert len(evals) > 30 and evals.max() >= 4  # bracketing and zooming, not unit steps
+    assert np.allclose(DATA["rosenbrock_defaults.x"][-1], [1.0, 1.0], atol=1e-4)
+
+
+@pytest.mark.parametrize("case", reference.BUDGET_BINDS)
+def test_without_the_shared_budget_the_path_parts_from_torch(case, registry):
+    """Every search given its own ample budget (as the zoo once did) leaves torch's path
+    where the call's budget first cuts a search short."""
+    _, _, _, kwargs = reference.CASES[case]
+    unlimited = {**reference.zoo_hyper(kwargs), "max_iter": 10_000, "max_eval": 100_000}
+    x, _, _ = zoo_run(case, registry, unlimited)
+    expected = DATA[f"{case}.x"]
+    n = min(len(x), len(expected))
+    parted = np.flatnonzero(np.any(x[:n] != expected[:n], axis=1))
+    assert len(parted) and 4 <= parted[0] <= 20
+
+
+@pytest.mark.parametrize("case", list(reference.CASES))
+def test_the_fixture_is_what_torch_does(case, registry):
+    pytest.importorskip("torch")
+    _, _, start, kwargs = reference.CASES[case]
+    live = reference.run_torch(reference.problem_for(case, registry), start, kwargs)
+    for key, value in live.items():
+        assert np.array_equal(value, DATA[f"{case}.{key}"]), key
 
 
 def test_runs_are_the_same_alone_or_batched(registry):
@@ -80,20 +107,26 @@ def test_runs_are_the_same_alone_or_batched(registry):
         assert np.array_equal(alone.history(single)[0], together.history(run)[0])
 
 
-def test_keeps_going_after_torch_would_return(registry):
-    trajectory = simulate(
-        "rosenbrock", "lbfgs", steps=300, registry=registry, hyper={"tolerance_change": 1e-14}
-    )
-    assert trajectory.status.state in ("running", "converged")
-    assert trajectory.loss[-1] < 1e-16
+def test_goes_on_across_calls_and_stops_where_a_tolerance_ends_one(registry):
+    """With max_iter = 1 every torch call is one iteration (max_eval = 26 leaves its search
+    25 closure calls): the run goes on past call ends and stops only on a tolerance."""
+    hyper = {"max_iter": 1, "max_eval": 26}
+    trajectory = simulate("rosenbrock", "lbfgs", steps=300, registry=registry, gtol=0, hyper=hyper)
+    assert trajectory.status.state == "stopped"
+    assert trajectory.status.message in LBFGS_STOPS
+    assert "stopped at step" in str(trajectory.status)
+    assert trajectory.steps == trajectory.status.step > 20
+    assert trajectory.loss[-1] < 1e-8
 
 
 def test_does_not_move_once_the_gradient_is_below_tolerance(registry):
     trajectory = simulate(
         fixture_quadratic(), "lbfgs", steps=5, start=(0.5, -0.3 + 1e-9), registry=registry, gtol=0
     )
+    assert trajectory.status.state == "stopped" and trajectory.status.step == 1
+    assert trajectory.status.message == LBFGS_STOPS[0]
     assert np.all(trajectory.x == trajectory.x[0])
-    assert trajectory.evals["loss"] == 1  # the values at a point that does not move are kept
+    assert trajectory.evals["loss"] == 1  # torch's step evaluates once and returns
 
 
 @settings(max_examples=200, deadline=None)

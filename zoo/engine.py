@@ -28,6 +28,7 @@ from zoo.runview import (
     FAILED,
     RUNNING,
     STATE_NAMES,
+    STOPPED,
     BatchView,
     RunView,
     stride_for,
@@ -79,7 +80,8 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class RunStatus:
-    """Where a run stands: ``running``, or ``converged``/``diverged``/``failed`` at a step."""
+    """Where a run stands: ``running``, or ``converged``/``diverged``/``failed``/``stopped``
+    at a step (a failed or stopped run's ``message`` says why)."""
 
     state: str
     step: int
@@ -88,8 +90,8 @@ class RunStatus:
     def __str__(self) -> str:
         if self.state == "running":
             return "running"
-        if self.state == "failed":
-            return f"failed at step {self.step}: {self.message}"
+        if self.state in ("failed", "stopped"):
+            return f"{self.state} at step {self.step}: {self.message}"
         return f"{self.state} at step {self.step}"
 
 
@@ -999,6 +1001,8 @@ class RunSet:
                 done = gnorm <= self.gtol
                 group.code[done] = CONVERGED
                 group.stop_step[done] = top
+            if group.spec.stop_reasons:
+                _mark_stops(group, np.arange(len(group)), new_state["stop"], top)
             return
         finite = (np.abs(x_new) < DIVERGENCE_LIMIT).all(axis=1) & np.isfinite(loss)
         done = (gnorm <= self.gtol) if self.track_grad else np.zeros(len(x), dtype=bool)
@@ -1010,6 +1014,8 @@ class RunSet:
         done &= finite
         group.code[index[done]] = CONVERGED
         group.stop_step[index[done]] = t_new[done]
+        if group.spec.stop_reasons:
+            _mark_stops(group, index[finite], new_state["stop"][finite], t_new[finite])
         # A diverged run stays at its last finite point.
         kept = np.where(finite[:, None], x_new, x)
         ok, at = index[finite], t_new[finite]
@@ -1122,6 +1128,20 @@ def _status(view: BatchView, row: int, run_id: int) -> RunStatus:
     code = int(view.codes[row])
     step = int(view.steps[row]) if code == RUNNING else int(view.stop_steps[row])
     return RunStatus(STATE_NAMES[code], step, view.messages.get(run_id, ""))
+
+
+def _mark_stops(group: Group, rows: np.ndarray, stop: np.ndarray, steps) -> None:
+    """Stop the running ``rows`` whose optimizer asked to (``stop`` > 0), with its reason."""
+    asked = (np.asarray(stop) > 0) & (group.code[rows] == RUNNING)
+    if not asked.any():
+        return
+    reasons = group.spec.stop_reasons
+    for position in np.flatnonzero(asked):
+        row, code = rows[position], int(stop[position])
+        group.code[row] = STOPPED
+        group.stop_step[row] = np.broadcast_to(steps, np.shape(rows))[position]
+        reason = reasons[code - 1] if code <= len(reasons) else f"stop code {code}"
+        group.messages[group.run_ids[row]] = reason
 
 
 def _evals(view: BatchView, row: int) -> dict[str, int]:

@@ -70,6 +70,12 @@ def zoo_optimizers() -> Iterable[OptimizerSpec]:
     divides its step by (``"v"`` for Adam, ``"sum"`` for Adagrad).  The app draws them;
     leave them ``""`` when the method has none.
 
+    ``stop_reasons`` lists why the method may end a run by itself (L-BFGS at torch's
+    ``tolerance_grad`` or ``tolerance_change``).  Its state must then hold ``"stop"`` of
+    shape ``(B,)``: 0 while a run goes on, ``k`` from the step at which it stops for
+    ``stop_reasons[k - 1]``.  The engine marks that run ``stopped`` with the reason and
+    steps it no more.
+
     ``needs`` names what the problem must provide: ``"loss"``, ``"grad"``, ``"hess"``,
     ``"residuals"`` (least squares: ``residuals`` and ``jacobian``), ``"samples"``
     (data-driven minibatches), ``"inputs"`` (the data a linear unit sees, for Hebbian

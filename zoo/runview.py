@@ -26,6 +26,7 @@ __all__ = [
     "FAILED",
     "RUNNING",
     "STATE_NAMES",
+    "STOPPED",
     "BatchView",
     "History",
     "RunView",
@@ -35,8 +36,9 @@ __all__ = [
 ]
 
 #: Status codes, as in ``BatchView.codes``; ``STATE_NAMES[code]`` is the state's name.
-RUNNING, CONVERGED, DIVERGED, FAILED = 0, 1, 2, 3
-STATE_NAMES = ("running", "converged", "diverged", "failed")
+#: ``STOPPED``: the optimizer ended the run (its reason is the run's message).
+RUNNING, CONVERGED, DIVERGED, FAILED, STOPPED = 0, 1, 2, 3, 4
+STATE_NAMES = ("running", "converged", "diverged", "failed", "stopped")
 
 
 def last_points(steps: np.ndarray, codes: np.ndarray, stop_steps: np.ndarray) -> np.ndarray:
@@ -106,7 +108,7 @@ class BatchView:
     version: int
     run_ids: tuple[int, ...]
     steps: np.ndarray  # (B,) steps taken
-    codes: np.ndarray  # (B,) status codes (RUNNING, CONVERGED, DIVERGED, FAILED)
+    codes: np.ndarray  # (B,) status codes (RUNNING, CONVERGED, DIVERGED, FAILED, STOPPED)
     stop_steps: np.ndarray  # (B,) the step a stopped run stopped at
     x: np.ndarray  # (B, D)
     loss: np.ndarray  # (B,)

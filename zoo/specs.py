@@ -124,6 +124,9 @@ class OptimizerSpec:
     #: The state key of a (B, D) per-coordinate accumulator the step is divided by (or by
     #: its root): a second-moment average, a sum of squares; "" if the method has none.
     scaling_key: str = ""
+    #: Why the method may end a run itself (torch's tolerances, say): its state then
+    #: holds ``stop`` (B,), 0 while running and k once it stopped for ``stop_reasons[k-1]``.
+    stop_reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -283,6 +286,9 @@ def validate_record(record: Any) -> str:
             key = getattr(record, attribute)
             if key and not NAME_PATTERN.match(key):
                 raise SpecError(f"{where}: field '{attribute}' {key!r} is not a state key name")
+        reasons = record.stop_reasons
+        if not isinstance(reasons, tuple) or not all(isinstance(r, str) and r for r in reasons):
+            raise SpecError(f"{where}: field 'stop_reasons' must be a tuple of non-empty strings")
     if kind == "schedule" and not NAME_PATTERN.match(record.target):
         raise SpecError(f"{where}: field 'target' {record.target!r} is not a parameter name")
     return kind

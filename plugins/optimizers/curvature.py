@@ -208,7 +208,7 @@ def _first_step(g: np.ndarray, lr: float) -> float:
 
 
 def line_search_params(tolerance_grad: float, tolerance_change: float) -> tuple[Param, ...]:
-    """The stopping tolerances and line-search budget shared by L-BFGS, BFGS and CG."""
+    """The stopping tolerances (shared with L-BFGS) and line-search budget of BFGS and CG."""
     return (
         Param(
             "tolerance_grad",
@@ -414,13 +414,25 @@ LEVENBERG_MARQUARDT = OptimizerSpec(
 
 
 # --------------------------------------------------------------------- L-BFGS
+#: Why an L-BFGS run ends, in the order torch.optim.LBFGS tests them (``state["stop"]``).
+LBFGS_STOPS = (
+    "tolerance_grad: max|g| ≤ tolerance_grad",
+    "tolerance_change: the directional derivative gᵀd > −tolerance_change",
+    "tolerance_change: the step max|t·d| ≤ tolerance_change",
+    "tolerance_change: the loss changed by less than tolerance_change",
+)
+GRAD_SMALL, NOT_DOWNHILL, STEP_SMALL, LOSS_FLAT = range(1, 5)
+
+
 def lbfgs_init(problem, x, hyper):
     batch, dim = x.shape
     size = hyper["history_size"]
     return {
         "t": _counter(x),
         "n_iter": _counter(x),
-        "fresh": np.zeros(batch, dtype=bool),
+        "inner": _counter(x),  # iterations of the current torch step() call; 0: a new call
+        "call_evals": _counter(x),  # closure calls of the current step() call
+        "stop": _counter(x),
         "f": np.zeros(batch),
         "g": np.zeros_like(x),
         "d": np.zeros_like(x),
@@ -448,19 +460,48 @@ def _two_loop(g, dirs, stps, ro, h_diag):
     return r
 
 
+def _call_start(problem, x, state):
+    """Loss and gradient where each run stands, evaluated for the runs that begin a new
+    torch ``step()`` call (torch calls the closure first); the others keep theirs."""
+    f, g = state["f"].copy(), state["g"].copy()
+    starting = (state["inner"] == 0) & (state["stop"] == 0)
+    if starting.all():
+        f, g = np.asarray(problem.loss(x), dtype=float), np.asarray(problem.grad(x), dtype=float)
+    elif starting.any():
+        rows = np.flatnonzero(starting)
+        f[starting] = problem.for_rows(rows).loss(x[starting])
+        g[starting] = problem.for_rows(rows).grad(x[starting])
+    return f, g, starting
+
+
 def lbfgs_step(problem, x, state, hyper):
+    """One inner iteration of torch.optim.LBFGS.step, which calls run back to back.
+
+    A call makes at most ``max_iter`` iterations and ``max_eval`` closure calls; each line
+    search may spend what the call has left.  A call that ends on a tolerance ends the run.
+    """
     new = {name: value.copy() for name, value in state.items()}
     new["t"] = state["t"] + 1
-    f, g = _refresh(problem, x, state)
+    f, g, starting = _call_start(problem, x, state)
     x_new = x.copy()
     lr = hyper["lr"][:, 0]
     wolfe = hyper["line_search_fn"] == "strong_wolfe"
+    max_iter = hyper["max_iter"]
+    max_eval = hyper["max_eval"] or max_iter * 5 // 4
     for row in range(len(x)):
+        if state["stop"][row]:
+            continue
         fi, gi = float(f[row]), g[row]
-        new["f"][row], new["g"][row], new["fresh"][row] = fi, gi, True
-        if np.max(np.abs(gi)) <= hyper["tolerance_grad"][row, 0]:
-            continue  # torch's step returns at once: no iteration is counted
+        new["f"][row], new["g"][row] = fi, gi
+        tolerance_grad = hyper["tolerance_grad"][row, 0]
+        tolerance_change = hyper["tolerance_change"][row, 0]
+        if starting[row]:
+            new["call_evals"][row] = 1
+            if np.max(np.abs(gi)) <= tolerance_grad:
+                new["stop"][row] = GRAD_SMALL  # torch's step returns before iterating
+                continue
         new["n_iter"][row] += 1
+        new["inner"][row] += 1
         if new["n_iter"][row] == 1:
             d = -gi
             new["size"][row], new["h_diag"][row] = 0, 1.0
@@ -483,23 +524,39 @@ def lbfgs_step(problem, x, state, hyper):
         t = _first_step(gi, lr[row]) if new["n_iter"][row] == 1 else float(lr[row])
         new["step"][row] = t
         gtd = _dot(gi, d)
-        if gtd > -hyper["tolerance_change"][row, 0]:
+        if gtd > -tolerance_change:
+            new["stop"][row] = NOT_DOWNHILL
             continue
+        last = new["inner"][row] == max_iter
         if wolfe:
-            f_new, g_new, t, _ = strong_wolfe(
+            # torch leaves the search its default bracket tolerance (10⁻⁹)
+            f_new, g_new, t, spent = strong_wolfe(
                 _line(problem.for_rows(row), x[row], d),
                 t,
                 d,
                 fi,
                 gi,
                 gtd,
-                tolerance_change=hyper["tolerance_change"][row, 0],
-                max_ls=hyper["max_ls"],
+                max_ls=max_eval - new["call_evals"][row],
             )
-            new["f"][row], new["g"][row], new["step"][row] = f_new, g_new, t
+            x_new[row] = fused(t, d, x[row])
         else:
-            new["fresh"][row] = False  # evaluated at the start of the next step, as torch does
-        x_new[row] = fused(t, d, x[row])
+            x_new[row] = fused(t, d, x[row])
+            f_new, g_new, spent = fi, gi, 0
+            if not last:  # torch evaluates the new point except after a call's last iteration
+                point = x_new[row : row + 1]
+                one = problem.for_rows(row)
+                f_new, g_new, spent = float(one.loss(point)[0]), np.asarray(one.grad(point)[0]), 1
+        new["f"][row], new["g"][row], new["step"][row] = f_new, g_new, t
+        new["call_evals"][row] += spent
+        if last or new["call_evals"][row] >= max_eval:
+            new["inner"][row] = 0  # the call is over; the next step begins another
+        elif np.max(np.abs(g_new)) <= tolerance_grad:
+            new["stop"][row] = GRAD_SMALL
+        elif np.max(np.abs(d * t)) <= tolerance_change:
+            new["stop"][row] = STEP_SMALL
+        elif abs(f_new - fi) < tolerance_change:
+            new["stop"][row] = LOSS_FLAT
     return x_new, new
 
 
@@ -528,15 +585,28 @@ LBFGS = OptimizerSpec(
             choices=("strong_wolfe", "none"),
             doc="strong-Wolfe line search, or fixed steps of γ",
         ),
-        *line_search_params(1e-7, 1e-9),
+        Param("max_iter", 20, low=1, high=10_000, kind="int", doc="iterations per torch step()"),
+        Param(
+            "max_eval",
+            0,
+            low=0,
+            high=100_000,
+            kind="int",
+            doc="closure calls per torch step(), shared by its line searches (0: max_iter·5/4)",
+        ),
+        *line_search_params(1e-7, 1e-9)[:2],
     ),
+    stop_reasons=LBFGS_STOPS,
     needs=frozenset({"loss", "grad"}),
     label="L-BFGS",
     family="curvature",
     doc="d = −Hg by the two-loop recursion over the last m pairs (s = t·d, y = Δg, kept if "
     "yᵀs > 10⁻¹⁰) with H₀ = yᵀs/yᵀy; first step d = −g, t = min(1, 1/‖g‖₁)·γ; then a "
     "strong-Wolfe line search (c₁ = 10⁻⁴, c₂ = 0.9) or θ ← θ + γd. One step is one of "
-    "torch.optim.LBFGS's inner iterations, with the same iterates and evaluations.",
+    "torch.optim.LBFGS's inner iterations, with the same iterates and evaluations, as if "
+    "step() were called again and again: each call makes at most max_iter iterations and "
+    "max_eval closure calls, its line searches sharing them. A run stops where torch's "
+    "tolerance_grad or tolerance_change ends a call.",
     reference="Liu & Nocedal 1989; Nocedal & Wright 2006, algorithms 7.4–7.5 and 3.5–3.6",
 )
 
