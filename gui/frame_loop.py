@@ -106,13 +106,13 @@ class FrameLoopMixin:
         for view in ws.runset.batches():
             for row, run_id in enumerate(view.run_ids):
                 status = ws.runset.status(run_id)
-                states[status.state] += 1
+                states[status.outcome] += 1
                 text = str(status)
                 if status.state == "failed":
                     text = f"failed: {status.message}"
                 elif status.state == "running":
                     text = f"step {status.step}" + (" (slow)" if run_id in slow_runs else "")
-                texts[run_id] = (text, status.state, f"{view.loss[row]:.4g}")
+                texts[run_id] = (text, status.outcome, f"{view.loss[row]:.4g}")
         self.runs_panel.set_status(texts)
         self._summarise(states)
 

@@ -11,6 +11,7 @@ stays until the next click or change of runs.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -20,14 +21,21 @@ from zoo.engine import RunConfig
 
 COLUMNS = ("", "run", "status", "loss")
 SWATCH, LABEL, STATUS, LOSS = range(4)
+#: Colours by state, or by end state once a stopped run has been classified.
 STATE_COLOURS = {
     "running": "#c8d0da",
+    "minimum": "#6ee7a8",
     "converged": "#6ee7a8",
+    "saddle": "#e9a6ff",
+    "plateau": "#7cc7ff",
+    "stalled": "#ffd166",
+    "stopped": "#ffd166",
     "diverged": "#ffb454",
     "failed": "#ff6b6b",
 }
-#: Sorting by status groups runs by state, in this order, then by step.
-STATE_ORDER = {"running": 0, "converged": 1, "diverged": 2, "failed": 3}
+#: Sorting by status groups runs by (end) state, in this order, then by step.
+STATE_ORDER = {name: order for order, name in enumerate(STATE_COLOURS)}
+_STEP = re.compile(r"step (\d+)")
 Qt = QtCore.Qt
 
 
@@ -70,7 +78,8 @@ class RunsTableModel(QtCore.QAbstractTableModel):
         self.endResetModel()
 
     def set_status(self, texts: Mapping[int, tuple[str, str, str]]) -> None:
-        """``{run_id: (status, state, loss)}``: changed cells are signalled, nothing else."""
+        """``{run_id: (status, state, loss)}``, ``state`` the run's end state once it has
+        one (``RunStatus.outcome``): changed cells are signalled, nothing else."""
         changed = []
         for row, run_id in enumerate(self.run_ids):
             item = texts.get(run_id)
@@ -175,7 +184,7 @@ class RunsTableModel(QtCore.QAbstractTableModel):
             keys: Sequence[Any] = [label.lower() for label in self._labels]
         elif column == STATUS:
             keys = [
-                (STATE_ORDER.get(state, 9), _number(status.rpartition(" ")[2]))
+                (STATE_ORDER.get(state, len(STATE_ORDER)), _step(status))
                 for state, status in zip(self._state, self._status, strict=True)
             ]
         else:
@@ -188,6 +197,12 @@ class RunsTableModel(QtCore.QAbstractTableModel):
         for name in ("run_ids", "_labels", "_colours", "_visible", "_status", "_state", "_loss"):
             values = getattr(self, name)
             setattr(self, name, [values[row] for row in rows])
+
+
+def _step(status: str) -> float:
+    """The step a status text names ("step 12", "saddle at step 40 (…)"); blanks last."""
+    found = _STEP.search(status)
+    return float(found.group(1)) if found else math.inf
 
 
 def _number(text: str) -> float:

@@ -114,7 +114,7 @@ def test_goes_on_across_calls_and_stops_where_a_tolerance_ends_one(registry):
     trajectory = simulate("rosenbrock", "lbfgs", steps=300, registry=registry, gtol=0, hyper=hyper)
     assert trajectory.status.state == "stopped"
     assert trajectory.status.message in LBFGS_STOPS
-    assert "stopped at step" in str(trajectory.status)
+    assert f"at step {trajectory.status.step} (stopped: " in str(trajectory.status)
     assert trajectory.steps == trajectory.status.step > 20
     assert trajectory.loss[-1] < 1e-8
 

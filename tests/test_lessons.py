@@ -180,3 +180,16 @@ def test_saddle_lesson_newton_lands_on_the_saddle_and_gd_escapes(registry):
     gd, newton = ids[0], ids[1]
     assert np.linalg.norm(runs.position(newton)) < 1e-9
     assert abs(runs.position(gd)[0]) > 1.0
+
+
+def test_saddle_lesson_marks_the_runs_that_stop_on_the_saddle_as_saddles(registry):
+    data = _lesson("07_saddle_points", registry)
+    _, runs, ids = run_lesson(data, registry, 400)
+    by_label = {runs.configs[run_id].label: runs.status(run_id) for run_id in ids}
+    for label in ("Newton", "gradient descent on the axis"):
+        status = by_label[label]
+        assert status.state == "converged" and status.end.kind == "saddle", label
+        assert status.end.min_eigenvalue == pytest.approx(-1.0)
+        assert str(status).startswith("saddle at step")
+    assert by_label["gradient descent"].state == "running"
+    assert "<i>saddle</i>" in data["lesson"]["text"] and "status column" in data["lesson"]["text"]

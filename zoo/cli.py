@@ -300,7 +300,7 @@ def command_run(args: argparse.Namespace) -> int:
             done += chunk
             bar.update(chunk)
             if all(runs.status(i).state != "running" for i in ids):
-                break  # every run converged, diverged or failed: nothing more to step
+                break  # every run has stopped (converged, diverged, failed or stopped)
     minima = np.asarray(problem.minima, dtype=float).reshape(-1, problem.dim)
     results = []
     for run_id, config in zip(ids, configs, strict=True):
@@ -384,6 +384,7 @@ def runs_json(scene: Any, results: list, steps: int) -> dict[str, Any]:
                 "status": trajectory.status.state,
                 "status_step": int(trajectory.status.step),
                 "message": trajectory.status.message,
+                "end_state": _end_json(trajectory.status.end),
                 "steps": run_steps(trajectory),
                 "final_loss": _json_float(trajectory.loss[-1]),
                 "distance_to_minimum": distance,
@@ -393,6 +394,19 @@ def runs_json(scene: Any, results: list, steps: int) -> dict[str, Any]:
             }
             for config, trajectory, distance in results
         ],
+    }
+
+
+def _end_json(end: Any) -> dict[str, Any] | None:
+    """A stopped run's end state with the numbers behind it (None while it runs)."""
+    if end is None:
+        return None
+    return {
+        "kind": end.kind,
+        "loss": _json_float(end.loss),
+        "grad_norm": _json_float(end.grad_norm),
+        "min_eigenvalue": _json_float(end.min_eigenvalue),
+        "max_eigenvalue": _json_float(end.max_eigenvalue),
     }
 
 

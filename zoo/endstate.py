@@ -62,26 +62,62 @@ def classify(
     and the curvature as vanishing when max|λ| ≤ ctol·max(1, |f|).
     """
     point = np.asarray(x, dtype=float).reshape(1, -1)
-    loss = float(problem.loss(point)[0])
-    grad_norm = float(np.linalg.norm(problem.grad(point)[0]))
-    scale = max(1.0, abs(loss))
-    if not grad_norm <= gtol * scale:
-        return EndState("stalled", loss, grad_norm, math.nan, math.nan)
-    if point.shape[1] > MAX_DIM:
-        return EndState("minimum", loss, grad_norm, math.nan, math.nan)
-    hessian = np.asarray(problem.hess(point)[0], dtype=float)
-    eigenvalues = np.linalg.eigvalsh(0.5 * (hessian + hessian.T))
-    low, high = float(eigenvalues[0]), float(eigenvalues[-1])
-    largest = max(abs(low), abs(high))
-    if not np.all(np.isfinite(eigenvalues)):
-        kind = "minimum" if low > 0 or np.isinf(high) else "stalled"
-    elif low < -ctol * max(1.0, largest):
-        kind = "saddle"
-    elif largest <= ctol * scale and lowest is not None and loss > lowest + gtol * scale:
-        kind = "plateau"
-    else:
-        kind = "minimum"
-    return EndState(kind, loss, grad_norm, low, high)
+    return classify_many(problem, point, lowest=lowest, gtol=gtol, ctol=ctol)[0]
+
+
+def classify_many(
+    problem,
+    points,
+    *,
+    lowest: float | None = None,
+    gtol: float = 1e-6,
+    ctol: float = 1e-8,
+) -> list[EndState]:
+    """``classify`` for each row of ``points`` (B, D), with one call each for the loss, the
+    gradient and (for the rows whose gradient is small) the Hessian."""
+    points = np.asarray(points, dtype=float)
+    losses = np.asarray(problem.loss(points), dtype=float)
+    grad_norms = np.linalg.norm(np.asarray(problem.grad(points), dtype=float), axis=1)
+    scales = np.maximum(1.0, np.abs(losses))
+    small = grad_norms <= gtol * scales
+    states = [
+        EndState("stalled", float(f), float(g), math.nan, math.nan)
+        for f, g in zip(losses, grad_norms, strict=True)
+    ]
+    rows = np.flatnonzero(small)
+    if not len(rows):
+        return states
+    if points.shape[1] > MAX_DIM:
+        for row in rows:
+            states[row] = EndState("minimum", float(losses[row]), float(grad_norms[row]), *_NAN2)
+        return states
+    hessians = np.asarray(problem.hess(points[rows]), dtype=float)
+    for row, hessian in zip(rows, hessians, strict=True):
+        loss, scale = float(losses[row]), float(scales[row])
+        eigenvalues = _eigenvalues(hessian)
+        low, high = float(eigenvalues[0]), float(eigenvalues[-1])
+        largest = max(abs(low), abs(high))
+        if not np.all(np.isfinite(eigenvalues)):
+            kind = "minimum" if low > 0 or np.isinf(high) else "stalled"
+        elif low < -ctol * max(1.0, largest):
+            kind = "saddle"
+        elif largest <= ctol * scale and lowest is not None and loss > lowest + gtol * scale:
+            kind = "plateau"
+        else:
+            kind = "minimum"
+        states[row] = EndState(kind, loss, float(grad_norms[row]), low, high)
+    return states
+
+
+_NAN2 = (math.nan, math.nan)
+
+
+def _eigenvalues(hessian: np.ndarray) -> np.ndarray:
+    """Ascending eigenvalues of the symmetric part; NaN where LAPACK cannot say."""
+    try:
+        return np.linalg.eigvalsh(0.5 * (hessian + hessian.T))
+    except np.linalg.LinAlgError:
+        return np.full(len(hessian), np.nan)
 
 
 def lowest_known(problem) -> float | None:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from zoo import guard
+from zoo.endstate import EndState, classify_many, lowest_known
 from zoo.problem import BuildContext, Problem, contract_errors, missing_needs
 from zoo.runview import (
     CONVERGED,
@@ -40,6 +41,7 @@ __all__ = [
     "EVAL_KINDS",
     "HISTORY_MODES",
     "HISTORY_POINTS",
+    "STALL_STEPS",
     "EngineError",
     "RunConfig",
     "RunSet",
@@ -56,6 +58,8 @@ DIVERGENCE_LIMIT = 1e12
 HISTORY_MODES = ("thinned", "full", "none")
 #: The default budget of a thinned history, in points per run.
 HISTORY_POINTS = 4096
+#: A run whose point has not changed for this many steps is stopped as making no progress.
+STALL_STEPS = 20
 
 
 class EngineError(ValueError):
@@ -81,15 +85,25 @@ class RunConfig:
 @dataclass(frozen=True)
 class RunStatus:
     """Where a run stands: ``running``, or ``converged``/``diverged``/``failed``/``stopped``
-    at a step (a failed or stopped run's ``message`` says why)."""
+    at a step (a failed or stopped run's ``message`` says why).  A converged or stopped
+    run also has its ``end``: what the curvature says the point is (``zoo.endstate``)."""
 
     state: str
     step: int
     message: str = ""
+    end: EndState | None = None
+
+    @property
+    def outcome(self) -> str:
+        """The end state's kind (minimum, saddle, plateau, stalled) if known, else the state."""
+        return self.end.kind if self.end is not None else self.state
 
     def __str__(self) -> str:
         if self.state == "running":
             return "running"
+        why = f"{self.state}: {self.message}" if self.message else self.state
+        if self.end is not None:
+            return f"{self.end.kind} at step {self.step} ({why})"
         if self.state in ("failed", "stopped"):
             return f"{self.state} at step {self.step}: {self.message}"
         return f"{self.state} at step {self.step}"
@@ -249,6 +263,7 @@ class Group:
         self.t = np.empty(0, dtype=np.int64)
         self.code = np.empty(0, dtype=np.int8)
         self.stop_step = np.empty(0, dtype=np.int64)
+        self.still = np.empty(0, dtype=np.int64)
         self.evals = np.empty((0, len(EVAL_KINDS)), dtype=np.int64)
         self.row_arrays = _ROW_ARRAYS + (_HISTORY_ARRAYS if capacity else ())
         if capacity:
@@ -256,6 +271,10 @@ class Group:
             self.hist_loss = np.empty((0, _FIRST_CAPACITY))
             self.hist_gnorm = np.empty((0, _FIRST_CAPACITY))
         self.messages: dict[int, str] = {}
+        self.ends: dict[int, EndState] = {}  # run id -> where a stopped run stands
+        # Runs that descend a loss on the full data: one that stops moving has stalled.
+        self.watch_stalls = not batch_size and not spec.needs & {"inputs", "labels"}
+        self.any_still = False  # whether some run's point did not change at its last step
         self.cache_x: np.ndarray | None = None
         self.cache: dict[str, np.ndarray] = {}
         self._static_hyper: dict[str, Any] | None = None
@@ -285,11 +304,13 @@ class Group:
         self.cache = {}
         self._static_hyper = None
         self.lockstep = bool(len(self.t) == 0 or (self.t == self.t[0]).all())
+        self.any_still = True  # runs came or went: count again at the next step
 
     def delete(self, row: int) -> None:
         run_id = self.run_ids.pop(row)
         self.rows = {run_id: row for row, run_id in enumerate(self.run_ids)}
         self.messages.pop(run_id, None)
+        self.ends.pop(run_id, None)
         for name in self.row_arrays:
             setattr(self, name, np.delete(getattr(self, name), row, axis=0))
         for table in (self.state, self.hyper, self.schedule_params):
@@ -393,6 +414,7 @@ class Group:
             self.state,
             *history,
             _rows=self.rows,
+            ends=dict(self.ends),
         )
         return self.view
 
@@ -433,7 +455,7 @@ def _checked_factor(factor: Any, shape: tuple[int, ...]) -> np.ndarray:
 
 
 # Per-run arrays that move with a run between groups and snapshots.
-_ROW_ARRAYS = ("x", "loss", "gnorm", "seeds", "t", "code", "stop_step", "evals")
+_ROW_ARRAYS = ("x", "loss", "gnorm", "seeds", "t", "code", "stop_step", "evals", "still")
 _HISTORY_ARRAYS = ("hist_x", "hist_loss", "hist_gnorm")
 _FIRST_CAPACITY = 16
 
@@ -522,7 +544,12 @@ class RunSet:
 
     ``history`` is ``"thinned"`` (the default: at most ``history_points`` points per run,
     the start, the current point and an evenly spaced past), ``"full"`` (every step) or
-    ``"none"`` (the current point only: for grids of thousands of runs)."""
+    ``"none"`` (the current point only: for grids of thousands of runs).
+
+    A run that converges or stops, or whose point stops changing for ``STALL_STEPS``
+    steps (then *stopped*: no progress), is classified once, there, by the curvature
+    where it stands (``zoo.endstate``; its ``RunStatus.end``); ``end_states=False``
+    leaves that out (maps of thousands of runs)."""
 
     def __init__(
         self,
@@ -533,6 +560,7 @@ class RunSet:
         track_grad: bool = True,
         history: str = "thinned",
         history_points: int = HISTORY_POINTS,
+        end_states: bool = True,
     ) -> None:
         if registry is None:
             from zoo.registry import load_registry
@@ -546,6 +574,8 @@ class RunSet:
         self.registry = registry
         self.gtol = gtol
         self.track_grad = track_grad and "grad" in problem.provides
+        self.end_states = end_states and self.track_grad
+        self._lowest: float | bool | None = False  # False: not yet looked up
         self.history_mode = history
         self.capacity: float = {"thinned": history_points, "full": math.inf, "none": 0}[history]
         self.configs: dict[int, RunConfig] = {}
@@ -586,6 +616,7 @@ class RunSet:
             group.code[row] = FAILED
             group.stop_step[row] = group.t[row]
             group.messages[run_id] = reason
+            group.ends.pop(run_id, None)
             group.invalidate()
             group.publish()
 
@@ -800,6 +831,7 @@ class RunSet:
             "code": np.zeros(count, dtype=np.int8),
             "stop_step": np.zeros(count, dtype=np.int64),
             "evals": np.zeros((count, len(EVAL_KINDS)), dtype=np.int64),
+            "still": np.zeros(count, dtype=np.int64),  # steps the point has not changed
         }
         if self.capacity:
             width = int(min(_FIRST_CAPACITY, self.capacity))
@@ -1003,6 +1035,7 @@ class RunSet:
                 group.stop_step[done] = top
             if group.spec.stop_reasons:
                 _mark_stops(group, np.arange(len(group)), new_state["stop"], top)
+            self._settle(group, None, x, x_new, top)
             return
         finite = (np.abs(x_new) < DIVERGENCE_LIMIT).all(axis=1) & np.isfinite(loss)
         done = (gnorm <= self.gtol) if self.track_grad else np.zeros(len(x), dtype=bool)
@@ -1032,6 +1065,45 @@ class RunSet:
             group.record(ok, at, x_new[finite], loss[finite], gnorm[finite])
         group.cache_x, group.cache = None, {}
         group.lockstep = bool((group.t == group.t[0]).all())
+        self._settle(group, index, x, x_new, t_new)
+
+    def _settle(self, group: Group, index, x, x_new, steps) -> None:
+        """After a step of ``index`` (None: every run): stop the runs whose point has not
+        changed for ``STALL_STEPS`` steps, and classify the runs that stopped just now."""
+        if group.watch_stalls:
+            same = (x_new == x).all(axis=1)
+            if group.any_still or same.any():
+                rows = np.arange(len(group)) if index is None else index
+                still = np.where(same, group.still[rows] + 1, 0)
+                group.still = _with_rows(group.still, rows, still)
+                group.any_still = bool(group.still.any())
+                stalled = rows[(still >= STALL_STEPS) & (group.code[rows] == RUNNING)]
+                for row in stalled:
+                    group.code[row] = STOPPED
+                    group.stop_step[row] = group.t[row]
+                    group.messages[group.run_ids[row]] = f"no progress in {STALL_STEPS} steps"
+        code = group.code if index is None else group.code[index]
+        if not self.end_states or not code.any():
+            return
+        rows = np.arange(len(group)) if index is None else index
+        ended = rows[(code == CONVERGED) | (code == STOPPED)]
+        ended = [row for row in ended if group.run_ids[row] not in group.ends]
+        if ended:
+            self._classify(group, np.asarray(ended))
+
+    def _classify(self, group: Group, rows: np.ndarray) -> None:
+        """Where the runs of ``rows`` stand, by the curvature there (a Hessian each, once)."""
+        origin = guard.Origin("model", "")
+        try:
+            if self._lowest is False:
+                self._lowest = guard.call(origin, "loss", lowest_known, self.problem)
+            states = guard.call(
+                origin, "hess", classify_many, self.problem, group.x[rows], lowest=self._lowest
+            )
+        except Exception:  # a model that cannot say leaves the runs' status as it was
+            return
+        for row, state in zip(rows, states, strict=True):
+            group.ends[group.run_ids[row]] = state
 
     # ------------------------------------------------------------ reading
     def batches(self) -> list[BatchView]:
@@ -1127,7 +1199,7 @@ class RunSet:
 def _status(view: BatchView, row: int, run_id: int) -> RunStatus:
     code = int(view.codes[row])
     step = int(view.steps[row]) if code == RUNNING else int(view.stop_steps[row])
-    return RunStatus(STATE_NAMES[code], step, view.messages.get(run_id, ""))
+    return RunStatus(STATE_NAMES[code], step, view.messages.get(run_id, ""), view.ends.get(run_id))
 
 
 def _mark_stops(group: Group, rows: np.ndarray, stop: np.ndarray, steps) -> None:

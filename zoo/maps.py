@@ -54,7 +54,8 @@ class MapCancelled(Exception):
 class Outcomes:
     """What became of a batch of runs, one row per run (arrays of length B).
 
-    ``status`` holds the engine's codes (0 running, 1 converged, 2 diverged, 3 failed);
+    ``status`` holds the engine's codes (0 running, 1 converged, 2 diverged, 3 failed,
+    4 stopped);
     ``steps_to_tol`` is the step from which a run stayed within ``radius`` of a known
     minimum (NaN if it did not); ``rate`` is exp(slope/2) of log(loss − E*) over the tail,
     the factor by which the distance to the minimum shrinks per step (NaN when it cannot
@@ -86,7 +87,7 @@ class _Runs:
     status) of every run in the order of ``configs``."""
 
     def __init__(self, problem: Problem, registry: Any, configs: list[RunConfig]) -> None:
-        self.runs = RunSet(problem, registry, history="none")
+        self.runs = RunSet(problem, registry, history="none", end_states=False)
         self.ids = np.asarray(self.runs.add_many(configs))
 
     def step(self, n: int) -> None:

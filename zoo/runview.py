@@ -121,6 +121,8 @@ class BatchView:
     _hist_loss: np.ndarray | None = field(repr=False, default=None)
     _hist_gnorm: np.ndarray | None = field(repr=False, default=None)
     _rows: dict[int, int] = field(repr=False, default_factory=dict)
+    #: run id -> ``zoo.endstate.EndState`` of each converged or stopped run, once classified
+    ends: dict[int, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.run_ids)

@@ -2,8 +2,10 @@
 
 ``zoo run --out`` and the app's export both call ``write_trajectories``, so a file has
 the same columns whichever wrote it: ``run, optimizer, step, x0 … x{D-1}, loss,
-grad_norm, status``.  Files are written to a temporary name in the same folder and
-renamed when complete, so a failed write never leaves a half-written file behind.
+grad_norm, status, end_state`` (``end_state``: minimum, saddle, plateau or stalled once a
+run has stopped and been classified, else empty; see ``zoo.endstate``).  Files are
+written to a temporary name in the same folder and renamed when complete, so a failed
+write never leaves a half-written file behind.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ def columns(dim: int) -> list[str]:
         "loss",
         "grad_norm",
         "status",
+        "end_state",
     ]
 
 
@@ -39,11 +42,12 @@ def trajectory_rows(label: str, optimizer: str, trajectory: Any) -> Iterable[lis
     """One row per kept point of ``trajectory`` (a ``zoo.Trajectory``), with its step
     number: a thinned history shows its gaps in the ``step`` column."""
     status = str(trajectory.status)
+    end = trajectory.status.end.kind if trajectory.status.end is not None else ""
     kept = trajectory.kept if trajectory.kept is not None else range(len(trajectory.x))
     for step, x, loss, gnorm in zip(
         kept, trajectory.x, trajectory.loss, trajectory.grad_norm, strict=True
     ):
-        yield [label, optimizer, int(step), *map(float, x), float(loss), float(gnorm), status]
+        yield [label, optimizer, int(step), *map(float, x), float(loss), float(gnorm), status, end]
 
 
 def write_trajectories(path: str | Path, runs: Iterable[tuple[str, str, Any]]) -> None:
@@ -86,8 +90,8 @@ def write_trajectories(path: str | Path, runs: Iterable[tuple[str, str, Any]]) -
 def _padded(rows: Iterable[list[Any]], dim: int) -> Iterable[list[Any]]:
     """Rows of runs with fewer weights than the widest get empty weight cells."""
     for row in rows:
-        missing = dim - (len(row) - 6)
-        yield row if not missing else [*row[: len(row) - 3], *[None] * missing, *row[-3:]]
+        missing = dim - (len(row) - 7)
+        yield row if not missing else [*row[: len(row) - 4], *[None] * missing, *row[-4:]]
 
 
 def _json_value(value: Any) -> Any:

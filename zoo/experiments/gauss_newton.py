@@ -15,6 +15,12 @@ converge".  Two registry models show both ways that happens:
 
 At the fit θ̂ the linearisation also gives the posterior covariance σ²(JᵀJ)⁻¹; refitting
 many data sets drawn around θ̂ with fresh noise measures the real spread of the estimates.
+
+A vanishing gradient is not a fit.  On the default sigmoid data from (0.5, 2.5) plain
+Gauss–Newton jumps onto the sigmoid's flat tail, where gradient and curvature both vanish:
+the engine reports a plateau there, not a minimum.  Levenberg–Marquardt on ``deep_linear``
+from a start on the line w₂ = −w₁ comes to rest on the saddle at the origin and stops
+moving: a saddle, with a negative Hessian eigenvalue.
 """
 
 from __future__ import annotations
@@ -38,6 +44,10 @@ STARTS = 12  # random starts for the convergence count
 STEPS = 60
 REFITS = 400
 GTOL = 1e-6  # a gradient this small counts as converged (LM's gain test stalls near 1e-8)
+PLATEAU_SETTINGS = {"curve": "sigmoid"}  # the default data: noise 0.1
+PLATEAU_START = (0.5, 2.5)
+SADDLE_START = (0.5, -0.5)  # on the saddle's stable line w₂ = −w₁
+END_STEPS = 5000
 
 
 def cycle_rows(registry) -> tuple[list[Row], dict]:
@@ -105,10 +115,55 @@ def cycle_rows(registry) -> tuple[list[Row], dict]:
     return rows, curves
 
 
+def end_state_rows(registry) -> list[Row]:
+    """Where a run whose gradient vanishes stands: GN on a plateau, LM on a saddle."""
+    sigmoid = build_problem("curve_fit", PLATEAU_SETTINGS, registry=registry)
+    plain = simulate(sigmoid, "gauss_newton", steps=50, start=PLATEAU_START, registry=registry)
+    lowest = float(sigmoid.loss(np.asarray(sigmoid.minima, dtype=float)).min())
+    network = build_problem("deep_linear", registry=registry)
+    damped = simulate(
+        network, "levenberg_marquardt", steps=END_STEPS, start=SADDLE_START, registry=registry
+    )
+    saddle_curvature = damped.status.end.min_eigenvalue if damped.status.end else np.nan
+    return [
+        Row(
+            "plain GN on the sigmoid fit (noise 0.1) from (0.5, 2.5): where it stops",
+            plain.status.outcome,
+            "plateau (gradient and curvature vanish)",
+            plain.status.outcome == "plateau",
+        ),
+        Row(
+            "plain GN on that plateau: its loss / the fit's minimum",
+            float(plain.loss[-1] / lowest),
+            "> 1 (not a fit)",
+            bool(plain.loss[-1] > 2 * lowest),
+        ),
+        Row(
+            "LM on deep_linear from (0.5, −0.5): where it stops",
+            damped.status.outcome,
+            "saddle (the origin)",
+            damped.status.outcome == "saddle" and bool(np.linalg.norm(damped.x[-1]) < 1e-6),
+        ),
+        Row(
+            "LM on that saddle: the smallest Hessian eigenvalue",
+            float(saddle_curvature),
+            "< 0 (a direction goes down)",
+            bool(saddle_curvature < 0),
+        ),
+        Row(
+            f"LM on that saddle: steps until it is stopped (of {END_STEPS})",
+            damped.steps,
+            f"< {END_STEPS} (no progress)",
+            damped.steps < END_STEPS,
+        ),
+    ]
+
+
 def run(seed: int = 0) -> Result:
     registry = load_registry()
     rng = np.random.default_rng(seed)
     rows, curves = cycle_rows(registry)
+    rows += end_state_rows(registry)
     problem = build_problem("tiny_net", TINY_SETTINGS, seed=seed, registry=registry)
     plain = simulate(
         problem, "gauss_newton", steps=STEPS, start=BAD_START, registry=registry, gtol=GTOL
