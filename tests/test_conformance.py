@@ -106,6 +106,11 @@ def test_the_kit_catches_a_declared_state_key_that_init_does_not_provide():
     )
     with pytest.raises(AssertionError, match="momentum_key 'velocity' must name a state array"):
         check_optimizer(spec, REGISTRY)
+    silent = OptimizerSpec(
+        "silent", _gd_init, step, params=(Param("lr", 0.1),), stop_reasons=("tolerance",)
+    )
+    with pytest.raises(AssertionError, match="stop_reasons needs a state array 'stop'"):
+        check_optimizer(silent, REGISTRY)
 
 
 def test_checking_the_file_of_an_installed_plugin_checks_that_plugin():

@@ -1033,7 +1033,7 @@ class RunSet:
                 done = gnorm <= self.gtol
                 group.code[done] = CONVERGED
                 group.stop_step[done] = top
-            if group.spec.stop_reasons:
+            if group.spec.stop_reasons and "stop" in new_state:
                 _mark_stops(group, np.arange(len(group)), new_state["stop"], top)
             self._settle(group, None, x, x_new, top)
             return
@@ -1047,7 +1047,7 @@ class RunSet:
         done &= finite
         group.code[index[done]] = CONVERGED
         group.stop_step[index[done]] = t_new[done]
-        if group.spec.stop_reasons:
+        if group.spec.stop_reasons and "stop" in new_state:
             _mark_stops(group, index[finite], new_state["stop"][finite], t_new[finite])
         # A diverged run stays at its last finite point.
         kept = np.where(finite[:, None], x_new, x)
@@ -1203,8 +1203,12 @@ def _status(view: BatchView, row: int, run_id: int) -> RunStatus:
 
 
 def _mark_stops(group: Group, rows: np.ndarray, stop: np.ndarray, steps) -> None:
-    """Stop the running ``rows`` whose optimizer asked to (``stop`` > 0), with its reason."""
-    asked = (np.asarray(stop) > 0) & (group.code[rows] == RUNNING)
+    """Stop the running ``rows`` whose optimizer asked to (``stop`` > 0), with its reason
+    (a ``stop`` of another shape breaks the contract and is ignored; the kit reports it)."""
+    stop = np.asarray(stop)
+    if stop.shape != np.shape(rows):
+        return
+    asked = (stop > 0) & (group.code[rows] == RUNNING)
     if not asked.any():
         return
     reasons = group.spec.stop_reasons

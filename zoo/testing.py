@@ -230,6 +230,11 @@ def check_optimizer(
             _fail(f"{spec.name}: step mutated the input state[{name!r}]")
     if not isinstance(new_state, dict) or set(new_state) != set(state):
         _fail(f"{spec.name}: step must return a state dict with the same keys as init's")
+    if spec.stop_reasons and np.shape(state.get("stop")) != (BATCH,):
+        _fail(
+            f"{spec.name}: stop_reasons needs a state array 'stop' of shape (B,) = ({BATCH},); "
+            f"init's state has {sorted(state)}"
+        )
     for field_name in ("momentum_key", "scaling_key"):
         key = getattr(spec, field_name)
         if key and np.shape(state.get(key)) != starts.shape:
