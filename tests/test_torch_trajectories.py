@@ -115,6 +115,36 @@ def test_the_set_covers_every_torch_named_optimizer_and_moves(registry):
     assert np.mean(travelled > 1e-3) > 0.5
 
 
+def documented_gaps() -> dict[str, tuple[int, int, int, float]]:
+    """The table of docs/optimizers.md: bitwise runs, runs over 1e-10 away at a checkpoint
+    and at the end, and the largest gap, per rule that is not bitwise."""
+    text = (Path(__file__).parents[1] / "docs" / "optimizers.md").read_text()
+    rows = {}
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0].strip("`") in WITHIN_AN_ULP:
+            bitwise, anywhere, at_end = (int(cell) for cell in cells[1:4])
+            rows[cells[0].strip("`")] = (bitwise, anywhere, at_end, float(cells[4]))
+    return rows
+
+
+@pytest.mark.slow
+def test_the_documented_gaps_are_the_measured_ones(registry):
+    table = documented_gaps()
+    assert set(table) == set(WITHIN_AN_ULP)
+    for optimizer, (bitwise, anywhere, at_end, largest) in table.items():
+        gaps = np.concatenate(
+            [deviations(registry, optimizer, p) for p in ("quadratic", "rosenbrock")]
+        )
+        measured = (
+            int(np.sum(~gaps.any(axis=1))),
+            int(np.sum(gaps.max(axis=1) > 1e-10)),
+            int(np.sum(gaps[:, -1] > 1e-10)),
+        )
+        assert measured == (bitwise, anywhere, at_end), optimizer
+        assert gaps.max() == pytest.approx(largest, rel=0.05), optimizer
+
+
 @pytest.mark.slow
 def test_with_torchs_own_kernels_every_rule_is_bitwise(registry, monkeypatch):
     """Live torch: give the zoo torch's square root, dot product and sum, and the rules
