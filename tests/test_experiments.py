@@ -316,3 +316,18 @@ def test_the_gauss_newton_scene_shows_the_cycle():
     assert jumps.min() > 0.05
     assert np.linalg.norm(cycle.x[-1] - cycle.x[-3]) < 1e-3 * jumps.min()
     assert runs.trajectory(damped).grad_norm[-1] < 1e-6
+
+
+def test_sigmoid_unit_is_accurate_in_both_tails():
+    """σ(z) − t and σ′(z) against mpmath at 50 digits, far into both tails."""
+    mpmath = pytest.importorskip("mpmath")
+    from zoo.experiments.perceptron_vs_backprop import SigmoidUnit
+
+    mpmath.mp.dps = 50
+    unit = SigmoidUnit(np.array([1.0]), np.array([-1.0]))
+    for z in (-700.0, -40.0, -1.0, 0.5, 40.0, 700.0):
+        x = np.array([[z, 0.0]])
+        sigma = 1 / (1 + mpmath.exp(-z))
+        assert unit.residuals(x)[0, 0] == pytest.approx(float(sigma - unit.targets[0]), rel=1e-15)
+        slope = float(sigma * (1 - sigma))
+        assert unit.jacobian(x)[0, 0, 0] == pytest.approx(slope, rel=1e-14)

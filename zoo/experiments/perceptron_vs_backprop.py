@@ -46,8 +46,9 @@ class SigmoidUnit(Problem):
         return _sigmoid(x @ self.inputs.T) - self.targets
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
-        s = _sigmoid(x @ self.inputs.T)
-        return (s * (1 - s))[:, :, None] * self.inputs[None, :, :]
+        e = np.exp(-np.abs(x @ self.inputs.T))
+        slope = e / (1.0 + e) ** 2  # σ′ = σ(z)σ(−z), with no 1 − σ to cancel
+        return slope[:, :, None] * self.inputs[None, :, :]
 
     def loss(self, x: np.ndarray) -> np.ndarray:
         r = self.residuals(x)
@@ -58,7 +59,10 @@ class SigmoidUnit(Problem):
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1 + np.tanh(0.5 * z))
+    """σ(z) from e^{−|z|}, accurate relative to itself in both tails (½(1 + tanh(z/2))
+    loses the left tail)."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0, e) / (1.0 + e)
 
 
 def perceptron(unit: SigmoidUnit, seed: int, registry) -> tuple[np.ndarray, int]:
