@@ -190,3 +190,20 @@ def test_mlp_hessian_is_bitwise_the_same_alone_batched_and_in_blocks(monkeypatch
     monkeypatch.setattr(networks, "CHUNK_ELEMENTS", 9 * problem._per_run())
     assert problem._directions_per_block() == 9
     np.testing.assert_array_equal(problem.hess(x), batched)
+
+
+def test_mlp_hessian_of_per_run_minibatches_is_each_runs_own():
+    """With a minibatch every run has its own samples: its Hessian is that of its data,
+    against the per-run differences of the gradient, and the same alone as in the batch."""
+    problem = build_problem("mlp", {"depth": 2, "width": 3, "activation": "tanh"})
+    x = problem.start + 0.2 * np.random.default_rng(1).normal(size=(4, problem.dim))
+    part = problem.minibatch(np.arange(4), np.full(4, 3), 10)
+    assert part.per_run
+    exact = part.hess(x)
+    scale = 1.0 + np.abs(exact).max()
+    np.testing.assert_allclose(
+        exact, networks.DataProblem.hess(part, x), rtol=1e-6, atol=1e-8 * scale
+    )
+    for row in range(4):
+        alone = part.for_rows([row]).hess(x[row : row + 1])
+        np.testing.assert_array_equal(alone[0], exact[row])

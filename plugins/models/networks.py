@@ -362,9 +362,10 @@ class MLP(DataProblem):
             below, v_weight_t = activations[index], np.swapaxes(v_weight, 1, 2)
             if below.ndim == 2:  # the inputs, shared by every run: (1, K, N, out)
                 r_z = np.matmul(below, v_weight_t)[None]
-            else:
-                r_z = np.matmul(r_act[index], np.swapaxes(weight, 1, 2)[:, None])
-                r_z += np.matmul(below[:, None], v_weight_t[None])
+            else:  # a hidden layer, or each run's own inputs (a minibatch)
+                r_z = np.matmul(below[:, None], v_weight_t[None])
+            if index:
+                r_z += np.matmul(r_act[index], np.swapaxes(weight, 1, 2)[:, None])
             r_z = r_z + v_bias[None, :, None, :]
             r_pre.append(r_z)
             if index < len(layers) - 1:
@@ -380,7 +381,7 @@ class MLP(DataProblem):
             r_weight = np.matmul(
                 np.swapaxes(r_delta, 2, 3), below if below.ndim == 2 else below[:, None]
             )
-            if below.ndim == 3:
+            if index:
                 r_weight += np.matmul(np.swapaxes(delta, 1, 2)[:, None], r_act[index])
             pieces[index] = (r_weight.reshape(len(x), count, -1), r_delta.sum(axis=2))
             if index:
@@ -415,7 +416,8 @@ class MLP(DataProblem):
         the gradient only for a third-party activation without φ″."""
         if self.activation.d2f is None:
             return super().hess(x)
-        return chunked(self._hess, x, self._directions_per_block() * self._per_run())
+        per_run = self._directions_per_block() * self._per_run()
+        return chunked(type(self)._hess, self, x, per_run)
 
     def output_jacobian(self, x) -> np.ndarray:
         """∂(output of sample n)/∂(weights): (B, N, D), by backprop of each sample alone."""
