@@ -232,7 +232,9 @@ class Canvas(pg.PlotWidget):
         if first is not None:
             self._token = self.loader.request(lambda: iter(()))
             self._show(first, *prepare(first))
-        self._request_landscape(view, force=True)
+        # The visible view, not the requested one: a locked aspect widens one side.
+        self._request_landscape(force=True)
+        self._refresh.start()  # and once more when the view has settled
 
     def render_landscape_now(self) -> None:
         """Compute the full landscape of the visible view on this thread (headless use)."""
@@ -254,10 +256,11 @@ class Canvas(pg.PlotWidget):
     def _request_landscape(self, view: Any = None, force: bool = False) -> None:
         if self._compute is None:
             return
-        view = view if view is not None else self.current_view()
+        visible = view is None
+        view = self.current_view() if visible else view
         if self.one_dimensional:
             view = (view[0], (0.0, 1.0))
-        elif not force:
+        elif visible:
             view = _padded(view)
         if view == self._shown_view and not force:
             return

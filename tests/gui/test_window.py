@@ -785,3 +785,17 @@ def test_a_run_made_unstable_by_a_model_change_says_so_in_its_row(qtbot, main_wi
     assert label.startswith("⚠ ") and "2/λ_max" in tip
     others = [r for r in window.runset.configs if r != gd]
     assert not any(table.warning(r) for r in others)
+
+
+def test_the_landscape_covers_the_whole_visible_view_after_lessons(qtbot, main_window):
+    window = main_window
+    for name in ("01_four_regimes", "02_condition_number"):
+        assert window.open_lesson(name)
+
+    def covered():
+        grid = window.canvas.grid
+        (x0, x1), (y0, y1) = window.canvas.current_view()
+        (gx0, gx1), (gy0, gy1) = grid.view
+        return gx0 <= x0 and x1 <= gx1 and gy0 <= y0 and y1 <= gy1
+
+    qtbot.waitUntil(covered, timeout=5000)  # no dark bands beside a locked aspect
