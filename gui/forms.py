@@ -9,6 +9,7 @@ box; bool → check box; choice and activation → drop-down; text → a box who
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -110,7 +111,7 @@ class FloatField(QtWidgets.QWidget):
             self.entry.setStyleSheet("color: #ff6b6b")
             return
         self.entry.setStyleSheet("")
-        self.entry.setToolTip(self.param.doc)
+        self.entry.setToolTip(self.toolTip())
         if value != self._value:
             self.set_value(value)
             self.edited.emit(value)
@@ -127,6 +128,26 @@ class FloatField(QtWidgets.QWidget):
         return self._value
 
 
+def param_tooltip(param: Param, context: str = "") -> str:
+    """What a value does: its description, default and range, then the record's own
+    description (the formula it takes part in), wrapped for a tooltip."""
+    facts = [f"default {format_value(param.default)}"]
+    if param.low is not None and param.high is not None:
+        scale = ", log scale" if param.log else ""
+        facts.append(f"from {format_value(param.low)} to {format_value(param.high)}{scale}")
+    elif param.choices:
+        facts.append("one of " + ", ".join(map(str, param.choices)))
+    head = f"{param.name}: {param.doc}" if param.doc else param.name
+    text = f"{head} ({'; '.join(facts)})"
+    if context:
+        text += "\n\n" + "\n".join(textwrap.wrap(context.strip(), 72))
+    return text
+
+
+def format_value(value: Any) -> str:
+    return format_number(value) if isinstance(value, float) else str(value)
+
+
 class ParamForm(QtWidgets.QWidget):
     """A form for a tuple of ``Param``; ``changed(name, value)`` after each user edit."""
 
@@ -138,7 +159,9 @@ class ParamForm(QtWidgets.QWidget):
         values: dict[str, Any] | None = None,
         activations: Sequence[str] = (),
         parent: QtWidgets.QWidget | None = None,
+        context: str = "",
     ) -> None:
+        """``context``: the record's description, shown under each value's tooltip."""
         super().__init__(parent)
         self.params = tuple(params)
         self.fields: dict[str, QtWidgets.QWidget] = {}
@@ -148,10 +171,14 @@ class ParamForm(QtWidgets.QWidget):
         layout.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         for param in self.params:
             widget = self._field(param, activations)
-            widget.setToolTip(param.doc)
+            tooltip = param_tooltip(param, context)
+            widget.setToolTip(tooltip)
+            if isinstance(widget, FloatField):
+                widget.entry.setToolTip(tooltip)
+                widget.slider.setToolTip(tooltip)
             self.fields[param.name] = widget
             label = QtWidgets.QLabel(param.name)
-            label.setToolTip(param.doc)
+            label.setToolTip(tooltip)
             if param.kind == "text":
                 box = QtWidgets.QWidget()
                 column = QtWidgets.QVBoxLayout(box)

@@ -88,7 +88,10 @@ class ModelPanel(QtWidgets.QWidget):
             if self.form is not None:
                 _discard(self.form)
             self.form = ParamForm(
-                spec.params if spec else (), settings, activations=list(registry.activations)
+                spec.params if spec else (),
+                settings,
+                activations=list(registry.activations),
+                context=spec.doc.strip().split("\n\n")[0] if spec is not None else "",
             )
             self.form.setObjectName("model_form")
             self.form.changed.connect(self._setting_changed)

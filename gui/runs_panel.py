@@ -240,7 +240,10 @@ class RunsPanel(QtWidgets.QWidget):
             _discard(self.hyper_form)
         spec = self.workspace.registry.optimizers[config.optimizer]
         self.hyper_form = ParamForm(
-            spec.params, dict(config.hyper), activations=list(self.workspace.registry.activations)
+            spec.params,
+            dict(config.hyper),
+            activations=list(self.workspace.registry.activations),
+            context=f"{spec.label or spec.name}: {spec.doc}" if spec.doc else "",
         )
         self.hyper_form.setObjectName("hyper_form")
         self.hyper_form.changed.connect(self._hyper_changed)
@@ -253,7 +256,7 @@ class RunsPanel(QtWidgets.QWidget):
         if config.schedule is None or config.schedule not in self.workspace.registry.schedules:
             return
         spec = self.workspace.registry.schedules[config.schedule]
-        self.schedule_form = ParamForm(spec.params, dict(config.schedule_params))
+        self.schedule_form = ParamForm(spec.params, dict(config.schedule_params), context=spec.doc)
         self.schedule_form.changed.connect(
             lambda name, value: self._edit(
                 schedule_params={**self.config.schedule_params, name: value}

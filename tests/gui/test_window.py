@@ -799,3 +799,13 @@ def test_the_landscape_covers_the_whole_visible_view_after_lessons(qtbot, main_w
         return gx0 <= x0 and x1 <= gx1 and gy0 <= y0 and y1 <= gy1
 
     qtbot.waitUntil(covered, timeout=5000)  # no dark bands beside a locked aspect
+
+
+def test_a_value_s_tooltip_says_what_it_does_in_its_optimizer_s_rule(main_window):
+    window = main_window
+    sgd = next(r for r, c in window.runset.configs.items() if c.optimizer == "sgd")
+    window.select_run(sgd)
+    field = window.runs_panel.hyper_form.fields["dampening"]
+    tip = field.toolTip()
+    assert tip.startswith("dampening: dampening τ (default 0; from 0 to 1)")
+    assert "(1 − τ)g" in tip  # the rule the symbol takes part in
