@@ -361,7 +361,9 @@ class Canvas(pg.PlotWidget):
         self.legend.setVisible(bool(entries))
 
     def set_arrows(self, origin: np.ndarray | None, vectors: dict[str, np.ndarray]) -> None:
-        """Arrows from ``origin`` (view coordinates); absent names are hidden."""
+        """Arrows from ``origin`` (view coordinates); absent names are hidden.  A label
+        that would sit on another is moved down a line, so names never overlap."""
+        placed: list[QtCore.QPointF] = []
         for name in ARROW_COLOURS:
             vector = vectors.get(name)
             show = (
@@ -384,7 +386,13 @@ class Canvas(pg.PlotWidget):
             angle = float(np.degrees(np.arctan2(screen.y(), screen.x()))) + 180.0
             self.arrow_heads[name].setStyle(angle=angle)
             self.arrow_heads[name].setPos(float(tip[0]), float(tip[1]))
-            self.arrow_labels[name].setPos(float(tip[0]), float(tip[1]))
+            at = self.view_box.mapViewToDevice(QtCore.QPointF(*tip))
+            line = QtGui.QFontMetricsF(self.arrow_labels[name].textItem.font()).height()
+            while any(abs(at.x() - p.x()) < 70 and abs(at.y() - p.y()) < line for p in placed):
+                at += QtCore.QPointF(0.0, line)
+            placed.append(at)
+            label_at = self.view_box.mapDeviceToView(at)
+            self.arrow_labels[name].setPos(label_at.x(), label_at.y())
 
     # ------------------------------------------------------------------ mouse
     def _mouse_moved(self, position: QtCore.QPointF) -> None:
