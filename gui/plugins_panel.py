@@ -20,6 +20,7 @@ class PluginsPanel(QtWidgets.QWidget):
     """A tree of records and failures; ``reload_clicked`` asks to re-read local plugins."""
 
     reload_clicked = QtCore.Signal()
+    open_folder_clicked = QtCore.Signal()
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -35,8 +36,15 @@ class PluginsPanel(QtWidgets.QWidget):
         self.folder.setWordWrap(True)
         self.folder.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         row.addWidget(self.folder, 1)
+        opener = QtWidgets.QPushButton("Open folder")
+        opener.setToolTip("Open the local plugin folder (created if missing)")
+        opener.clicked.connect(self.open_folder_clicked.emit)
+        row.addWidget(opener)
         button = QtWidgets.QPushButton("Reload local plugins")
-        button.setToolTip("Pick up new or edited files in the local plugin folder")
+        button.setToolTip(
+            "Pick up new or edited files in the local plugin folder (done by itself when "
+            "a file there changes)"
+        )
         button.clicked.connect(self.reload_clicked.emit)
         row.addWidget(button)
         layout.addLayout(row)

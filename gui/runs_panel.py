@@ -185,6 +185,12 @@ class RunsPanel(QtWidgets.QWidget):
             self.colour_clicked.emit(self.run_ids[index.row()])
 
     # ------------------------------------------------------------------ editor
+    def refresh_editor(self) -> None:
+        """Rebuild the editor of the selected run: its choosers list the records the
+        registry holds now (after a reload)."""
+        self._shown = None
+        self._show_run(self.workspace.selected)
+
     def _show_run(self, run_id: int | None) -> None:
         self.current = run_id
         self.message.clear()

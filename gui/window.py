@@ -36,6 +36,7 @@ from gui.start_points import StartPointsMixin
 from gui.stepping import Stepper
 from gui.text_view import SafeTextBrowser
 from zoo.engine import EngineError, RunConfig
+from zoo.registry import local_plugin_dirs
 from zoo.session import Scene, SessionError
 from zoo.workspace import Workspace, WorkspaceBusy, default_scene
 
@@ -75,6 +76,7 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         self.steps_per_second = 0.0
         self._last_pictures: tuple = ()
         self._last_plot = 0.0
+        self._plugin_watcher: QtCore.QFileSystemWatcher | None = None
         self._plots_stale = True
         self._last_arrows: Any = None
         self._legend_summary = ""
@@ -102,6 +104,7 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
             self.load_scene(scene)
         if autoplay:
             ws.play()
+        self._watch_plugin_folders()
         self.timer.start()
 
     # ================================================================== layout
@@ -135,6 +138,7 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         self.model_panel.long_operation = self.busy
         self.plugins_panel = PluginsPanel()
         self.plugins_panel.reload_clicked.connect(self.reload_plugins)
+        self.plugins_panel.open_folder_clicked.connect(self.open_plugin_folder)
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.addTab(self.runs_panel, "Runs")
         self.tabs.addTab(self.model_panel, "Model")
@@ -541,12 +545,48 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
 
     # ================================================================== plugins, tools
     def reload_plugins(self) -> None:
-        """Re-read the local plugin folder; runs of records that vanished are dropped."""
+        """Re-read the local plugin folder (see ``Workspace.reload_plugins``) and show
+        the new records in every chooser."""
         with self.busy():
             message = self._try(self.workspace.reload_plugins)
         if message:
             self.plugins_panel.show_registry(self.registry)
-            self.statusBar().showMessage(message, 4000)
+            self.runs_panel.refresh_editor()
+            self.model_panel.show_model()
+            self.statusBar().showMessage(message, 6000)
+        self._watch_plugin_folders()
+
+    def _watch_plugin_folders(self) -> None:
+        """Reload when a file in the local plugin folder is added, edited or removed."""
+        if self._plugin_watcher is None:
+            self._plugin_watcher = QtCore.QFileSystemWatcher(self)
+            self._plugin_reload = QtCore.QTimer(self, singleShot=True, interval=700)
+            self._plugin_reload.timeout.connect(self.reload_plugins)
+            self._plugin_watcher.directoryChanged.connect(lambda _: self._plugin_reload.start())
+            self._plugin_watcher.fileChanged.connect(lambda _: self._plugin_reload.start())
+        watcher = self._plugin_watcher
+        wanted = []
+        for folder in local_plugin_dirs():
+            if folder.is_dir():
+                wanted.append(str(folder))
+                wanted += [str(path) for path in folder.glob("*.py")]
+        stale = [p for p in watcher.files() + watcher.directories() if p not in wanted]
+        if stale:
+            watcher.removePaths(stale)
+        new = [p for p in wanted if p not in watcher.files() + watcher.directories()]
+        if new:
+            watcher.addPaths(new)
+
+    def open_plugin_folder(self) -> None:
+        """Open the local plugin folder in the file manager, creating it if missing."""
+        folder = local_plugin_dirs()[0]
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            self.report(f"Could not create {folder}: {error}")
+            return
+        self._watch_plugin_folders()
+        QtGui.QDesktopServices.openUrl(QtCore.QUrl.fromLocalFile(str(folder)))
 
     def _lab_dock(self) -> Any:
         try:

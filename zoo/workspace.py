@@ -12,6 +12,7 @@ before every change and returns False when the runs cannot be changed right now.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import importlib.resources
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -114,6 +115,7 @@ class Workspace:
 
             registry = load_registry()
         self.registry = registry
+        self._read_prints = self._fingerprints()  # the records as first read
         self.palette = palette
         self.cache = cache or LandscapeCache(maxsize=24)
         self.events = WorkspaceEvents()
@@ -271,20 +273,68 @@ class Workspace:
         self.events.scene_changed.emit(self.view)
 
     def reload_plugins(self) -> str:
-        """Re-read the local plugin folder; runs whose records vanished are dropped.
+        """Re-read the local plugin folder.  Runs whose records vanished are dropped,
+        runs whose optimizer or schedule file changed start again, and the rest go on
+        where they are; if the model's own file changed, every run starts again on it.
 
         Returns what the user should be told."""
         self._ready()
+        before = self._read_prints
         self.registry.reload_local()
+        self._read_prints = self._fingerprints()
         if self.model_name not in self.registry.models:
             self.load_scene(default_scene(self.registry, self.palette))
             return "The model is gone; showing the default scene."
-        for run_id, config in list(self.runset.configs.items()):
-            if config.optimizer not in self.registry.optimizers:
-                self.runset.remove(run_id)
+        after = self._read_prints
         self.cache.clear()
-        self.set_model(self.model_name, self.settings)
-        return "Local plugins reloaded"
+        gone = [
+            run_id
+            for run_id, config in self.runset.configs.items()
+            if config.optimizer not in self.registry.optimizers
+            or (config.schedule is not None and config.schedule not in self.registry.schedules)
+        ]
+        for run_id in gone:
+            self.runset.remove(run_id)
+        if before.get(("model", self.model_name)) != after.get(("model", self.model_name)):
+            self.set_model(self.model_name, self.settings)
+            return (
+                f"Local plugins reloaded; model {self.model_name} changed, so every run restarted"
+            )
+        changed = {
+            run_id: config
+            for run_id, config in self.runset.configs.items()
+            if any(
+                before.get(key) != after.get(key)
+                for key in (("optimizer", config.optimizer), ("schedule", config.schedule))
+            )
+        }
+        for run_id in changed:  # all of a record's runs leave, so none joins its old batch
+            self.runset.remove(run_id)
+        new_ids = self.runset.add_many(list(changed.values())) if changed else []
+        moved = dict(zip(changed, new_ids, strict=True))
+        self._runs_changed(moved.get(self.selected, self.selected))
+        parts = ["Local plugins reloaded"]
+        if changed:
+            parts.append(f"{len(changed)} run(s) of changed records restarted")
+        if gone:
+            parts.append(f"{len(gone)} run(s) of vanished records removed")
+        return "; ".join(parts)
+
+    def _fingerprints(self) -> dict[tuple[str, str], Any]:
+        """What each record is: its source and, for a plugin file, the file's contents
+        as read, so a reload can tell an edited record from one read again unchanged."""
+        prints: dict[tuple[str, str], Any] = {}
+        hashes: dict[str, str] = {}
+        for kind in ("model", "optimizer", "schedule", "activation"):
+            for name, record in self.registry.records(kind).items():
+                source = self.registry.provenance(kind, name).source
+                if source.endswith(".py") and Path(source).is_file():
+                    if source not in hashes:
+                        hashes[source] = hashlib.sha256(Path(source).read_bytes()).hexdigest()
+                    prints[(kind, name)] = (source, hashes[source])
+                else:
+                    prints[(kind, name)] = (source, id(record))
+        return prints
 
     # ------------------------------------------------------------------ view
     def set_plane(self, key: str) -> None:
