@@ -903,3 +903,22 @@ def test_a_file_added_to_the_plugin_folder_is_picked_up_by_itself(
     qtbot.waitUntil(lambda: "local_gd" in window.registry.optimizers, timeout=10000)
     box = window.runs_panel.optimizer_box
     qtbot.waitUntil(lambda: box.findData("local_gd") >= 0, timeout=3000)
+
+
+def test_a_save_that_fails_keeps_the_old_file_and_says_so_in_the_window(
+    main_window, tmp_path, monkeypatch
+):
+    window = main_window
+    path = tmp_path / "scene.json"
+    window.save_scene_file(path)
+    old = path.read_bytes()
+    run_id = next(iter(window.runset.configs))
+    window.edit_run(run_id, label="half a pair \ud800")  # shown fine, cannot be encoded
+    monkeypatch.setattr(
+        QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), "Scenes (*.json)")
+    )
+    window.save_scene_dialog()
+    assert path.read_bytes() == old
+    assert window.last_message.startswith(f"Could not write {path}")
+    assert window.statusBar().currentMessage() == window.last_message
+    assert [p.name for p in tmp_path.iterdir()] == ["scene.json"]  # no temporary left
