@@ -53,9 +53,13 @@ def format_number(value: float) -> str:
 
 
 class FloatField(QtWidgets.QWidget):
-    """A slider over the parameter's range plus a box taking any exact value in it."""
+    """A slider over the parameter's range plus a box taking any exact value in it.
+
+    ``edited(value)`` when a value is committed (typed, or the slider let go);
+    ``previewed(value)`` while the slider is being dragged."""
 
     edited = QtCore.Signal(object)
+    previewed = QtCore.Signal(object)
 
     def __init__(self, param: Param, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -100,7 +104,9 @@ class FloatField(QtWidgets.QWidget):
     def _slid(self, position: int) -> None:
         self._value = self._from_slider(position)
         self.entry.setText(format_number(self._value))
-        if not self.slider.isSliderDown():
+        if self.slider.isSliderDown():
+            self.previewed.emit(self._value)
+        else:
             self.edited.emit(self._value)
 
     def _typed(self) -> None:
@@ -149,9 +155,11 @@ def format_value(value: Any) -> str:
 
 
 class ParamForm(QtWidgets.QWidget):
-    """A form for a tuple of ``Param``; ``changed(name, value)`` after each user edit."""
+    """A form for a tuple of ``Param``; ``changed(name, value)`` after each user edit,
+    ``previewed(name, value)`` while a slider is dragged."""
 
     changed = QtCore.Signal(str, object)
+    previewed = QtCore.Signal(str, object)
 
     def __init__(
         self,
@@ -201,6 +209,7 @@ class ParamForm(QtWidgets.QWidget):
         if param.kind == "float":
             field = FloatField(param)
             field.edited.connect(lambda value, n=name: self.changed.emit(n, value))
+            field.previewed.connect(lambda value, n=name: self.previewed.emit(n, value))
             return field
         if param.kind == "int":
             box = QtWidgets.QSpinBox()

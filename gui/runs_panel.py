@@ -30,6 +30,8 @@ class RunsPanel(QtWidgets.QWidget):
     remove_clicked = QtCore.Signal()
     sweep_clicked = QtCore.Signal()
     colour_clicked = QtCore.Signal(int)
+    #: (run id, the run as it would be) while a value is dragged; (-1, None) when done
+    preview_requested = QtCore.Signal(int, object)
 
     def __init__(self, workspace: Workspace, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -253,6 +255,7 @@ class RunsPanel(QtWidgets.QWidget):
         )
         self.hyper_form.setObjectName("hyper_form")
         self.hyper_form.changed.connect(self._hyper_changed)
+        self.hyper_form.previewed.connect(self._hyper_previewed)
         self.hyper_holder.addWidget(self.hyper_form)
 
     def _build_schedule_form(self, config: RunConfig) -> None:
@@ -271,7 +274,13 @@ class RunsPanel(QtWidgets.QWidget):
         self.schedule_holder.addWidget(self.schedule_form)
 
     def _hyper_changed(self, name: str, value: Any) -> None:
+        self.preview_requested.emit(-1, None)
         self._edit(hyper={**self.config.hyper, name: value})
+
+    def _hyper_previewed(self, name: str, value: Any) -> None:
+        if self.config is not None and self.current is not None:
+            changed = replace(self.config, hyper={**self.config.hyper, name: value})
+            self.preview_requested.emit(self.current, changed)
 
     def _optimizer_chosen(self, index: int) -> None:
         name = self.optimizer_box.itemData(index)

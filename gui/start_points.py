@@ -1,5 +1,6 @@
 """Setting where runs start: a click on the canvas, or dragging the start ring with a
-dashed preview of the first few hundred steps from where it is."""
+dashed preview of the first few hundred steps from where it is; the same preview
+follows a run's value while its slider is dragged."""
 
 from __future__ import annotations
 
@@ -42,8 +43,24 @@ class StartPointsMixin:
         """Preview the first few hundred steps from the marker while it is dragged."""
         ws = self.workspace
         start = ws.start_from_view(a, b)
+        self._preview([replace(ws.runset.configs[r], start=start) for r in self._targets()])
+
+    def _preview_run(self, run_id: int, config) -> None:
+        """Preview ``run_id`` as ``config`` (a value being dragged); -1 clears it."""
+        ws = self.workspace
+        if run_id < 0 or config is None or run_id not in ws.runset.configs:
+            self.canvas.set_preview(None)
+            return
+        if ws.continue_on_edit:  # the edit will go on from where the run is
+            x, _, _ = ws.runset.history(run_id)
+            config = replace(config, start=tuple(float(v) for v in x[-1]))
+        self._preview([config])
+
+    def _preview(self, configs: list) -> None:
+        """Draw the first few hundred steps of ``configs``, dashed, each in its colour,
+        within a small time budget."""
+        ws = self.workspace
         preview = RunSet(ws.problem, ws.registry)
-        configs = [replace(ws.runset.configs[r], start=start) for r in self._targets()]
         try:
             preview.add_many(configs)
         except EngineError:

@@ -128,6 +128,7 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         self.setCentralWidget(splitter)
 
         self.runs_panel = RunsPanel(ws)
+        self.runs_panel.preview_requested.connect(self._preview_run)
         self.runs_panel.add_clicked.connect(self.add_default_run)
         self.runs_panel.duplicate_clicked.connect(self.duplicate_selected)
         self.runs_panel.remove_clicked.connect(self.remove_selected)

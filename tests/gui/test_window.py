@@ -922,3 +922,33 @@ def test_a_save_that_fails_keeps_the_old_file_and_says_so_in_the_window(
     assert window.last_message.startswith(f"Could not write {path}")
     assert window.statusBar().currentMessage() == window.last_message
     assert [p.name for p in tmp_path.iterdir()] == ["scene.json"]  # no temporary left
+
+
+def test_dragging_a_value_s_slider_previews_the_run_then_commits_on_release(
+    main_window, registry, monkeypatch
+):
+    window = main_window
+    monkeypatch.setattr("gui.start_points.PREVIEW_BUDGET", 3600.0)  # every preview step
+    settle(window)
+    sgd = next(r for r, c in window.runset.configs.items() if c.optimizer == "sgd")
+    window.select_run(sgd)
+    config = window.runset.configs[sgd]
+    slider = window.runs_panel.hyper_form.fields["lr"].slider
+    slider.setSliderDown(True)  # what pressing the handle does
+    slider.setValue(slider.value() - 40)
+    dragged = window.runs_panel.hyper_form.fields["lr"].value()
+    assert window.runset.configs[sgd].hyper["lr"] == config.hyper["lr"]  # not yet committed
+    points = window.canvas.preview_points(config.color)
+    expected = zoo.simulate(
+        window.problem,
+        "sgd",
+        hyper={**config.hyper, "lr": dragged},
+        start=window.runset.start_of(config),
+        steps=5,
+        registry=registry,
+        gtol=0,
+    ).x
+    np.testing.assert_allclose(points[:6], expected)
+    slider.setSliderDown(False)  # let go
+    assert window.runset.configs[sgd].hyper["lr"] == dragged
+    assert len(window.canvas.preview_points(config.color)) == 0
