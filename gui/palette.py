@@ -25,11 +25,12 @@ def run_colour(index: int) -> str:
 
 
 def sweep_colours(count: int) -> list[str]:
-    """Colours from cool to warm, so a sweep over a value reads as an ordered ramp."""
+    """Colours from cool to warm, so a sweep over a value reads as an ordered ramp; the
+    ramp starts at magenta, since plasma's deep purples vanish on the dark landscape."""
     ramp = pg.colormap.get("plasma")
     if count == 1:
         return [ramp.map(0.6, mode="qcolor").name()]
-    return [ramp.map(0.15 + 0.8 * i / (count - 1), mode="qcolor").name() for i in range(count)]
+    return [ramp.map(0.42 + 0.56 * i / (count - 1), mode="qcolor").name() for i in range(count)]
 
 
 def landscape_map() -> pg.ColorMap:
