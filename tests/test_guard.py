@@ -193,9 +193,10 @@ def test_a_failing_schedule_fails_its_runs_with_the_reason(plugins, schedule, me
     assert runs.steps_taken(good) == 2
 
 
-def test_zoo_run_prints_one_line_for_a_failing_build(tmp_path, monkeypatch, capsys):
-    from zoo.cli import main
+def test_zoo_run_and_render_print_one_line_for_a_failing_build(tmp_path, monkeypatch, capsys):
+    from zoo.cli import EXIT_PLUGIN, main
 
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     (tmp_path / "faulty.py").write_text(
         "from zoo import ModelSpec, hookimpl\n"
         "def build(settings, ctx):\n"
@@ -205,14 +206,24 @@ def test_zoo_run_prints_one_line_for_a_failing_build(tmp_path, monkeypatch, caps
         "    return [ModelSpec('x', build)]\n"
     )
     monkeypatch.setenv("ZOO_PLUGIN_PATH", str(tmp_path))
-    status = main(["run", "x", "sgd"])
-    err = capsys.readouterr().err
-    assert status != 0
-    assert err.count("\n") == 1
-    assert err.startswith(
+    line = (
         f"zoo: error: model 'x' from plugin faulty ({tmp_path / 'faulty.py'}) failed to build: "
         "RuntimeError: no weights today"
     )
+    out = str(tmp_path / "race.png")
+    for command in (["run", "x", "sgd"], ["render", "x", "sgd", "--frames", "1", "--out", out]):
+        status = main(command)
+        err = capsys.readouterr().err
+        assert status == EXIT_PLUGIN, command  # not 2: nothing on the command line is wrong
+        assert err.count("\n") == 1 and err.startswith(line), err
+    assert main(["--traceback", "run", "x", "sgd"]) == EXIT_PLUGIN
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "raise RuntimeError('no weights today')" in err
+    assert err.endswith(line + " (at faulty.py:3)\n")
+    assert main(["run", "y", "sgd"]) == 2  # a mistyped name stays a usage error
+    capsys.readouterr()
+    assert main(["check", str(tmp_path / "faulty.py")]) == 1  # a check that fails
+    assert "FAIL  model x: RuntimeError: no weights today" in capsys.readouterr().out
 
 
 def test_a_run_marked_failed_stops_there_and_can_be_removed(plugins):

@@ -2,8 +2,10 @@
 installed packages add (the app adds ``app``, ``lab`` and ``render``).
 
 Errors a user can fix (unknown names, bad values, out-of-range settings, files that
-cannot be written) print one line naming the problem and exit with status 2 — never a
-traceback (``--traceback`` or ``ZOO_DEBUG=1`` shows it).  Ctrl-C exits quietly with 130.
+cannot be written) print one line naming the problem and exit with status 2; plugin code
+that fails (a model whose ``build`` raises) prints one line naming the record, its plugin
+and distribution and exits with status 3 — never a traceback (``--traceback`` or
+``ZOO_DEBUG=1`` shows it).  Ctrl-C exits quietly with 130.
 
 Commands come from *registrars*: functions ``register(commands)`` that receive the
 ``argparse`` sub-parsers object, add their sub-parser and set ``handler`` (a function of
@@ -29,12 +31,15 @@ from typing import Any
 import numpy as np
 
 from zoo import scaffold
-from zoo.engine import EngineError, RunConfig, RunSet, build_problem
+from zoo.engine import EngineError, PluginError, RunConfig, RunSet, build_problem
+from zoo.guard import PluginFault
 from zoo.map_commands import add_map_commands
 from zoo.registry import KINDS, Registry, UnknownName, load_registry, local_plugin_dirs
 from zoo.specs import SpecError, resolve_values
 
 EXIT_USAGE = 2
+#: Plugin code failed: a user cannot fix it on the command line, a script can tell it apart.
+EXIT_PLUGIN = 3
 EXIT_INTERRUPTED = 130
 COMMANDS_GROUP = "optimizer_zoo.commands"
 #: A run's seed is also its scene's model seed, which the app shows in a 32-bit box.
@@ -584,7 +589,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Optimizer Zoo: race optimizers on loss landscapes. Without a command, "
         "opens the desktop app.",
         epilog="examples:\n  zoo\n  zoo run rosenbrock adam:lr=0.01 --start -1.2,1\n"
-        "  zoo render rosenbrock adam:lr=0.05 --out race.gif\n  zoo lab --list",
+        "  zoo render rosenbrock adam:lr=0.05 --out race.gif\n  zoo lab --list\n\n"
+        "exit status:\n  0  done\n  1  a check or experiment failed, or an unexpected error\n"
+        f"  {EXIT_USAGE}  bad command line: unknown name, bad value, unwritable file\n"
+        f"  {EXIT_PLUGIN}  plugin code failed (its record, plugin and distribution are named)\n"
+        f"  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -655,9 +664,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = parser.parse_args(["app"])
             handler = args.handler
         return handler(args)
-    except UsageError as error:
+    except (UsageError, PluginFault) as error:
+        fault = _plugin_failure(error)
+        if debug and fault is not None:
+            traceback.print_exception(fault)
         print(f"zoo: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_USAGE if fault is None else EXIT_PLUGIN
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -673,6 +685,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
         return 1
+
+
+def _plugin_failure(error: BaseException | None) -> BaseException | None:
+    """The failure of plugin code behind ``error``, if any: a ``PluginFault``, or a
+    ``PluginError`` anywhere in the chain of exceptions that led to it (usage errors
+    wrap them)."""
+    while error is not None:
+        if isinstance(error, (PluginFault, PluginError)):
+            return error
+        error = error.__cause__ or error.__context__
+    return None
 
 
 def _choices(parser: argparse.ArgumentParser) -> dict[str, Any]:

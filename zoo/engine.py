@@ -43,6 +43,7 @@ __all__ = [
     "HISTORY_POINTS",
     "STALL_STEPS",
     "EngineError",
+    "PluginError",
     "RunConfig",
     "RunSet",
     "RunStatus",
@@ -64,6 +65,11 @@ STALL_STEPS = 20
 
 class EngineError(ValueError):
     """A run or problem that cannot be set up; the message says why."""
+
+
+class PluginError(EngineError):
+    """A problem that cannot be set up because plugin code failed or broke its contract
+    (not because of the settings it was given); the cause is chained."""
 
 
 @dataclass(frozen=True)
@@ -501,13 +507,13 @@ def build_problem(
     except guard.PluginFault as fault:
         if type(fault.__cause__) in (ValueError, SpecError):  # settings that make no sense
             raise EngineError(f"model {spec.name}: {fault.__cause__}") from fault
-        raise EngineError(str(fault)) from fault
+        raise PluginError(str(fault)) from fault
     if not isinstance(problem, Problem):
         problems = [f"build() returned {type(problem).__name__}, not a zoo.Problem"]
     else:
         problems = guard.call(origin, "build", contract_errors, problem)
     if problems:
-        raise EngineError(f"{origin} built a problem that breaks the contract: {problems[0]}")
+        raise PluginError(f"{origin} built a problem that breaks the contract: {problems[0]}")
     return problem
 
 
