@@ -24,6 +24,7 @@ grep -q "^Optimizers (" plugins.txt
 $zoo lab --list | grep -q "^01_four_regimes"
 "$work/venv/bin/python" - <<'PY'
 import glob
+import re
 import zipfile
 
 from zoo.workspace import lesson_files
@@ -32,6 +33,25 @@ lessons = lesson_files()
 assert len(lessons) >= 9, f"the wheel carries {len(lessons)} lessons"
 names = zipfile.ZipFile(glob.glob("../dist/*.whl")[0]).namelist()
 assert any(name.endswith("licenses/LICENSE") for name in names), "no LICENSE in the wheel"
+readme = open("../src/README.md", encoding="utf-8").read()
+images = set(re.findall(r"\]\((assets/[^)]+)\)", readme))
+assert images, "the README shows no images"
+missing = [i for i in images if not any(n.endswith("/share/optimizer-zoo/" + i) for n in names)]
+assert not missing, f"the wheel lacks the README images {missing}"
+PY
+# A lesson opened in the app's window, offscreen, as the installed app would (-P: the
+# working directory is not on the path), with settings kept in the scratch folder.
+QT_QPA_PLATFORM=offscreen XDG_CONFIG_HOME="$work/config" "$work/venv/bin/python" -P - <<'PY'
+from gui.app import ensure_application
+from gui.window import MainWindow
+
+app = ensure_application()
+window = MainWindow()
+window.show()
+assert window.open_lesson("01_four_regimes"), "the first lesson did not open"
+assert window.workspace.lesson and window.lesson_view.toPlainText().strip(), "no lesson shown"
+window.close()
+window.shutdown()
 PY
 QT_QPA_PLATFORM=offscreen $zoo render "$("$work/venv/bin/python" -c 'from zoo.workspace import lesson_files; print(lesson_files()[0])')" \
     --frames 2 --out lesson.png

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,6 +33,11 @@ def test_the_wheel_runs_from_a_folder_holding_plugins_and_gui_packages(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
     assert "zoo/lessons/01_four_regimes.json" in names
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    images = set(re.findall(r"\]\((assets/[^)]+)\)", readme))
+    assert len(images) >= 5
+    for image in images:  # installed as <prefix>/share/optimizer-zoo/assets/…
+        assert any(n.endswith(f".data/data/share/optimizer-zoo/{image}") for n in names), image
     site = tmp_path / "site"
     subprocess.run(
         [*pip, "install", "--no-deps", "--no-index", "--target", site, wheel],
