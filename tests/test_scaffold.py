@@ -20,7 +20,7 @@ def test_new_plugin_writes_a_distribution_whose_records_pass_the_kit(tmp_path, c
     assert 'my_demo = "zoo_my_demo.plugin"' in text
     report = check_plugin(str(root / "src" / "zoo_my_demo" / "plugin.py"))
     assert report.passed, "\n".join(report.lines())
-    kinds = sorted(kind for kind, _, _ in report.results)
+    kinds = sorted({result.kind for result in report.results})
     assert kinds == ["activation", "model", "optimizer", "schedule"]
 
 

@@ -425,7 +425,7 @@ class Group:
         return self.view
 
     def hyper_for(self, rows: np.ndarray | None) -> dict[str, Any]:
-        """The ``hyper`` dict for the active rows, with ``lr`` scaled by the schedule."""
+        """The ``hyper`` dict for the active rows, with the schedule's target scaled."""
         if rows is None and self.schedule is None and self._static_hyper is not None:
             return self._static_hyper
         pick = (lambda a: a) if rows is None else (lambda a: a[rows])
@@ -434,15 +434,24 @@ class Group:
         hyper["seed"] = pick(self.seeds)
         if self.schedule is not None:
             params = {name: pick(value) for name, value in self.schedule_params.items()}
-            origin = guard.Origin("schedule", self.schedule.name)
-            factor = guard.call(
-                origin, "factor", self.schedule.factor, pick(self.t)[:, None], **params
-            )
-            target = self.schedule.target
-            hyper[target] = hyper[target] * _checked_factor(factor, hyper[target].shape)
+            hyper = _scheduled(self.schedule, hyper, pick(self.t), params)
         elif rows is None:
             self._static_hyper = hyper
         return hyper
+
+
+def _scheduled(
+    schedule: ScheduleSpec, hyper: dict[str, Any], t: np.ndarray, params: dict[str, np.ndarray]
+) -> dict[str, Any]:
+    """``hyper`` with the schedule's target scaled by its factor at steps ``t``.
+
+    ``init`` receives these values, as a torch scheduler sets ``lr`` when it is created:
+    a method that keeps ``lr`` in its state (Rprop's step sizes) starts from the
+    scheduled value."""
+    origin = guard.Origin("schedule", schedule.name)
+    factor = guard.call(origin, "factor", schedule.factor, t[:, None], **params)
+    target = schedule.target
+    return {**hyper, target: hyper[target] * _checked_factor(factor, hyper[target].shape)}
 
 
 def _checked_factor(factor: Any, shape: tuple[int, ...]) -> np.ndarray:
@@ -785,6 +794,8 @@ class RunSet:
         message = None
         with group.lock:
             try:
+                if group.schedule is not None:  # init sees the value at the run's step
+                    init_hyper = _scheduled(group.schedule, init_hyper, keep["t"], sched)
                 origin = guard.Origin("optimizer", spec.name)
                 state = guard.call(
                     origin, "init", spec.init, self.problem, keep["x"].copy(), init_hyper
@@ -796,9 +807,12 @@ class RunSet:
                     failed = True
                 else:
                     failed = False
+                    scheduling = isinstance(error, guard.PluginFault) and (
+                        error.origin.kind == "schedule"
+                    )
                     message = (
                         str(error)
-                        if isinstance(error, _StepFailure)
+                        if isinstance(error, _StepFailure) or scheduling
                         else f"init raised {_describe(error)}"
                     )
                     blank = {

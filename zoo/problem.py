@@ -103,8 +103,11 @@ class Problem:
         batch, dim = x.shape
         h = self.hess_step * np.maximum(1.0, np.abs(x))
         shifts = np.eye(dim)[None, :, :] * h[:, :, None]  # (B, D, D)
-        forward = self.grad((x[:, None, :] + shifts).reshape(-1, dim)).reshape(batch, dim, dim)
-        backward = self.grad((x[:, None, :] - shifts).reshape(-1, dim)).reshape(batch, dim, dim)
+        # B·D points, run by run: a minibatch problem gives each its run's samples.
+        stacked = self.for_rows(np.repeat(np.arange(batch), dim))
+        forward = stacked.grad((x[:, None, :] + shifts).reshape(-1, dim))
+        backward = stacked.grad((x[:, None, :] - shifts).reshape(-1, dim))
+        forward, backward = (a.reshape(batch, dim, dim) for a in (forward, backward))
         columns = (forward - backward) / (2 * h[:, :, None])
         return 0.5 * (columns + np.swapaxes(columns, 1, 2))
 

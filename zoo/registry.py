@@ -200,19 +200,14 @@ class Registry:
             return
         self._add_plugin(plugin, name, source or "registered at run time", "registered")
 
+    def unregister(self, name: str) -> None:
+        """Forget plugin ``name``, its records and its failures."""
+        self._forget({name})
+        self.failures = [f for f in self.failures if f.plugin != name]
+
     def unregister_origin(self, origin: str) -> None:
         """Forget every plugin of one origin, its records and failures (for reloading)."""
-        names = {p.name for p in self.plugins if p.origin == origin}
-        self.plugins = [p for p in self.plugins if p.origin != origin]
-        for kind in KINDS:
-            for record_name in list(self._records[kind]):
-                if self._provenance[(kind, record_name)].plugin in names:
-                    del self._records[kind][record_name]
-                    del self._provenance[(kind, record_name)]
-        for name in names:
-            plugin = self._manager.get_plugin(name)
-            if plugin is not None:
-                self._manager.unregister(plugin, name=name)
+        self._forget({p.name for p in self.plugins if p.origin == origin})
         if origin == "local folder":
             folders = tuple(str(folder) for folder in local_plugin_dirs())
             self.failures = [f for f in self.failures if not f.source.startswith(folders)]
@@ -223,6 +218,18 @@ class Registry:
         self.load_local()
 
     # --------------------------------------------------------------- internals
+    def _forget(self, names: set[str]) -> None:
+        self.plugins = [p for p in self.plugins if p.name not in names]
+        for kind in KINDS:
+            for record_name in list(self._records[kind]):
+                if self._provenance[(kind, record_name)].plugin in names:
+                    del self._records[kind][record_name]
+                    del self._provenance[(kind, record_name)]
+        for name in names:
+            plugin = self._manager.get_plugin(name)
+            if plugin is not None:
+                self._manager.unregister(plugin, name=name)
+
     def _fail(self, plugin: str, source: str, message: str) -> None:
         self.failures.append(PluginFailure(plugin, source, message))
 

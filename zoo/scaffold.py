@@ -233,10 +233,10 @@ def zoo_schedules():
 '''
 
 TESTS = """\
-\"\"\"The zoo's conformance kit on every record of this plugin.\"\"\"
+\"\"\"The zoo's conformance kit on every record of this plugin: one test per check.\"\"\"
 
 from zoo.registry import load_registry
-from zoo.testing import check_record, parametrize_records
+from zoo.testing import parametrize_checks
 
 REGISTRY = load_registry(local=False)
 
@@ -246,22 +246,7 @@ def test_the_plugin_loads_without_failures():
     assert "{ident}" in {{p.name for p in REGISTRY.plugins}}
 
 
-@parametrize_records("optimizer", plugin="{ident}", registry=REGISTRY)
-def test_optimizer(record, registry):
-    check_record("optimizer", record, registry)
-
-
-@parametrize_records("model", plugin="{ident}", registry=REGISTRY)
-def test_model(record, registry):
-    check_record("model", record, registry)
-
-
-@parametrize_records("activation", plugin="{ident}", registry=REGISTRY)
-def test_activation(record, registry):
-    check_record("activation", record, registry)
-
-
-@parametrize_records("schedule", plugin="{ident}", registry=REGISTRY)
-def test_schedule(record, registry):
-    check_record("schedule", record, registry)
+@parametrize_checks(plugin="{ident}", registry=REGISTRY)
+def test_conforms(check):
+    check()
 """

@@ -50,38 +50,23 @@ class DataProblem(Problem):
         return getattr(self, self.sample_fields[0]).shape[int(self.per_run)]
 
     def minibatch(self, seeds, steps, size: int) -> DataProblem:
-        return self._with_samples(run_sample(seeds, steps, self.n_samples, size), True)
+        return self._with_samples(run_sample(seeds, steps, self.n_samples, size))
 
     def for_rows(self, rows) -> DataProblem:
         if not self.per_run:
             return self
         runs = len(getattr(self, self.sample_fields[0]))
-        return self._with_samples(np.atleast_1d(np.arange(runs)[rows]), True)
+        return self._with_samples(np.atleast_1d(np.arange(runs)[rows]))
 
-    def _with_samples(self, index: np.ndarray, per_run: bool) -> DataProblem:
+    def _with_samples(self, index: np.ndarray) -> DataProblem:
+        """A copy whose sample arrays are ``field[index]``: one set of samples per run."""
         part = copy.copy(self)
         for name in self.sample_fields:
             setattr(part, name, getattr(self, name)[index])
-        part.per_run = per_run
+        part.per_run = True
         part.__dict__.pop("minima", None)
         part._refresh()
         return part
-
-    def hess(self, x: np.ndarray) -> np.ndarray:
-        """Central differences of ``grad`` one coordinate at a time when each run has its
-        own samples (the base class stacks B·D points, which would not match them)."""
-        if not self.per_run:
-            return super().hess(x)
-        x = np.asarray(x, dtype=float)
-        h = self.hess_step * np.maximum(1.0, np.abs(x))
-        columns = np.empty((len(x), self.dim, self.dim))
-        for axis in range(self.dim):
-            shift = np.zeros_like(x)
-            shift[:, axis] = h[:, axis]
-            columns[:, axis] = (self.grad(x + shift) - self.grad(x - shift)) / (
-                2 * h[:, axis, None]
-            )
-        return 0.5 * (columns + np.swapaxes(columns, 1, 2))
 
 
 def swap(data: np.ndarray) -> np.ndarray:
@@ -351,8 +336,9 @@ class StudentTeacher(DataProblem):
     def loss(self, x):
         """½tr(W·Sₓₓ·Wᵀ) − tr(W·S_dₓᵀ) + ½s_dd from the sample moments: equals ½‖r‖²."""
         w = self.weights(x)
-        quadratic = np.einsum(f"bmk,{self._data('kl')},bml->b", w, self._input_moment, w)
-        linear = np.einsum(f"bmk,{self._data('mk')}->b", w, self._cross_moment)
+        # Stacked products and elementwise sums: each row on its own, whatever the batch.
+        quadratic = ((w @ self._input_moment) * w).sum(axis=(1, 2))
+        linear = (w * self._cross_moment).sum(axis=(1, 2))
         return 0.5 * quadratic - linear + 0.5 * self._target_moment
 
     def grad(self, x):
