@@ -378,4 +378,4 @@ def test_check_reports_each_record(capsys, tmp_path):
     )
     code, out, _ = run(capsys, "check", str(plugin))
     assert code == 1
-    assert "FAIL  optimizer in_place: in_place: step mutated its input x" in out
+    assert "FAIL  optimizer in_place [inputs_kept]: step wrote into its input x" in out

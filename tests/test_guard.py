@@ -223,7 +223,12 @@ def test_zoo_run_and_render_print_one_line_for_a_failing_build(tmp_path, monkeyp
     assert main(["run", "y", "sgd"]) == 2  # a mistyped name stays a usage error
     capsys.readouterr()
     assert main(["check", str(tmp_path / "faulty.py")]) == 1  # a check that fails
-    assert "FAIL  model x: RuntimeError: no weights today" in capsys.readouterr().out
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == (
+        "FAIL  model x [build]: at the defaults: build raised RuntimeError: no weights today "
+        "(at faulty.py:3)"
+    )
+    assert out[2:] == ["1 passed, 1 failed, 8 not applicable"]  # one line, not one per check
 
 
 def test_a_run_marked_failed_stops_there_and_can_be_removed(plugins):

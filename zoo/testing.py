@@ -303,8 +303,8 @@ def check_deterministic(spec: OptimizerSpec, env: _Env) -> None:
     """Two identical runs agree: no hidden global state, no unseeded noise."""
     problem, starts, hyper = _direct(spec, env)
     with np.errstate(all="ignore"):
-        first, _ = _run(spec, problem, starts, hyper, STEPS)
-        second, _ = _run(spec, problem, starts, hyper, STEPS)
+        first, _ = _run(spec, problem, starts.copy(), hyper, STEPS)
+        second, _ = _run(spec, problem, starts.copy(), hyper, STEPS)
     if not np.array_equal(first, second, equal_nan=True):
         _fail(
             "two identical runs differ; draw noise with zoo.run_normal(hyper['seed'], "
@@ -343,7 +343,7 @@ def _configs(spec: OptimizerSpec, problem: Problem, **extra: Any) -> list:
         for param in spec.params:
             if param.name == "lr" and param.kind == "float":
                 factor = _rate_factors(param, float(param.default), BATCH)[run]
-                hyper["lr"] = float(param.default) * factor
+                hyper["lr"] = float(param.default) * float(factor)
         configs.append(RunConfig(spec.name, hyper, start=tuple(starts[run]), seed=run + 1, **extra))
     return configs
 
@@ -573,15 +573,15 @@ def _variants(spec: ModelSpec, env: _Env) -> list[tuple[str, dict[str, Any]]]:
 
 def _problems(spec: ModelSpec, env: _Env) -> Iterator[tuple[str, dict, Problem]]:
     """The problems a model builds at each of its variants; building is checked by
-    ``check_build`` (here a variant that does not build is passed over, unless it is
-    the defaults)."""
+    ``check_build`` alone (here a variant that does not build is passed over, and the
+    other checks do not apply to a model that does not build at its defaults)."""
     for label, settings in _variants(spec, env):
         built = env.built.get(label)
         if built is None:
             built = env.built[label] = _build(spec, env, settings)
         if isinstance(built, BaseException):
             if label == "the defaults" or env.settings is not None:
-                _fail(f"at {label}: {_reason(built)}")
+                raise NotApplicable(f"the model does not build at {label} (see build)")
             continue
         values, problem = built
         yield label, values, problem
