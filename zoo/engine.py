@@ -1049,13 +1049,15 @@ class RunSet:
                 group.evals += counts
             group.record(None, top, x_new, loss, gnorm)
             group.cache_x, group.cache = x_new, cache
+            ended = False
             if self.track_grad and gnorm.min() <= self.gtol:
                 done = gnorm <= self.gtol
                 group.code[done] = CONVERGED
                 group.stop_step[done] = top
+                ended = True
             if group.spec.stop_reasons and "stop" in new_state:
-                _mark_stops(group, np.arange(len(group)), new_state["stop"], top)
-            self._settle(group, None, x, x_new, top)
+                ended |= _mark_stops(group, np.arange(len(group)), new_state["stop"], top)
+            self._settle(group, None, x, x_new, ended)
             return
         finite = (np.abs(x_new) < DIVERGENCE_LIMIT).all(axis=1) & np.isfinite(loss)
         done = (gnorm <= self.gtol) if self.track_grad else np.zeros(len(x), dtype=bool)
@@ -1085,31 +1087,33 @@ class RunSet:
             group.record(ok, at, x_new[finite], loss[finite], gnorm[finite])
         group.cache_x, group.cache = None, {}
         group.lockstep = bool((group.t == group.t[0]).all())
-        self._settle(group, index, x, x_new, t_new)
+        self._settle(group, index, x, x_new, bool(group.code[index].any()))
 
-    def _settle(self, group: Group, index, x, x_new, steps) -> None:
-        """After a step of ``index`` (None: every run): stop the runs whose point has not
-        changed for ``STALL_STEPS`` steps, and classify the runs that stopped just now."""
-        if group.watch_stalls:
+    def _settle(self, group: Group, index, x, x_new, ended: bool) -> None:
+        """After a step of ``index`` (None: every run), in which some run stopped if
+        ``ended``: stop the runs whose point has not changed for ``STALL_STEPS`` steps, and
+        classify the runs that stopped just now."""
+        # One comparison of the whole batch: a run can only be still if a coordinate is.
+        if group.watch_stalls and (group.any_still or (x_new == x).any()):
+            rows = np.arange(len(group)) if index is None else index
             same = (x_new == x).all(axis=1)
-            if group.any_still or same.any():
-                rows = np.arange(len(group)) if index is None else index
-                still = np.where(same, group.still[rows] + 1, 0)
-                group.still = _with_rows(group.still, rows, still)
-                group.any_still = bool(group.still.any())
-                stalled = rows[(still >= STALL_STEPS) & (group.code[rows] == RUNNING)]
-                for row in stalled:
-                    group.code[row] = STOPPED
-                    group.stop_step[row] = group.t[row]
-                    group.messages[group.run_ids[row]] = f"no progress in {STALL_STEPS} steps"
-        code = group.code if index is None else group.code[index]
-        if not self.end_states or not code.any():
+            still = np.where(same, group.still[rows] + 1, 0)
+            group.still = _with_rows(group.still, rows, still)
+            group.any_still = bool(group.still.any())
+            stalled = rows[(still >= STALL_STEPS) & (group.code[rows] == RUNNING)]
+            for row in stalled:
+                group.code[row] = STOPPED
+                group.stop_step[row] = group.t[row]
+                group.messages[group.run_ids[row]] = f"no progress in {STALL_STEPS} steps"
+            ended |= bool(len(stalled))
+        if not (ended and self.end_states):
             return
         rows = np.arange(len(group)) if index is None else index
-        ended = rows[(code == CONVERGED) | (code == STOPPED)]
-        ended = [row for row in ended if group.run_ids[row] not in group.ends]
-        if ended:
-            self._classify(group, np.asarray(ended))
+        code = group.code[rows]
+        ended_rows = rows[(code == CONVERGED) | (code == STOPPED)]
+        fresh = [row for row in ended_rows if group.run_ids[row] not in group.ends]
+        if fresh:
+            self._classify(group, np.asarray(fresh))
 
     def _classify(self, group: Group, rows: np.ndarray) -> None:
         """Where the runs of ``rows`` stand, by the curvature there (a Hessian each, once)."""
@@ -1222,15 +1226,16 @@ def _status(view: BatchView, row: int, run_id: int) -> RunStatus:
     return RunStatus(STATE_NAMES[code], step, view.messages.get(run_id, ""), view.ends.get(run_id))
 
 
-def _mark_stops(group: Group, rows: np.ndarray, stop: np.ndarray, steps) -> None:
-    """Stop the running ``rows`` whose optimizer asked to (``stop`` > 0), with its reason
-    (a ``stop`` of another shape breaks the contract and is ignored; the kit reports it)."""
+def _mark_stops(group: Group, rows: np.ndarray, stop: np.ndarray, steps) -> bool:
+    """Stop the running ``rows`` whose optimizer asked to (``stop`` > 0), with its reason,
+    and say whether any did (a ``stop`` of another shape breaks the contract and is ignored;
+    the kit reports it)."""
     stop = np.asarray(stop)
     if stop.shape != np.shape(rows):
-        return
+        return False
     asked = (stop > 0) & (group.code[rows] == RUNNING)
     if not asked.any():
-        return
+        return False
     reasons = group.spec.stop_reasons
     for position in np.flatnonzero(asked):
         row, code = rows[position], int(stop[position])
@@ -1238,6 +1243,7 @@ def _mark_stops(group: Group, rows: np.ndarray, stop: np.ndarray, steps) -> None
         group.stop_step[row] = np.broadcast_to(steps, np.shape(rows))[position]
         reason = reasons[code - 1] if code <= len(reasons) else f"stop code {code}"
         group.messages[group.run_ids[row]] = reason
+    return True
 
 
 def _evals(view: BatchView, row: int) -> dict[str, int]:
