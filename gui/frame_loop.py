@@ -104,15 +104,19 @@ class FrameLoopMixin:
         texts = {}
         states: Counter[str] = Counter()
         for view in ws.runset.batches():
+            # Running rows (most of them) are told from the view's arrays alone; only
+            # stopped ones need their full status.
+            running, steps, losses = view.running.tolist(), view.steps.tolist(), view.loss
             for row, run_id in enumerate(view.run_ids):
+                if running[row]:
+                    states["running"] += 1
+                    text = f"step {steps[row]}" + (" (slow)" if run_id in slow_runs else "")
+                    texts[run_id] = (text, "running", f"{losses[row]:.4g}")
+                    continue
                 status = ws.runset.status(run_id)
                 states[status.outcome] += 1
-                text = str(status)
-                if status.state == "failed":
-                    text = f"failed: {status.message}"
-                elif status.state == "running":
-                    text = f"step {status.step}" + (" (slow)" if run_id in slow_runs else "")
-                texts[run_id] = (text, status.outcome, f"{view.loss[row]:.4g}")
+                text = f"failed: {status.message}" if status.state == "failed" else str(status)
+                texts[run_id] = (text, status.outcome, f"{losses[row]:.4g}")
         self.runs_panel.set_status(texts)
         self._summarise(states)
 
