@@ -84,9 +84,14 @@ class FrameLoopMixin:
                 vectors["gradient"] = _scaled(-ws.direction_to_view(gradient), reach)
             if len(x) > 1:
                 vectors["update"] = ws.direction_to_view(x[-1] - x[-2])
-            optimizer = ws.registry.get("optimizer", ws.runset.configs[run_id].optimizer)
+            config = ws.runset.configs[run_id]
+            optimizer = ws.registry.get("optimizer", config.optimizer)
             value = ws.runset.optimizer_state(run_id).get(optimizer.momentum_key)
-            if value is not None and np.shape(value) == here.shape:
+            if (
+                value is not None
+                and np.shape(value) == here.shape
+                and _has_momentum(optimizer, config)
+            ):
                 vectors["momentum"] = _scaled(-ws.direction_to_view(value), 0.7 * reach)
         self.canvas.set_arrows(ws.to_view(here[None])[0], vectors)
 
@@ -154,6 +159,15 @@ class FrameLoopMixin:
         except Exception:  # a point where the loss is undefined
             loss = float("nan")
         self.hover_label.setText(f"{where}   loss = {loss:.6g}")
+
+
+def _has_momentum(optimizer, config) -> bool:
+    """Whether a run's momentum state is momentum: with a ``momentum`` value of 0 (plain
+    gradient descent) the buffer only holds the gradient, so no arrow is drawn for it."""
+    param = next((p for p in optimizer.params if p.name == "momentum"), None)
+    if param is None or param.kind != "float":
+        return True
+    return float(config.hyper.get("momentum", param.default)) != 0.0
 
 
 def _scaled(vector: np.ndarray, length: float) -> np.ndarray | None:

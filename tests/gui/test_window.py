@@ -952,3 +952,19 @@ def test_dragging_a_value_s_slider_previews_the_run_then_commits_on_release(
     slider.setSliderDown(False)  # let go
     assert window.runset.configs[sgd].hyper["lr"] == dragged
     assert len(window.canvas.preview_points(config.color)) == 0
+
+
+def test_plain_gradient_descent_gets_no_momentum_arrow(qtbot, main_window):
+    window = main_window
+    qtbot.waitUntil(lambda: min(steps_of(window).values()) >= 3, timeout=5000)
+    settle(window)
+    window.arrows_action.setChecked(True)
+    shown = {}
+    for run_id, config in window.runset.configs.items():
+        if config.optimizer in ("sgd", "momentum"):
+            window.select_run(run_id)
+            window.force_redraw()
+            window.frame()
+            shown[config.optimizer] = window.canvas.arrow_heads["momentum"].isVisible()
+            assert window.canvas.arrow_heads["gradient"].isVisible()
+    assert shown == {"sgd": False, "momentum": True}
