@@ -7,11 +7,11 @@ the tab in view is redrawn.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from gui.drawing import Box, GroupPicture, by_colour, confine
 from gui.trails import TrailsItem
@@ -67,10 +67,21 @@ def _power_label(value: float) -> str:
 
 
 class StepPlots(QtWidgets.QTabWidget):
-    """Tabs of step plots; ``draw`` updates the visible one."""
+    """Tabs of step plots; ``draw`` updates the visible one.  Hovering near a curve
+    names its run, the step and the value there (``label_of`` gives a run's name)."""
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+    #: Pixels from a curve within which hovering reads it out.
+    HOVER_PX = 12
+
+    def __init__(
+        self,
+        parent: QtWidgets.QWidget | None = None,
+        label_of: Callable[[int], str] = str,
+    ) -> None:
         super().__init__(parent)
+        self.label_of = label_of
+        self._shown: list[tuple[tuple[int, ...], np.ndarray]] = []  # run ids, points
+        self.readouts: dict[str, pg.TextItem] = {}
         self.plots: dict[str, pg.PlotWidget] = {}
         self.items: dict[str, TrailsItem] = {}
         self.floor = 0.0
@@ -93,6 +104,12 @@ class StepPlots(QtWidgets.QTabWidget):
             item.setLabel("left", title)
             trails = TrailsItem()
             item.addItem(trails)
+            readout = pg.TextItem("", color="#e8edf2", fill=pg.mkBrush(16, 20, 28, 220))
+            readout.setZValue(10)
+            readout.setVisible(False)
+            item.addItem(readout, ignoreBounds=True)
+            self.readouts[name] = readout
+            plot.scene().sigMouseMoved.connect(lambda at, n=name: self.hover(n, at))
             self.plots[name], self.items[name] = plot, trails
             self.addTab(plot, title)
         self.setMinimumHeight(170)
@@ -120,12 +137,49 @@ class StepPlots(QtWidgets.QTabWidget):
             blocks.append((points, picture))
         box = _calm_box(blocks)
         pieces = []
+        self._shown = []
         for points, picture in blocks:
             if box is not None:
                 points, _ = confine(points, box)
             pieces.extend(by_colour(points, picture.groups))
+            shown = np.where(picture.visible[:, None, None], points, np.nan)
+            self._shown.append((picture.view.run_ids, shown))
         self.items[name].setData(pieces)
         self._follow(name)
+
+    def hover(self, name: str, at: QtCore.QPointF) -> str:
+        """Read out the curve point nearest the scene position ``at`` in plot ``name``
+        (within ``HOVER_PX``); returns the text shown ("" when none is near)."""
+        readout = self.readouts[name]
+        view = self.plots[name].getPlotItem().getViewBox()
+        text = ""
+        if name == self.current_name() and view.sceneBoundingRect().contains(at):
+            text, where = self._nearest(name, view, view.mapSceneToView(at))
+            if text:
+                readout.setText(text)
+                readout.setPos(*where)
+        readout.setVisible(bool(text))
+        return text
+
+    def _nearest(self, name: str, view: pg.ViewBox, at: QtCore.QPointF) -> tuple[str, tuple]:
+        pixel_w, pixel_h = view.viewPixelSize()
+        best, found = self.HOVER_PX, None
+        for run_ids, points in self._shown:
+            with np.errstate(invalid="ignore"):
+                dx = (points[..., 0] - at.x()) / pixel_w
+                dy = (points[..., 1] - at.y()) / pixel_h
+                distance = np.hypot(dx, dy)
+            if not np.isfinite(distance).any():
+                continue
+            row, column = np.unravel_index(np.nanargmin(distance), distance.shape)
+            if distance[row, column] < best:
+                best, found = distance[row, column], (run_ids[row], points[row, column])
+        if found is None:
+            return "", ()
+        run_id, (step, log_value) = found
+        value = 10.0**log_value
+        text = f"{self.label_of(run_id)}, step {int(step)}: {PLOTS[name]} = {value:.4g}"
+        return text, (step, log_value)
 
     def _floor(self, pictures: Sequence[GroupPicture]) -> float:
         """E* of the loss plot: the known minimum; without one, the lowest loss seen on the

@@ -116,7 +116,9 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         self.canvas.start_moving.connect(self._start_dragging)
         self.canvas.start_moved.connect(self._canvas_clicked)
         self.canvas.view_box.sigRangeChanged.connect(lambda *_: self._follow_view())
-        self.plots = StepPlots()
+        self.plots = StepPlots(
+            label_of=lambda r: ws.label(r) if r in ws.runset.configs else f"run {r}"
+        )
         self.plots.currentChanged.connect(lambda _: self.force_redraw())
         splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         splitter.addWidget(self.canvas)

@@ -26,9 +26,11 @@ def main() -> None:
     from PySide6 import QtCore, QtWidgets
 
     from gui.app import ensure_application
+    from gui.palette import run_colour
     from gui.window import MainWindow
     from zoo import RunConfig, load_registry
     from zoo.session import Scene
+    from zoo.workspace import default_scene
 
     app = ensure_application()
     registry = load_registry(local=False)
@@ -74,7 +76,8 @@ def main() -> None:
     save(main, "rosenbrock.png")
 
     # A network's loss on the plane of its runs' paths.
-    main.open_lesson("09_network_loss")
+    main.load_scene(default_scene(registry, run_colour))
+    main.set_model("mlp")
     main.play()
     wait(3.0)
     if main.workspace.problem.dim > 2:

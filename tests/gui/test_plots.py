@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pyqtgraph as pg
 
 import zoo
 from gui.drawing import RunDrawing
@@ -44,3 +45,26 @@ def test_runs_below_the_lowest_value_known_stay_on_the_loss_plot(qtbot, registry
     assert plots.items["loss"].segment_count() == loss.shape[1] - 1  # … and is all drawn
     plots.floor, plots.floor_known = -1.0, True  # a known minimum is kept as it is
     assert plots._floor(pictures) == -1.0
+
+
+def test_hovering_near_a_curve_names_the_run_the_step_and_the_value(qtbot, registry):
+    problem = zoo.build_problem("quadratic", {"lambda1": 1.0, "lambda2": 10.0}, registry=registry)
+    runs = zoo.RunSet(problem, registry)
+    run_id = runs.add(zoo.RunConfig("sgd", {"lr": 0.05}, start=(1.0, 1.0), color="#ff3399"))
+    runs.step(40)
+    drawing = RunDrawing(None)
+    drawing.want_series = True
+    plots = StepPlots(label_of=lambda r: f"run {r} named")
+    qtbot.addWidget(plots)
+    plots.resize(600, 300)
+    plots.show()
+    qtbot.waitExposed(plots)
+    plots.draw(drawing.frame(runs).pictures)
+    _, loss = runs.history(run_id)[:2]
+    view = plots.plots["loss"].getPlotItem().getViewBox()
+    point = view.mapViewToScene(pg.Point(20, math.log10(loss[20])))
+    text = plots.hover("loss", point + pg.Point(3, 2))  # a few pixels off the curve
+    assert text == f"run {run_id} named, step 20: loss − E* = {loss[20]:.4g}"
+    assert plots.readouts["loss"].isVisible()
+    far = view.mapViewToScene(pg.Point(20, math.log10(loss[20]) + 5))
+    assert plots.hover("loss", far) == "" and not plots.readouts["loss"].isVisible()
