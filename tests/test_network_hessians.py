@@ -207,3 +207,59 @@ def test_mlp_hessian_of_per_run_minibatches_is_each_runs_own():
     for row in range(4):
         alone = part.for_rows([row]).hess(x[row : row + 1])
         np.testing.assert_array_equal(alone[0], exact[row])
+
+
+@pytest.mark.slow
+def test_mlp_hessian_is_torch_autograds_away_from_and_at_kinks():
+    """Live torch: autograd's double backward of the same network, at random points and
+    at the dyadic points whose units sit exactly on their kinks."""
+    torch = pytest.importorskip("torch")
+    functional = torch.nn.functional
+    torch_activations = {
+        "tanh": torch.tanh,
+        "sigmoid": torch.sigmoid,
+        "softplus": functional.softplus,
+        "gelu": functional.gelu,
+        "silu": functional.silu,
+        "elu": functional.elu,
+        "sin": torch.sin,
+        "relu": torch.relu,
+        "leaky_relu": functional.leaky_relu,
+        "hardtanh": functional.hardtanh,
+    }
+
+    def torch_hessian(problem, activation, at):
+        points = torch.tensor(problem.points, dtype=torch.float64)
+        targets = torch.tensor(problem.targets, dtype=torch.float64)
+
+        def loss(w):
+            a = points
+            for index, (matrix, shape, bias) in enumerate(problem.layout):
+                z = a @ w[matrix].reshape(shape).T + w[bias]
+                if index < len(problem.layout) - 1:
+                    a = torch_activations[activation](z)
+            out = z[:, 0]
+            if problem.loss_kind == "mse":
+                return (0.5 * (out - targets) ** 2).mean()
+            return functional.softplus(-targets * out).mean()
+
+        weights = torch.tensor(at, dtype=torch.float64)
+        return torch.autograd.functional.hessian(loss, weights).numpy()
+
+    for activation in torch_activations:
+        for loss in ("mse", "cross_entropy"):
+            problem = build_problem(
+                "mlp", {"depth": 2, "width": 4, "activation": activation, "loss": loss}, seed=3
+            )
+            at = problem.start + 0.3 * np.random.default_rng(3).normal(size=problem.dim)
+            expected = torch_hessian(problem, activation, at)
+            np.testing.assert_allclose(
+                problem.hess(at[None, :])[0], expected, rtol=1e-12, atol=1e-14
+            )
+    for activation in PIECEWISE_LINEAR:
+        for loss in ("mse", "cross_entropy"):
+            problem = dyadic_mlp(activation, loss, seed=7)
+            expected = torch_hessian(problem, activation, problem.start)
+            np.testing.assert_allclose(
+                problem.hess(problem.start[None, :])[0], expected, rtol=1e-12, atol=1e-14
+            )
