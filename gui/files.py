@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
+from gui.export_dialog import AnimationDialog
 from zoo.atomic import atomic_path
 from zoo.session import SessionError, save_scene
 from zoo.workspace import WorkspaceBusy
@@ -45,8 +47,18 @@ class FilesMixin:
         if path:
             self._try_file(lambda: self.save_scene_file(path), path)
 
+    @contextmanager
+    def _for_export(self) -> Iterator[None]:
+        """The picture without the first-run hint laid over it."""
+        shown = self.hint.isVisible()
+        self.hint.hide()
+        try:
+            yield
+        finally:
+            self.hint.setVisible(shown)
+
     def export_png(self, path: str | Path) -> None:
-        with atomic_path(path) as temporary:
+        with atomic_path(path) as temporary, self._for_export():
             if not self.canvas.grab().save(str(temporary), "PNG"):
                 raise OSError(f"could not write {path}")
 
@@ -85,10 +97,17 @@ class FilesMixin:
             )
 
     def export_animation(
-        self, path: str | Path, frames: int, steps_per_frame: int = 1, progress: Any = None
+        self,
+        path: str | Path,
+        frames: int,
+        steps_per_frame: int = 1,
+        progress: Any = None,
+        size: tuple[int, int] | None = None,
+        with_plots: bool = False,
     ) -> int:
-        """Replay the runs from their starts into a GIF/MP4 of ``frames`` frames; the runs
-        are put back where they were afterwards.  Returns the frames written."""
+        """Replay the runs from their starts into a GIF/MP4 of ``frames`` frames, of the
+        canvas (with the step plots under it if asked) scaled to ``size``; the runs are
+        put back where they were afterwards.  Returns the frames written."""
         from gui.export import stamp_step, write_animation
 
         self.workspace.pause()
@@ -99,17 +118,30 @@ class FilesMixin:
         runset.reset()
         self.drawing.forget()
 
+        shown = self.picture if with_plots else self.canvas
+
         def images():
             for index in range(frames):
                 if index:
                     runset.step(steps_per_frame)
                 self.force_redraw()
                 self.draw_now()
-                yield stamp_step(self.canvas.grab().toImage(), index * steps_per_frame)
+                if with_plots:
+                    self.drawing.want_series = True
+                    self.plots.draw(self.drawing.frame(runset).pictures)
+                image = shown.grab().toImage()
+                if size is not None and (image.width(), image.height()) != tuple(size):
+                    image = image.scaled(
+                        *size,
+                        QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
+                        QtCore.Qt.TransformationMode.SmoothTransformation,
+                    )
+                yield stamp_step(image, index * steps_per_frame)
 
         try:
             colours = [config.color for config in runset.configs.values() if config.color]
-            return write_animation(path, images(), frames, progress, keep_colours=colours)
+            with self._for_export():
+                return write_animation(path, images(), frames, progress, keep_colours=colours)
         finally:
             runset.restore(saved)
             self.drawing.forget()
@@ -121,11 +153,16 @@ class FilesMixin:
         )
         if not path:
             return
-        frames, ok = QtWidgets.QInputDialog.getInt(
-            self, "Export animation", "frames", 120, 2, 10000
+        ask = AnimationDialog(
+            self.workspace.steps_per_frame,
+            (self.canvas.width(), self.canvas.height()),
+            (self.picture.width(), self.picture.height()),
+            self,
         )
-        if not ok:
+        if ask.exec() != QtWidgets.QDialog.DialogCode.Accepted:
             return
+        choice = ask.choice()
+        frames = choice.frames
         dialog = QtWidgets.QProgressDialog("Writing the animation…", "Cancel", 0, frames, self)
         dialog.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
         dialog.setMinimumDuration(0)
@@ -135,8 +172,17 @@ class FilesMixin:
             QtWidgets.QApplication.processEvents()
             return not dialog.wasCanceled()
 
-        steps = self.workspace.steps_per_frame
-        self._try_file(lambda: self.export_animation(path, frames, steps, progress), path)
+        self._try_file(
+            lambda: self.export_animation(
+                path,
+                frames,
+                choice.steps_per_frame,
+                progress,
+                size=(choice.width, choice.height),
+                with_plots=choice.with_plots,
+            ),
+            path,
+        )
         dialog.close()
 
     def _try_file(self, action: Callable[[], Any], path: str) -> Any:

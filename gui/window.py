@@ -120,7 +120,7 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
             label_of=lambda r: ws.label(r) if r in ws.runset.configs else f"run {r}"
         )
         self.plots.currentChanged.connect(lambda _: self.force_redraw())
-        splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        splitter = self.picture = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         splitter.addWidget(self.canvas)
         splitter.addWidget(self.plots)
         splitter.setStretchFactor(0, 4)

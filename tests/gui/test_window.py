@@ -968,3 +968,30 @@ def test_plain_gradient_descent_gets_no_momentum_arrow(qtbot, main_window):
             shown[config.optimizer] = window.canvas.arrow_heads["momentum"].isVisible()
             assert window.canvas.arrow_heads["gradient"].isVisible()
     assert shown == {"sgd": False, "momentum": True}
+
+
+def test_the_animation_dialog_sets_frames_size_and_the_plots(main_window, tmp_path, monkeypatch):
+    import imageio.v3 as iio
+
+    from gui.export_dialog import AnimationDialog
+
+    window = main_window
+    settle(window)
+    path = tmp_path / "runs.gif"
+    monkeypatch.setattr(
+        QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), "GIF (*.gif)")
+    )
+
+    def answer(dialog):  # what a user types into the dialog before pressing OK
+        dialog.frames.setValue(5)
+        dialog.steps.setValue(3)
+        dialog.with_plots.setChecked(True)
+        dialog.scale.setCurrentIndex(1)  # half the size shown
+        return QtWidgets.QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(AnimationDialog, "exec", answer)
+    window.export_animation_dialog()
+    frames = iio.imread(path, index=None)
+    picture = window.picture
+    assert frames.shape[:3] == (5, round(picture.height() / 2), round(picture.width() / 2))
+    assert picture.height() > window.canvas.height() + 100  # the plots are in the picture
