@@ -53,12 +53,30 @@ def test_a_stall_has_a_gradient_that_is_not_small(registry):
     assert "stalled" in str(state)
 
 
-def test_a_flat_point_at_the_lowest_loss_is_a_minimum(registry):
+def test_a_flat_point_is_a_minimum_only_at_the_lowest_loss_known(registry):
     problem = build_problem("curve_fit", {"curve": "sigmoid"}, registry=registry)
     far = [1776.0, 0.4]
     level = float(problem.loss(np.array([far]))[0])
     assert classify(problem, far, lowest=level).kind == "minimum"
-    assert classify(problem, far, lowest=None).kind == "minimum"
+    # With no lowest loss known, flatness says nothing of being lowest: a plateau.
+    assert classify(problem, far, lowest=None).kind == "plateau"
+
+
+def test_a_point_whose_newton_step_is_tiny_is_beside_a_minimum(registry):
+    problem = build_problem("rosenbrock", registry=registry)
+    near = np.array([1.0, 1.0]) + 1e-4 * np.array([0.6, 1.3])  # where L-BFGS's tolerances stop
+    gradient = problem.grad(near[None])[0]
+    assert np.linalg.norm(gradient) > 1e-6 * 100  # not a small gradient by itself …
+    state = classify(problem, near, lowest=lowest_known(problem))
+    assert state.kind == "minimum" and state.min_eigenvalue > 0  # … but the model's bottom
+    newton_step = np.linalg.solve(problem.hess(near[None])[0], gradient)
+    np.testing.assert_allclose(near - newton_step, [1.0, 1.0], atol=1e-6)
+
+
+def test_the_tip_of_a_cone_is_a_minimum(registry):
+    problem = build_problem("ackley", registry=registry)
+    state = classify(problem, [0.0, 0.0], lowest=lowest_known(problem))
+    assert state.kind == "minimum" and state.min_eigenvalue == np.inf
 
 
 def _json_run(capsys, *argv) -> dict:
