@@ -114,6 +114,11 @@ class Canvas(pg.PlotWidget):
         self.colour_bar.setImageItem(self.image, insert_in=self.plot_item)
         self.colour_bar.getAxis("right").setTextPen(pg.mkPen("#c8d0da"))
         self.colour_bar.getAxis("right").setPen(pg.mkPen("#9aa4b2"))
+        # The trails' repaint region reaches the colour bar and axes each frame; they
+        # change only with the view, so they are drawn from caches.
+        _cached(self.colour_bar)
+        for side in ("left", "bottom"):
+            _cached(self.plot_item.getAxis(side))
         self.contours = pg.PlotCurveItem(
             pen=pg.mkPen(255, 255, 255, 70, width=1), connect="finite", antialias=False
         )
@@ -359,6 +364,7 @@ class Canvas(pg.PlotWidget):
             self._legend_samples.append(sample)
             self.legend.addItem(sample, label)
         self.legend.setVisible(bool(entries))
+        _cached(self.legend)
 
     def set_arrows(self, origin: np.ndarray | None, vectors: dict[str, np.ndarray]) -> None:
         """Arrows from ``origin`` (view coordinates); absent names are hidden.  A label
@@ -435,6 +441,15 @@ class Canvas(pg.PlotWidget):
                 QtCore.Qt.TransformationMode.SmoothTransformation,
             )
         return image
+
+
+def _cached(item: QtWidgets.QGraphicsItem) -> None:
+    """Draw ``item`` and everything in it from pixmaps Qt keeps until they change."""
+    items = [item]
+    while items:
+        item = items.pop()
+        item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        items.extend(item.childItems())
 
 
 def _padded(view: Any, margin: float = 0.03) -> Any:

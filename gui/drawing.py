@@ -1,11 +1,11 @@
 """From the engine's published batches to what the canvas and the plots draw.
 
-A batch's rows are gathered together (``BatchView.history_block``), mapped to view
-coordinates in one call and split by colour, so the cost per frame grows with the
-number of batches and points, not with a Python loop over runs.  Each trail runs from
-the run's start (or ``trail_steps`` back) to its current point, thinned evenly to at
-most ``trail_points`` points.  A batch is redrawn only when the engine has published a
-new view of it.
+A batch's rows are gathered together (``BatchView.history_block``) and mapped to view
+coordinates in one call, and handed on as one block with a colour per row, so the cost
+per frame grows with the number of batches and points, not with a Python loop over
+runs.  Each trail runs from the run's start (or ``trail_steps`` back) to its current
+point, thinned to at most ``trail_points`` points.  A batch is redrawn only when the
+engine has published a new view of it.
 """
 
 from __future__ import annotations
@@ -52,13 +52,12 @@ class GroupPicture:
     """What one batch contributes to a frame."""
 
     view: BatchView
-    trails: list[tuple[np.ndarray, str]]
+    trails: list[tuple[np.ndarray, list[str], np.ndarray]]  # points, colours, shown
     heads: np.ndarray  # (B, 2) view coordinates, NaN for hidden runs
     head_colours: list[str]
     steps: np.ndarray  # (B,) steps taken
     signature: tuple = ()
     visible: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
-    groups: list = field(default_factory=list)  # ``colour_groups`` of the rows
     #: name -> (steps (B, n), values (B, n)) when the step plots are shown
     series: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     exits: list[Exit] = field(default_factory=list)
@@ -74,7 +73,7 @@ class GroupPicture:
 class Frame:
     """Everything drawn in one frame."""
 
-    trails: list[tuple[np.ndarray, str]] = field(default_factory=list)
+    trails: list[tuple[np.ndarray, list[str], np.ndarray]] = field(default_factory=list)
     heads: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
     head_colours: list[str] = field(default_factory=list)
     pictures: list[GroupPicture] = field(default_factory=list)
@@ -172,7 +171,7 @@ class RunDrawing:
     def _picture(
         self, runset: RunSet, view: BatchView, total: int, old: GroupPicture | None
     ) -> GroupPicture:
-        colours, visible, groups = self._style(runset, view)
+        colours, visible = self._style(runset, view)
         most = max(16, min(self.trail_points, TRAIL_BUDGET // max(1, total)))
         signature = (
             view.version,
@@ -201,13 +200,12 @@ class RunDrawing:
         heads[~visible] = np.nan
         picture = GroupPicture(
             view,
-            by_colour(points, groups),
+            [(points, colours, visible)],
             heads,
             colours,
             view.steps,
             signature,
             visible,
-            groups,
             exits=exits,
             diverged=diverged,
             columns=columns,
@@ -219,16 +217,15 @@ class RunDrawing:
             picture.series = series(view, budget)
         return picture
 
-    def _style(self, runset: RunSet, view: BatchView) -> tuple[list[str], np.ndarray, Groups]:
-        """The colours, visibility and colour groups of a batch's rows, read once per
-        ``restyle``."""
+    def _style(self, runset: RunSet, view: BatchView) -> tuple[list[str], np.ndarray]:
+        """The colours and visibility of a batch's rows, read once per ``restyle``."""
         kept = self._styles.get(view.key)
         if kept is not None and kept[1] == self._style_version and kept[0] == view.run_ids:
             return kept[2]
         configs = [runset.configs[run_id] for run_id in view.run_ids]
         colours = [c.color or "#ffffff" for c in configs]
         visible = np.array([c.visible for c in configs], dtype=bool)
-        style = (colours, visible, colour_groups(colours, visible))
+        style = (colours, visible)
         self._styles[view.key] = (view.run_ids, self._style_version, style)
         return style
 
@@ -399,24 +396,3 @@ def series(view: BatchView, most: int) -> dict[str, tuple[np.ndarray, np.ndarray
         "grad_norm": (steps, view.history_block(columns, "grad_norm")),
         "step_length": (steps[:, 1:], lengths),
     }
-
-
-Groups = list[tuple[np.ndarray | None, str]]  # (rows, or None for all rows), colour
-
-
-def colour_groups(colours: list[str], visible: np.ndarray) -> Groups:
-    """Which rows are drawn in each colour, hidden rows left out."""
-    names, which = np.unique(np.asarray(colours, dtype=object), return_inverse=True)
-    if visible.all() and len(names) == 1:
-        return [(None, str(names[0]))]
-    groups: Groups = []
-    for index, name in enumerate(names):
-        chosen = (which == index) & visible
-        if chosen.any():
-            groups.append((chosen, str(name)))
-    return groups
-
-
-def by_colour(points: np.ndarray, groups: Groups) -> list[tuple[np.ndarray, str]]:
-    """Rows of ``points`` split by ``colour_groups`` (no copy for a single colour)."""
-    return [(points if rows is None else points[rows], colour) for rows, colour in groups]

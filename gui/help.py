@@ -93,10 +93,14 @@ class FirstRunHint(QtWidgets.QFrame):
     def __init__(self, parent: QtWidgets.QWidget) -> None:
         super().__init__(parent)
         self.setObjectName("firstRunHint")
+        # Opaque and square: a see-through strip over the canvas would be painted again
+        # with every frame of the trails beneath it.
         self.setStyleSheet(
-            "#firstRunHint { background: rgba(16, 20, 28, 220); border: 1px solid #3a4250;"
-            " border-radius: 4px; } QLabel { color: #e8edf2; }"
+            "#firstRunHint { background: #10141c; border: 1px solid #3a4250; }"
+            " QLabel { color: #e8edf2; }"
         )
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setAutoFillBackground(True)
         layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(10, 4, 4, 4)
         label = QtWidgets.QLabel(HINT)

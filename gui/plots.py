@@ -13,7 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from gui.drawing import Box, GroupPicture, by_colour, confine
+from gui.drawing import Box, GroupPicture, confine
 from gui.trails import TrailsItem
 
 PLOTS = {
@@ -141,7 +141,7 @@ class StepPlots(QtWidgets.QTabWidget):
         for points, picture in blocks:
             if box is not None:
                 points, _ = confine(points, box)
-            pieces.extend(by_colour(points, picture.groups))
+            pieces.append((points, picture.head_colours, picture.visible))
             shown = np.where(picture.visible[:, None, None], points, np.nan)
             self._shown.append((picture.view.run_ids, shown))
         self.items[name].setData(pieces)

@@ -35,9 +35,10 @@ class TrailsItem(pg.GraphicsObject):
             self._pens[colour] = pen
         return pen
 
-    def setData(self, pieces: Sequence[tuple[np.ndarray, str]]) -> None:
-        """``pieces``: ``(points (R, L, 2), colour)``, one polyline per row; NaN points
-        (steps a run has not reached, or hidden) break the lines."""
+    def setData(self, pieces: Sequence[tuple]) -> None:
+        """``pieces``: ``(points (R, L, 2), colour)`` or ``(points, colours, shown)`` with a
+        colour and a flag per row; one polyline per row; NaN points (steps a run has not
+        reached) break the lines, and rows not shown are left out."""
         self._pieces = list(pieces)
         self._rebuild()
 
@@ -47,61 +48,59 @@ class TrailsItem(pg.GraphicsObject):
             self._rebuild()
 
     def _rebuild(self) -> None:
-        pieces = self._pieces
-        # Segments that start and end in the same screen pixel draw nothing visible, and
-        # converging runs are mostly made of them: they are left out.
+        # Each block is examined once, whatever colours its rows have; segments that start
+        # and end in the same screen pixel draw nothing visible (converging runs are
+        # mostly made of them) and are left out.
         cell = (self.pixelWidth(), self.pixelHeight())
-        by_colour: dict[str, list[np.ndarray]] = {}
-        for points, colour in pieces:
-            if points.shape[0] and points.shape[1] > 1:
-                by_colour.setdefault(colour, []).append(points)
-        lines = []
+        names: dict[str, int] = {}
+        found = []  # (block, rows, columns, colour index of each segment)
         low = np.array([np.inf, np.inf])
         high = -low
-        for colour, blocks in by_colour.items():
-            found = []
-            for block in blocks:
-                xs, ys = block[..., 0], block[..., 1]
-                valid = np.isfinite(xs + ys)
-                drawn = valid[:, :-1] & valid[:, 1:]  # segments with both ends drawn
-                if cell[0] > 0 and cell[1] > 0:
-                    drawn &= _crosses_a_pixel(xs, ys, cell)
-                    rows, columns = np.nonzero(drawn)
-                elif drawn.all():
-                    rows, columns = None, drawn.size  # every segment: plain slices below
-                else:
-                    rows, columns = np.nonzero(drawn)
-                if columns if rows is None else len(rows):
-                    found.append((block, rows, columns))
-                    # fmin/fmax skip NaN in one pass, with no masked copy.
-                    low = np.minimum(
-                        low, [np.fmin.reduce(xs, axis=None), np.fmin.reduce(ys, axis=None)]
-                    )
-                    high = np.maximum(
-                        high, [np.fmax.reduce(xs, axis=None), np.fmax.reduce(ys, axis=None)]
-                    )
-            total = sum(columns if rows is None else len(rows) for _, rows, columns in found)
-            if not total:
+        for piece in self._pieces:
+            block = piece[0]
+            if not (block.shape[0] and block.shape[1] > 1):
                 continue
-            index = len(lines)  # buffers are reused from frame to frame
-            if index >= len(self._buffers):
-                self._buffers.append(internals.PrimitiveArray(QtCore.QLineF, 4))
-            buffer = self._buffers[index]
-            buffer.resize(total)
-            segments = buffer.ndarray()
+            colours = [piece[1]] * block.shape[0] if isinstance(piece[1], str) else piece[1]
+            shown = piece[2] if len(piece) > 2 else None
+            ids = np.fromiter((names.setdefault(c, len(names)) for c in colours), np.int64)
+            xs, ys = block[..., 0], block[..., 1]
+            valid = np.isfinite(xs + ys)
+            drawn = valid[:, :-1] & valid[:, 1:]  # segments with both ends drawn
+            if shown is not None and not shown.all():
+                drawn &= shown[:, None]
+            if cell[0] > 0 and cell[1] > 0:
+                drawn &= _crosses_a_pixel(xs, ys, cell)
+            rows, columns = np.nonzero(drawn)
+            if not len(rows):
+                continue
+            found.append((block, rows, columns, ids[rows]))
+            # fmin/fmax skip NaN in one pass, with no masked copy.
+            low = np.minimum(low, [np.fmin.reduce(xs, axis=None), np.fmin.reduce(ys, axis=None)])
+            high = np.maximum(high, [np.fmax.reduce(xs, axis=None), np.fmax.reduce(ys, axis=None)])
+        lines = []
+        if found:
+            segments = np.empty((sum(len(r) for _, r, _, _ in found), 4))
+            which = np.empty(len(segments), dtype=np.int64)
             offset = 0
-            for block, rows, columns in found:
-                if rows is None:
-                    end = offset + columns
-                    out = segments[offset:end].reshape(block.shape[0], block.shape[1] - 1, 4)
-                    out[..., :2] = block[:, :-1]
-                    out[..., 2:] = block[:, 1:]
-                else:
-                    end = offset + len(rows)
-                    segments[offset:end, :2] = block[rows, columns]
-                    segments[offset:end, 2:] = block[rows, columns + 1]
+            for block, rows, columns, ids in found:
+                end = offset + len(rows)
+                segments[offset:end, :2] = block[rows, columns]
+                segments[offset:end, 2:] = block[rows, columns + 1]
+                which[offset:end] = ids
                 offset = end
-            lines.append((buffer, self.pen(colour)))
+            order = np.argsort(which, kind="stable")
+            edges = np.searchsorted(which[order], np.arange(len(names) + 1))
+            for colour, index in names.items():
+                first, last = edges[index], edges[index + 1]
+                if first == last:
+                    continue
+                slot = len(lines)  # buffers are reused from frame to frame
+                if slot >= len(self._buffers):
+                    self._buffers.append(internals.PrimitiveArray(QtCore.QLineF, 4))
+                buffer = self._buffers[slot]
+                buffer.resize(last - first)
+                buffer.ndarray()[:] = segments[order[first:last]]
+                lines.append((buffer, self.pen(colour)))
         self.prepareGeometryChange()
         self._lines = lines
         if np.isfinite(low).all():

@@ -16,6 +16,7 @@ last finite point (see ``last_points``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -140,7 +141,7 @@ class BatchView:
         """(B,) whether each run is still running."""
         return self.codes == RUNNING
 
-    @property
+    @cached_property
     def last(self) -> np.ndarray:
         """(B,) the step of each run's last recorded point."""
         return last_points(self.steps, self.codes, self.stop_steps)
@@ -151,13 +152,22 @@ class BatchView:
 
     def strides(self) -> np.ndarray:
         """(B,) the spacing of each run's kept points (1: every step is kept)."""
-        return stride_for(self.last, self.capacity)
+        return self._strides
 
     def counts(self) -> np.ndarray:
         """(B,) how many points each run keeps."""
+        return self._counts
+
+    # A view never changes, so what follows from its arrays is worked out once.
+    @cached_property
+    def _strides(self) -> np.ndarray:
+        return stride_for(self.last, self.capacity)
+
+    @cached_property
+    def _counts(self) -> np.ndarray:
         if not self.has_history:
             return np.ones(len(self), dtype=np.int64)
-        return kept_counts(self.last, self.strides())
+        return kept_counts(self.last, self._strides)
 
     def kept_steps(self, columns: np.ndarray) -> np.ndarray:
         """(B, n) the step number at ``columns`` (B, n) of each row's kept points;

@@ -77,7 +77,7 @@ def test_a_ten_thousand_step_trail_reaches_back_to_its_start(make_window):
     window.draw_now()
     (run_id,) = window.runset.configs
     assert window.runset.steps_taken(run_id) == 10_000
-    ((points, _),) = window.drawing.frame(window.runset).trails
+    ((points, _, _),) = window.drawing.frame(window.runset).trails
     row = points[0][np.isfinite(points[0]).all(axis=1)]
     np.testing.assert_allclose(row[0], start)  # from the start ring …
     x, _, _ = window.runset.history(run_id)
