@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import csv
 import json
 import os
@@ -379,3 +380,25 @@ def test_check_reports_each_record(capsys, tmp_path):
     code, out, _ = run(capsys, "check", str(plugin))
     assert code == 1
     assert "FAIL  optimizer in_place [inputs_kept]: step wrote into its input x" in out
+
+
+def test_the_bash_completion_script_completes_commands(tmp_path):
+    import shutil
+    import subprocess
+
+    from zoo.cli import main
+
+    script = tmp_path / "zoo.bash"
+    with open(script, "w") as handle, contextlib.redirect_stdout(handle):
+        assert main(["completion", "bash"]) == 0
+    bash = shutil.which("bash")
+    assert bash is not None, "bash is part of every machine this project supports"
+    subprocess.run([bash, "-n", str(script)], check=True)  # a valid script …
+    complete = (
+        f"source {script}; COMP_WORDS=(zoo {{word}}); COMP_CWORD=1; "
+        "COMP_LINE='zoo {word}'; _shtab_zoo; echo ${{COMPREPLY[@]}}"
+    )
+    offered = subprocess.run(
+        [bash, "-c", complete.format(word="r")], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert offered == ["run", "render"]  # … that knows the commands, the app's too

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo import scaffold
+from zoo import completion, scaffold
 from zoo.engine import EngineError, PluginError, RunConfig, RunSet, build_problem
 from zoo.guard import PluginFault
 from zoo.map_commands import add_map_commands
@@ -547,6 +547,7 @@ CORE_COMMANDS: list[Registrar] = [
     register_experiment,
     add_map_commands,
     scaffold.add_parser,
+    completion.add_parser,
 ]
 
 
