@@ -145,6 +145,9 @@ def build_menus(window: Any) -> None:
     from gui.maps_dock import show_maps
 
     tools.addAction("&Maps…").triggered.connect(lambda _=False: show_maps(window))
+    from gui.sensitivity_dock import show_sensitivity
+
+    tools.addAction("&Sensitivity…").triggered.connect(lambda _=False: show_sensitivity(window))
     view = window.menuBar().addMenu("&View")
     view.addAction(window.side.toggleViewAction())
     view.addAction(window.lesson_dock.toggleViewAction())

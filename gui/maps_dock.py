@@ -61,6 +61,12 @@ class MapWorker(QtCore.QThread):
         self.finished_map.emit()
 
 
+def keep_running(worker: MapWorker) -> None:
+    """Hold ``worker`` until it ends, so a closed dock never destroys a running thread."""
+    _RUNNING.add(worker)
+    worker.finished.connect(lambda w=worker: _RUNNING.discard(w))
+
+
 def finish_all(timeout_ms: int = 5000) -> bool:
     """Cancel every map still being computed and wait for them to end (at exit)."""
     for worker in list(_RUNNING):
@@ -266,9 +272,8 @@ class MapsDock(QtWidgets.QDockWidget):
         worker.finished_map.connect(lambda: self._ended("Done."))
         worker.cancelled.connect(lambda: self._ended("Cancelled."))
         worker.failed.connect(lambda message: self._ended(f"Failed: {message}"))
-        worker.finished.connect(lambda w=worker: _RUNNING.discard(w))
+        keep_running(worker)
         self.worker = worker
-        _RUNNING.add(worker)
         self.progress.setValue(0)
         self.status.setText(f"Computing {grid}² runs × {steps} steps…")
         self.cancel_button.setEnabled(True)

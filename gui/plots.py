@@ -29,9 +29,13 @@ SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 class DecadeAxis(pg.AxisItem):
     """An axis over log10 values labelled at whole decades (10⁻⁵, 1, 10³ …) spaced so
     labels never crowd a short plot, and at 1-2-5 (or every) mantissa when the range
-    holds fewer than two decades."""
+    holds fewer than two decades.  With ``logarithmic`` off it is a plain axis."""
+
+    logarithmic = True
 
     def tickValues(self, minVal, maxVal, size):
+        if not self.logarithmic:
+            return super().tickValues(minVal, maxVal, size)
         low, high = math.ceil(minVal), math.floor(maxVal)
         if high - low >= 1:
             room = max(2, int(size // 26))  # about one label per 26 pixels
@@ -50,6 +54,8 @@ class DecadeAxis(pg.AxisItem):
         return [(1.0, [])]
 
     def tickStrings(self, values, scale, spacing):
+        if not self.logarithmic:
+            return super().tickStrings(values, scale, spacing)
         return [_power_label(value) for value in values]
 
 
