@@ -63,6 +63,8 @@ class ExitMarkers:
         self.view_box.sigRangeChanged.connect(lambda *_: self.place())
 
     def set_exits(self, exits: Sequence[Exit]) -> None:
+        if not exits and not self._exits:
+            return  # nothing shown, nothing to show: most frames
         self._exits = list(exits)
         self.place()
 
