@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from PySide6 import QtCore
 
 import zoo
 from gui.sensitivity_dock import show_sensitivity
+from zoo import maps
 from zoo.session import Scene
 
 
-def test_a_sweep_finds_each_optimizers_best_step_and_races_them(make_window, registry, qtbot):
+def test_a_sweep_finds_each_optimizers_best_step_and_races_them(
+    make_window, registry, qtbot, monkeypatch
+):
     scene = Scene(
         model="quadratic",
         settings={"lambda1": 1.0, "lambda2": 10.0},
@@ -22,10 +27,20 @@ def test_a_sweep_finds_each_optimizers_best_step_and_races_them(make_window, reg
     dock.values.setValue(24)
     dock.starts.setValue(4)
     dock.steps.setValue(60)
+    # The sweep waits in its worker until the UI thread's timer has fired while it is
+    # busy: it can only finish if the window goes on meanwhile.
+    ticked = threading.Event()
+    real = maps.sensitivity
+
+    def gated(*args, **kwargs):
+        assert ticked.wait(30), "the UI timer did not fire while the sweep was computed"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(maps, "sensitivity", gated)
     ticks = []
     timer = QtCore.QTimer()
     timer.setInterval(5)
-    timer.timeout.connect(lambda: dock.busy() and ticks.append(1))
+    timer.timeout.connect(lambda: dock.busy() and (ticks.append(1), ticked.set()))
     timer.start()
     with qtbot.waitSignal(dock.shown, timeout=60_000):
         assert dock.compute()
