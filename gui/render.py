@@ -160,6 +160,12 @@ class Renderer:
         self.window.timer.stop()
         if not self.window.load_scene(scene):
             self.window.shutdown()
+            from zoo.session import SessionError
+
+            try:  # again without the window, for the exception: a plugin's sets the status
+                scene.build(registry)
+            except SessionError as error:
+                raise UsageError(str(error)) from error
             raise UsageError(self.window.last_message or "the scene cannot be built")
         self.canvas = self.window.canvas
         self.canvas.setParent(None)

@@ -211,11 +211,19 @@ def test_zoo_run_and_render_print_one_line_for_a_failing_build(tmp_path, monkeyp
         "RuntimeError: no weights today"
     )
     out = str(tmp_path / "race.png")
-    for command in (["run", "x", "sgd"], ["render", "x", "sgd", "--frames", "1", "--out", out]):
+    from zoo.session import Scene, save_scene
+
+    scene = tmp_path / "scene.json"
+    save_scene(Scene(model="x", runs=[RunConfig("sgd")]), scene)
+    for command in (
+        ["run", "x", "sgd"],
+        ["render", "x", "sgd", "--frames", "1", "--out", out],
+        ["render", str(scene), "--frames", "1", "--out", out],
+    ):
         status = main(command)
         err = capsys.readouterr().err
         assert status == EXIT_PLUGIN, command  # not 2: nothing on the command line is wrong
-        assert err.count("\n") == 1 and err.startswith(line), err
+        assert err.count("\n") == 1 and line.split("error: ")[1] in err, err
     assert main(["--traceback", "run", "x", "sgd"]) == EXIT_PLUGIN
     err = capsys.readouterr().err
     assert "Traceback" in err and "raise RuntimeError('no weights today')" in err
