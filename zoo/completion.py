@@ -19,7 +19,7 @@ def add_parser(commands: Any) -> None:
         "Print a script that makes the shell complete zoo's commands, options and "
         "choices. Load it from your shell's start-up file.",
         [
-            'eval "$(zoo completion bash)"            # in ~/.bashrc',
+            "zoo completion bash > ~/.zoo.bash        # then: source ~/.zoo.bash in ~/.bashrc",
             "zoo completion zsh > ~/.zfunc/_zoo       # with ~/.zfunc on $fpath",
         ],
     )
