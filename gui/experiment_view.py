@@ -29,21 +29,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.palette import RUN_COLOURS
 from zoo.experiments import EXPERIMENTS, Cancelled, Result, format_value
 from zoo.workspace import LESSONS
 
-PALETTE = (
-    "#1f77b4",
-    "#d62728",
-    "#2ca02c",
-    "#ff7f0e",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-)
+#: Curve colours that read on the dark plots, as the runs' colours do on the canvas.
+PALETTE = RUN_COLOURS
 AGREE, DISAGREE = QColor("#2ca02c"), QColor("#d62728")
 #: Workers still running; they outlive a closed dock so Qt never destroys a running thread.
 _RUNNING: set[QThread] = set()
@@ -133,7 +124,7 @@ class ExperimentPanel(QWidget):
         for column in (1, 2, 3):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.plots = pg.GraphicsLayoutWidget()
-        self.plots.setBackground("w")
+        self.plots.setBackground("#10141c")
         self.plots.setMinimumHeight(280)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.table)
@@ -248,7 +239,12 @@ class ExperimentPanel(QWidget):
         columns = 2 if len(result.curves) > 1 else 1
         for index, (title, series) in enumerate(result.curves.items()):
             plot = self.plots.addPlot(row=index // columns, col=index % columns, title=title)
-            plot.addLegend(offset=(-5, 5), labelTextSize="8pt")
+            plot.addLegend(
+                offset=(-5, 5),
+                labelTextSize="8pt",
+                labelTextColor="#e8edf2",
+                brush=pg.mkBrush(16, 20, 28, 200),
+            )
             plot.showGrid(x=True, y=True, alpha=0.2)
             logarithmic = _wants_log(series.values())
             plot.setLogMode(x=False, y=logarithmic)
