@@ -1158,11 +1158,6 @@ def check_schedule(spec: ScheduleSpec, registry: Any = None) -> None:
     _raise_failures(run_checks("schedule", spec, registry))
 
 
-def check_record(kind: str, record: Any, registry: Any = None) -> None:
-    """Every check of ``kind`` on ``record``; ``AssertionError`` naming each failure."""
-    _raise_failures(run_checks(kind, record, registry))
-
-
 @dataclass(frozen=True)
 class KitCheck:
     """One (record, check) pair for a parametrised test: call it to run the check."""
@@ -1203,26 +1198,6 @@ def parametrize_checks(
     ]
     return pytest.mark.parametrize(
         "check", cases, ids=[f"{c.kind}-{c.record.name}-{c.check}" for c in cases]
-    )
-
-
-def parametrize_records(kind: str, plugin: str | None = None, registry: Any = None):
-    """A ``pytest.mark.parametrize`` over the registry's records of ``kind``.
-
-    The test receives ``record`` and ``registry``; ``plugin`` keeps one plugin's records.
-    """
-    import pytest
-
-    registry = registry if registry is not None else _default_registry()
-    names = [
-        name
-        for name in sorted(registry.records(kind))
-        if plugin is None or registry.provenance(kind, name).plugin == plugin
-    ]
-    return pytest.mark.parametrize(
-        ("record", "registry"),
-        [(registry.get(kind, name), registry) for name in names],
-        ids=names,
     )
 
 
