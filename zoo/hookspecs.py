@@ -85,7 +85,10 @@ def zoo_optimizers() -> Iterable[OptimizerSpec]:
     A step may call ``problem`` several times (line searches, perturbations): the engine
     counts each call for every run of the batch.  Evaluate some runs on their own through
     ``problem.for_rows(rows).loss(x[rows])`` (per-run line searches) and only those runs are
-    charged.  ``x`` is read-only during the step.  If ``step`` raises, writes into ``x``,
+    charged.  On minibatches row b of ``x`` is run b with its own samples: evaluate the
+    problem at the batch's rows (or at some of them through ``for_rows``), never at a
+    stack of more points.  ``x`` is read-only during the step.  If ``step`` raises, writes
+    into ``x``,
     returns the wrong shape, non-real or non-finite numbers, or the problem it calls returns
     a ``loss`` or ``grad`` of the wrong shape, the engine isolates the runs concerned and
     marks them failed or diverged with the reason; the other runs go on.
