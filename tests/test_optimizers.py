@@ -646,7 +646,14 @@ def test_newton_with_backtracking_moves_wherever_the_gradient_does_not_vanish(re
                 surface, "newton", steps=40, start=start, hyper={"backtracking": True},
                 registry=registry,
             )  # fmt: skip
-            assert run.status.state in ("running", "converged"), (surface, start, run.status)
+            # A run may also stop where it no longer moves, if that is a stationary point
+            # (Newton's method is drawn to saddles as well as minima).
+            settled = run.status.state == "stopped" and run.status.end.kind in ("minimum", "saddle")
+            assert run.status.state in ("running", "converged") or settled, (
+                surface,
+                start,
+                run.status,
+            )
             still = np.all(run.x[1:] == run.x[:-1], axis=1)
             assert not np.any(still & (run.grad_norm[:-1] > 1e-4)), (surface, start)
             assert np.all(np.diff(run.loss) <= 1e-12 * np.maximum(1, np.abs(run.loss[:-1])))
