@@ -64,6 +64,8 @@ def example_site(tmp_path_factory) -> Path:
             "pip",
             "install",
             "--quiet",
+            "--no-cache-dir",  # no lock on a cache another pip may be holding
+            "--disable-pip-version-check",
             "--no-deps",
             "--no-build-isolation",
             "--no-index",
