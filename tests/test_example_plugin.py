@@ -29,6 +29,8 @@ def installed(tmp_path_factory):
             "pip",
             "install",
             "--quiet",
+            "--no-cache-dir",
+            "--disable-pip-version-check",
             "--no-deps",
             "--no-build-isolation",
             "--no-index",

@@ -39,7 +39,7 @@ def test_new_plugin_refuses_bad_names_and_existing_folders(tmp_path, capsys):
 def test_new_plugin_installs_editable_and_passes_zoo_check_and_its_tests(tmp_path):
     assert main(["new-plugin", "demo", "--dir", str(tmp_path)]) == 0
     root = tmp_path / "demo"
-    pip = [sys.executable, "-m", "pip", "--quiet"]
+    pip = [sys.executable, "-m", "pip", "--quiet", "--disable-pip-version-check", "--no-cache-dir"]
     flags = ["--no-deps", "--no-build-isolation", "--no-index"]
     subprocess.run([*pip, "install", *flags, "-e", str(root)], check=True, timeout=300)
     try:

@@ -23,7 +23,7 @@ def test_the_wheel_runs_from_a_folder_holding_plugins_and_gui_packages(tmp_path)
         source,
         ignore=shutil.ignore_patterns(".venv", ".git", "build", "*.egg-info", "__pycache__"),
     )
-    pip = [sys.executable, "-m", "pip", "--quiet"]
+    pip = [sys.executable, "-m", "pip", "--quiet", "--disable-pip-version-check", "--no-cache-dir"]
     subprocess.run(
         [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", tmp_path / "dist", source],
         check=True,
