@@ -803,8 +803,8 @@ class RunSet:
                 state = _check_state(state, count)
                 group.append(run_ids, keep, state, hyper, sched)
             except Exception as error:
-                if count > 1:  # find the runs at fault one by one
-                    failed = True
+                if count > 1 and not isinstance(error, guard.PluginTimeout):
+                    failed = True  # find the runs at fault one by one
                 else:
                     failed = False
                     scheduling = isinstance(error, guard.PluginFault) and (
@@ -816,7 +816,7 @@ class RunSet:
                         else f"init raised {_describe(error)}"
                     )
                     blank = {
-                        name: np.zeros((1, *value.shape[1:]), value.dtype)
+                        name: np.zeros((count, *value.shape[1:]), value.dtype)
                         for name, value in group.state.items()
                     }
                     group.append(run_ids, keep, blank, hyper, sched)
@@ -824,10 +824,11 @@ class RunSet:
                 failed = False
             if not failed:
                 if message is not None:
-                    row = group.row(run_ids[0])
-                    group.code[row] = FAILED
-                    group.stop_step[row] = group.t[row]
-                    group.messages[run_ids[0]] = message
+                    for run_id in run_ids:
+                        row = group.row(run_id)
+                        group.code[row] = FAILED
+                        group.stop_step[row] = group.t[row]
+                        group.messages[run_id] = message
                 group.publish()
         if failed:
             if not group.run_ids:
@@ -1001,13 +1002,15 @@ class RunSet:
                 raise _StepFailure("step changed the state's keys")
             return x_new, new_state, counting.totals()
         except Exception as error:
-            if len(x) > 1:
+            # A step that hung is not tried again run by one run: each try would hang too.
+            if len(x) > 1 and not isinstance(error, guard.PluginTimeout):
                 self._step_one_by_one(group, problem, x, state, hyper, rows)
                 return None
-            row = 0 if rows is None else rows[0]
-            group.code[row] = FAILED
-            group.stop_step[row] = group.t[row]
-            group.messages[group.run_ids[row]] = _describe(error)
+            failing = np.arange(len(group)) if rows is None else rows
+            group.code[failing] = FAILED
+            group.stop_step[failing] = group.t[failing]
+            for row in failing:
+                group.messages[group.run_ids[row]] = _describe(error)
             group.invalidate()
             return None
 

@@ -6,12 +6,25 @@ through ``call``.  Whatever the plugin does (raise any exception, call ``sys.exi
 comes back as one ``PluginFault`` that names the record, its plugin, the plugin's
 distribution and the stage, with the original exception chained as ``__cause__``.  Only
 a genuine Ctrl-C (``KeyboardInterrupt``) passes through.
+
+A call that does not return within its stage's budget (``BUDGETS``; ten seconds for a
+step) is interrupted: a watchdog thread raises an exception in the calling thread
+(``PyThreadState_SetAsyncExc``), which ``call`` turns into a ``PluginTimeout``.  Python
+delivers it between bytecodes, so a loop written in Python stops at once, while a call
+blocked inside C code (``time.sleep``, a huge numpy product, a lock) stops only when
+that C call returns.  Budgets come from the environment variable ``ZOO_PLUGIN_TIMEOUT``
+(seconds, for every stage that has one) or from ``budgets(...)``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import os
+import threading
+import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,9 +43,27 @@ STAGE_VERBS = {
     "minibatch": "draw a minibatch",
     "factor": "compute its factor",
     "f": "evaluate",
+    "check": "pass its check",
 }
 #: Most records one hook may yield; a generator that never ends is cut off there.
 MAX_RECORDS_PER_HOOK = 10_000
+#: Environment variable that sets every budget below, in seconds.
+TIMEOUT_VARIABLE = "ZOO_PLUGIN_TIMEOUT"
+#: Seconds a call of each stage may take before it is interrupted.  Building a big model
+#: and importing a plugin may rightly take longer than one step.
+DEFAULT_BUDGETS = {
+    "import": 60.0,
+    "hook": 30.0,
+    "build": 60.0,
+    "init": 10.0,
+    "step": 10.0,
+    "loss": 10.0,
+    "grad": 10.0,
+    "minibatch": 10.0,
+    "factor": 10.0,
+    "f": 10.0,
+    "check": 60.0,  # one conformance check of one record (``zoo check``)
+}
 
 
 @dataclass(frozen=True)
@@ -80,10 +111,127 @@ def describe(error: BaseException) -> str:
     return text
 
 
-def call(origin: Origin, stage: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """``function(*args, **kwargs)``, with any failure but Ctrl-C turned into ``PluginFault``."""
+class PluginTimeout(PluginFault):
+    """A call into plugin code overran its budget and was interrupted."""
+
+    def __init__(self, origin: Origin, stage: str, budget: float) -> None:
+        super().__init__(origin, stage, f"did not return within {budget:g} s")
+        self.budget = budget
+
+
+class _Overrun(BaseException):
+    """Raised by the watchdog inside an overrunning call; a BaseException, so that a
+    plugin's ``except Exception`` does not swallow it."""
+
+
+def _budgets_from_environment() -> dict[str, float]:
+    budgets = dict(DEFAULT_BUDGETS)
+    text = os.environ.get(TIMEOUT_VARIABLE, "").strip()
     try:
-        return function(*args, **kwargs)
+        seconds = float(text) if text else None
+    except ValueError:
+        seconds = None
+    if seconds is not None and seconds > 0:
+        budgets = dict.fromkeys(budgets, seconds)
+    return budgets
+
+
+#: The budget of each stage in seconds; a stage missing here is not timed.
+BUDGETS: dict[str, float] = _budgets_from_environment()
+
+
+@contextlib.contextmanager
+def budgets(**seconds: float) -> Iterator[None]:
+    """Within the block, calls of the named stages have these budgets (``step=0.5``)."""
+    before = dict(BUDGETS)
+    BUDGETS.update(seconds)
+    try:
+        yield
+    finally:
+        BUDGETS.clear()
+        BUDGETS.update(before)
+
+
+class _Watchdog:
+    """One daemon thread that interrupts calls past their deadline.
+
+    ``_active`` maps a thread's id to its one watched call ``[deadline, budget, fired]``
+    (a call nested in a watched call runs under the outer call's budget).  Entering and
+    leaving a call is a dict store and pop, so a guarded call costs well under a
+    microsecond more; the thread looks at the deadlines a few times a second."""
+
+    POLL = 0.25  # seconds between looks, at most; less for small budgets
+    REFIRE = 1.0  # seconds before interrupting again a call that swallowed the first
+
+    def __init__(self) -> None:
+        self._active: dict[int, list] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._set_exc = getattr(
+            getattr(ctypes, "pythonapi", None), "PyThreadState_SetAsyncExc", None
+        )
+        if self._set_exc is not None:
+            self._set_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
+
+    def enter(self, budget: float) -> list | None:
+        ident = threading.get_ident()
+        if ident in self._active or self._set_exc is None:
+            return None
+        entry = [time.monotonic() + budget, budget, False, ident]
+        self._active[ident] = entry
+        if self._thread is None:
+            self._start()
+        return entry
+
+    def leave(self, entry: list) -> None:
+        if self._active.get(entry[3]) is entry:
+            self._active.pop(entry[3], None)
+        if entry[2]:
+            with self._lock:  # the interrupt may be sent but not yet delivered: take it back
+                self._set_exc(entry[3], ctypes.py_object())  # type: ignore[misc]
+                entry[2] = False
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._watch, name="zoo-guard", daemon=True)
+                self._thread.start()
+
+    def _watch(self) -> None:
+        while True:
+            entries = list(self._active.values())
+            smallest = min((entry[1] for entry in entries), default=self.POLL * 4)
+            time.sleep(min(self.POLL, smallest / 4))
+            now = time.monotonic()
+            for entry in entries:
+                if now <= entry[0]:
+                    continue
+                with self._lock:
+                    if self._active.get(entry[3]) is entry:
+                        entry[2] = True
+                        entry[0] = now + self.REFIRE
+                        self._set_exc(entry[3], ctypes.py_object(_Overrun))  # type: ignore[misc]
+
+
+_WATCHDOG = _Watchdog()
+
+
+def call(origin: Origin, stage: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``function(*args, **kwargs)``, with any failure but Ctrl-C turned into ``PluginFault``,
+    and a call past its stage's budget interrupted as ``PluginTimeout``."""
+    budget = BUDGETS.get(stage)
+    entry = None if budget is None else _WATCHDOG.enter(budget)
+    try:
+        try:
+            return function(*args, **kwargs)
+        finally:
+            if entry is not None:
+                _WATCHDOG.leave(entry)
+    except _Overrun:
+        if entry is not None:
+            _WATCHDOG.leave(entry)  # again: the interrupt may have landed in the first leave
+            raise PluginTimeout(origin, stage, entry[1]) from None
+        raise  # an outer watched call overran: it reports the timeout
     except PluginFault:
         raise
     except (Exception, SystemExit) as error:
@@ -115,4 +263,14 @@ def collect(origin: Origin, function: Callable[[], Any]) -> list[Any]:
     return call(origin, "hook", gather)
 
 
-__all__ = ["MAX_RECORDS_PER_HOOK", "Origin", "PluginFault", "call", "collect", "describe"]
+__all__ = [
+    "BUDGETS",
+    "MAX_RECORDS_PER_HOOK",
+    "Origin",
+    "PluginFault",
+    "PluginTimeout",
+    "budgets",
+    "call",
+    "collect",
+    "describe",
+]

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from zoo import guard
 from zoo.problem import BuildContext, Problem, contract_errors, missing_needs, row_matmul
 from zoo.randomness import run_sample
 from zoo.specs import (
@@ -1091,13 +1092,16 @@ def run_check(kind: str, record: Any, check: str, env: _Env | None = None) -> Ch
 
     env = env or _Env()
     name = getattr(record, "name", "?")
-    try:
-        CHECKS[kind][check](record, env)
-    except NotApplicable as reason:
-        return CheckResult(kind, name, check, SKIP, str(reason))
-    except AssertionError as failure:
-        return CheckResult(kind, name, check, FAIL, str(failure))
-    except Exception as error:
+    try:  # under the guard, so a record that hangs or calls sys.exit() fails this check
+        guard.call(guard.Origin(kind, name), "check", CHECKS[kind][check], record, env)
+    except guard.PluginTimeout as timeout:
+        return CheckResult(kind, name, check, FAIL, timeout.reason)
+    except guard.PluginFault as fault:
+        error = fault.__cause__
+        if isinstance(error, NotApplicable):
+            return CheckResult(kind, name, check, SKIP, str(error))
+        if isinstance(error, AssertionError):
+            return CheckResult(kind, name, check, FAIL, str(error))
         return CheckResult(kind, name, check, FAIL, f"raised {describe(error)}")
     return CheckResult(kind, name, check, PASS)
 
