@@ -2,10 +2,13 @@
 
 Choices go straight to the workspace; a model that cannot be built (a bad formula, a
 plugin whose build raises) is reported in red here and the chooser shows the model
-still on the canvas."""
+still on the canvas.  A typed formula is compiled in a background thread first (sympy may
+need seconds), so the window keeps answering; an edit made meanwhile supersedes it."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
@@ -13,6 +16,7 @@ from typing import Any
 from PySide6 import QtCore, QtWidgets
 
 from gui.forms import ParamForm
+from zoo import expr
 from zoo.engine import EngineError
 from zoo.workspace import Workspace, WorkspaceBusy
 
@@ -24,6 +28,8 @@ class ModelPanel(QtWidgets.QWidget):
 
     #: Something that changed, for the window's status bar and dialogs.
     report = QtCore.Signal(str)
+    #: A formula compiled in the background: its token, model name and settings.
+    compiled = QtCore.Signal(int, str, object)
 
     def __init__(self, workspace: Workspace, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
@@ -67,6 +73,8 @@ class ModelPanel(QtWidgets.QWidget):
         self.long_operation: Callable[[], AbstractContextManager] = nullcontext
         self._name = ""
         self._quiet = False
+        self._compiling = 0  # token of the latest background compile
+        self.compiled.connect(self._compiled)
 
     def show_model(self) -> None:
         """Show the workspace's model (after a build), without changing anything."""
@@ -113,7 +121,44 @@ class ModelPanel(QtWidgets.QWidget):
     def _setting_changed(self, _name: str, _value: Any) -> None:
         if not self._quiet and self.form is not None:
             values = self.form.values()
-            self._build(lambda: self.workspace.set_model(self._name, values))
+            name = self._name
+            texts = self._formulas(name, values)
+            self._compiling += 1
+            if not texts:
+                self._build(lambda: self.workspace.set_model(name, values))
+                return
+            token = self._compiling
+            self.show_error("")
+            self.message.setText("compiling the formula …")
+            threading.Thread(
+                target=self._compile_in_background, args=(token, name, values, texts), daemon=True
+            ).start()
+
+    def _formulas(self, name: str, values: dict[str, Any]) -> list[str]:
+        """The formula settings of a formula model not compiled yet."""
+        spec = self.workspace.registry.models.get(name)
+        if spec is None or spec.family != "formula":
+            return []
+        return [
+            values[param.name]
+            for param in spec.params
+            if param.kind == "text"
+            and isinstance(values.get(param.name), str)
+            and not expr.is_compiled(values[param.name])
+            and _parses(values[param.name])  # a refused text is reported at once
+        ]
+
+    def _compile_in_background(self, token: int, name: str, values: Any, texts: list) -> None:
+        for text in texts:
+            with contextlib.suppress(expr.FormulaError):  # kept: the build reports it at once
+                expr.compile_formula(text)
+        self.compiled.emit(token, name, values)
+
+    def _compiled(self, token: int, name: str, values: Any) -> None:
+        if token != self._compiling or name != self._name:
+            return  # a later edit or another model superseded it
+        self.message.clear()
+        self._build(lambda: self.workspace.set_model(name, values))
 
     def _emit_seed(self, value: int) -> None:
         if not self._quiet:
@@ -153,6 +198,14 @@ class ModelPanel(QtWidgets.QWidget):
             self.message.clear()
         else:
             self.message.setText(message)
+
+
+def _parses(text: str) -> bool:
+    try:
+        expr.parse_formula(text)
+    except expr.FormulaError:
+        return False
+    return True
 
 
 def _discard(widget: QtWidgets.QWidget) -> None:

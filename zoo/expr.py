@@ -6,6 +6,14 @@ run.  The sympy expression is then built by walking the checked tree, so no user
 reaches ``eval``, ``exec``, ``compile`` or ``sympify``.  sympy differentiates it and
 ``lambdify`` turns the loss, gradient and Hessian into batched numpy functions that return
 NaN where the formula is undefined instead of raising.
+
+``min`` and ``max`` are not sympy's ``Min``/``Max`` while differentiating: their derivatives
+are ``Heaviside(a − Max(…))`` terms whose ``lambdify`` with common-subexpression elimination
+grows with the square of the argument count and takes minutes for eight arguments.  Here
+they are functions of their own whose derivative with respect to argument i is "argument i's
+share of the extreme" (1 where it alone is the largest, 1/k where k tie, 0 elsewhere),
+evaluated by an argmax in numpy; their own derivative is 0 almost everywhere.  Compiling
+has a budget (``COMPILE_BUDGET``) past which the formula is refused.
 """
 
 from __future__ import annotations
@@ -14,10 +22,12 @@ import ast
 import math
 import warnings
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import numpy as np
+
+from zoo import guard
 
 #: Longest formula accepted, in characters.
 MAX_LENGTH = 500
@@ -27,6 +37,10 @@ MAX_DEPTH = 40
 MAX_EXPONENT = 100
 #: Largest number of decimal digits a constant power may produce (9**100 has 96).
 MAX_POWER_DIGITS = 1000
+#: Seconds that differentiating and vectorising a formula may take before it is refused.
+COMPILE_BUDGET = 5.0
+#: Most arguments of a min or max that sympy is asked to simplify (it compares them pairwise).
+_SYMPY_EXTREME_ARGS = 8
 
 VARIABLES = ("x", "y")
 CONSTANTS = ("pi", "e")
@@ -142,6 +156,13 @@ class _Checker:
             raise self.refuse(node, f"'{_snippet(self.text, node)}' is not a real number")
         if isinstance(value, float) and not math.isfinite(value):
             raise self.refuse(node, f"the number '{_snippet(self.text, node)}' is too large")
+        if isinstance(value, int) and value.bit_length() > 1000:  # float() may overflow
+            try:
+                float(value)
+            except OverflowError:
+                raise self.refuse(
+                    node, f"the number '{_snippet(self.text, node)}' is too large (over 1.8e308)"
+                ) from None
 
     def check_name(self, node: ast.Name) -> None:
         if node.id in VARIABLES or node.id in CONSTANTS:
@@ -263,15 +284,30 @@ def _constant_value(node: ast.AST) -> float | None:
 
 
 def _too_deep(tree: ast.AST) -> ast.AST | None:
-    """The first node nested deeper than ``MAX_DEPTH``, found without recursion."""
-    stack = [(tree, 0)]
+    """The first node nested deeper than ``MAX_DEPTH``, found without recursion.
+
+    A chain of one operator (``a + b + c + …``, which the parser nests to the left) counts
+    as one level, as it reads: a plain sum of many terms is not deep."""
+    stack = [(tree, 0, None)]
     while stack:
-        node, depth = stack.pop()
+        node, depth, parent = stack.pop()
+        if _chained(parent, node):
+            depth -= 1
         if depth > MAX_DEPTH:
             return node
         children = [c for c in ast.iter_child_nodes(node) if hasattr(c, "lineno")]
-        stack.extend((child, depth + 1) for child in reversed(children))
+        stack.extend((child, depth + 1, node) for child in reversed(children))
     return None
+
+
+def _chained(parent: ast.AST | None, node: ast.AST) -> bool:
+    """``node`` is the left operand of ``parent`` under the same + − or × ÷ operator."""
+    groups = ((ast.Add, ast.Sub), (ast.Mult, ast.Div))
+    if not (isinstance(parent, ast.BinOp) and isinstance(node, ast.BinOp)):
+        return False
+    if parent.left is not node:
+        return False
+    return any(isinstance(parent.op, g) and isinstance(node.op, g) for g in groups)
 
 
 def parse_formula(text: str) -> ast.Expression:
@@ -379,6 +415,8 @@ def _sympy_tree(text: str, tree: ast.Expression) -> Any:
     x, y = sympy.symbols("x y", real=True)
     names = {"x": x, "y": y, "pi": sympy.pi, "e": sympy.E}
     functions = {**UNARY_FUNCTIONS, **VARIADIC_FUNCTIONS}
+    largest, smallest, _ = _extremes()
+    extremes = {"max": largest, "min": smallest}
     undefined = (sympy.zoo, sympy.nan, sympy.oo, -sympy.oo)
 
     def power(node: ast.BinOp, base: Any, exponent: Any) -> Any:
@@ -418,7 +456,11 @@ def _sympy_tree(text: str, tree: ast.Expression) -> Any:
                     ast.Div: lambda a, b: a / b,
                 }[type(node.op)](left, right)
         else:  # a call, checked to be one of FUNCTIONS
-            function = getattr(sympy, functions[node.func.id])
+            name = node.func.id
+            if name in VARIADIC_FUNCTIONS:
+                function = extremes[name]
+            else:
+                function = getattr(sympy, functions[name])
             result = function(*[walk(argument) for argument in node.args])
         if result.has(*undefined):
             raise checker.refuse(node, f"'{_snippet(text, node)}' is undefined")
@@ -427,27 +469,145 @@ def _sympy_tree(text: str, tree: ast.Expression) -> Any:
     return walk(tree.body), (x, y)
 
 
+@cache
+def _extremes() -> tuple[Any, Any, Any]:
+    """The sympy functions ``ZooMax``, ``ZooMin`` and ``ZooShare`` (see the module notes),
+    made once, on first use, so that importing this module does not import sympy."""
+    import sympy
+
+    class ZooShare(sympy.Function):
+        """``ZooShare(sign, i, *args)``: argument i's share of the max (sign 1) or min
+        (sign −1) of ``args``; piecewise constant, so its derivative is 0 (a delta at ties)."""
+
+        def fdiff(self, argindex: int = 1) -> Any:
+            return sympy.S.Zero
+
+    class _Extreme(sympy.Function):
+        sign = 1
+        exact: Any = None
+
+        @classmethod
+        def eval(cls, *args: Any) -> Any:
+            if all(argument.is_number for argument in args):
+                return cls.exact(*args)  # constants fold exactly, as sympy's own
+            if len(args) > _SYMPY_EXTREME_ARGS:
+                return None
+            # sympy drops arguments that can never be the extreme (Min(-1, exp(y)) = -1).
+            exact = cls.exact(*args)
+            if not isinstance(exact, cls.exact):
+                return exact
+            if len(exact.args) < len(args):
+                return cls(*exact.args)
+            return None
+
+        def fdiff(self, argindex: int = 1) -> Any:
+            return ZooShare(self.sign, argindex - 1, *self.args)
+
+    class ZooMax(_Extreme):
+        sign, exact = 1, sympy.Max
+
+    class ZooMin(_Extreme):
+        sign, exact = -1, sympy.Min
+
+    return ZooMax, ZooMin, ZooShare
+
+
+def _numpy_largest(*args: Any) -> Any:
+    return np.max(np.stack(np.broadcast_arrays(*args)), axis=0)
+
+
+def _numpy_smallest(*args: Any) -> Any:
+    return np.min(np.stack(np.broadcast_arrays(*args)), axis=0)
+
+
+def _numpy_share(sign: Any, index: Any, *args: Any) -> Any:
+    """1 where argument ``index`` is the only extreme, 1/k where k arguments tie for it."""
+    values = np.stack(np.broadcast_arrays(*args)) * sign
+    ties = values == values.max(axis=0)
+    return ties[int(index)] / ties.sum(axis=0)
+
+
+_NUMPY_EXTREMES = {"ZooMax": _numpy_largest, "ZooMin": _numpy_smallest, "ZooShare": _numpy_share}
+
+
+def _as_sympy_extremes(expression: Any) -> Any:
+    """The expression with sympy's own ``Max``/``Min`` in place of ours, for showing it."""
+    import sympy
+
+    largest, smallest, _ = _extremes()
+
+    def rebuild(exact: Any) -> Any:
+        # sympy's Max compares its arguments pairwise: seconds for thirty of them.
+        return lambda *args: exact(*args, evaluate=len(args) <= _SYMPY_EXTREME_ARGS)
+
+    return expression.replace(largest, rebuild(sympy.Max)).replace(smallest, rebuild(sympy.Min))
+
+
 def _numpy_function(symbols: Any, expressions: Any) -> Any:
-    """lambdify with DiracDelta (the second derivative of abs, min, max) taken as 0, the
-    value it has almost everywhere, since numpy has no delta."""
+    """lambdify with DiracDelta (the second derivative of abs) taken as 0, the value it has
+    almost everywhere, since numpy has no delta."""
     import sympy
 
     expressions = [e.replace(sympy.DiracDelta, lambda *_: sympy.S.Zero) for e in expressions]
-    return sympy.lambdify(symbols, expressions, modules="numpy", cse=True)
+    return sympy.lambdify(symbols, expressions, modules=[_NUMPY_EXTREMES, "numpy"], cse=True)
 
 
-def compile_formula(text: str) -> Formula:
-    """Parse, check, differentiate and vectorise ``text``; ``FormulaError`` if refused.
+def compile_formula(text: str, budget: float | None = None) -> Formula:
+    """Parse, check, differentiate and vectorise ``text``; ``FormulaError`` if refused,
+    also when that takes longer than ``budget`` seconds (``COMPILE_BUDGET``).
 
-    Compiled formulas are kept (by text), since a model is rebuilt on every settings change.
+    Compiled and refused formulas are kept (by text), since a model is rebuilt on every
+    settings change.
     """
     if not isinstance(text, str):
         raise FormulaError(f"a formula is text, not {type(text).__name__}")
-    return _compile(text)
+    seconds = COMPILE_BUDGET if budget is None else budget
+    known = _COMPILED.get(text)
+    if isinstance(known, Formula):
+        return known
+    if isinstance(known, FormulaError) and not (
+        isinstance(known, _TooSlow) and known.budget < seconds
+    ):
+        raise FormulaError(known.reason, known.column)
+    try:
+        result: Formula | FormulaError = guard.call_within(
+            seconds, guard.Origin("formula", text), "compile", _compile_now, text
+        )
+    except guard.PluginTimeout:
+        result = _TooSlow(seconds)
+    except guard.PluginFault as fault:
+        cause = fault.__cause__
+        result = (
+            cause
+            if isinstance(cause, FormulaError)
+            else FormulaError(f"cannot be differentiated: {fault.reason}")
+        )
+    if len(_COMPILED) >= _MOST_KEPT:
+        _COMPILED.pop(next(iter(_COMPILED)), None)
+    _COMPILED[text] = result
+    if isinstance(result, FormulaError):
+        raise FormulaError(result.reason, result.column)
+    return result
 
 
-@lru_cache(maxsize=64)
-def _compile(text: str) -> Formula:
+def is_compiled(text: str) -> bool:
+    """Whether ``text`` was compiled or refused already, so that doing it again is quick."""
+    return text in _COMPILED
+
+
+class _TooSlow(FormulaError):
+    def __init__(self, budget: float) -> None:
+        super().__init__(f"the formula takes more than {budget:g} s to differentiate; simplify it")
+        self.budget = budget
+
+
+#: Formulas compiled and refused, by text, since a model is rebuilt on every settings
+#: change; a refusal for taking too long is kept with its budget.
+_COMPILED: dict[str, Formula | FormulaError] = {}
+_MOST_KEPT = 64
+
+
+def _compile_now(text: str) -> Formula:
     tree = parse_formula(text)
     try:
         expression, symbols = _sympy_tree(text, tree)
@@ -463,9 +623,10 @@ def _compile(text: str) -> Formula:
         raise
     except Exception as error:  # sympy refusing a corner case must not crash the caller
         raise FormulaError(f"cannot be differentiated: {error}") from None
+    _refuse_if_nowhere_real(text, loss)
     return Formula(
         text=text,
-        sympy=expression,
+        sympy=_as_sympy_extremes(expression),
         gradient=gradient,
         hessian=hessian,
         _loss=loss,
@@ -474,4 +635,25 @@ def _compile(text: str) -> Formula:
     )
 
 
-__all__ = ["MAX_LENGTH", "Formula", "FormulaError", "compile_formula", "parse_formula"]
+def _refuse_if_nowhere_real(text: str, loss: Any) -> None:
+    """Refuse a formula that has no real value anywhere on a wide grid (``sqrt(-1)``):
+    it would draw nothing and every run on it would stop at once."""
+    ticks = np.concatenate([-np.logspace(3, -3, 20), [0.0], np.logspace(-3, 3, 20)])
+    u, v = (axis.ravel() for axis in np.meshgrid(ticks, ticks))
+    values = _evaluate(loss, u, v, ())
+    if np.isnan(values).all():
+        raise FormulaError(
+            "the formula has no real value anywhere (it is undefined or complex at every point "
+            "tried, from -1000 to 1000 in x and y)"
+        )
+
+
+__all__ = [
+    "COMPILE_BUDGET",
+    "MAX_LENGTH",
+    "Formula",
+    "FormulaError",
+    "compile_formula",
+    "is_compiled",
+    "parse_formula",
+]

@@ -155,8 +155,10 @@ def budgets(**seconds: float) -> Iterator[None]:
 class _Watchdog:
     """One daemon thread that interrupts calls past their deadline.
 
-    ``_active`` maps a thread's id to its one watched call ``[deadline, budget, fired]``
-    (a call nested in a watched call runs under the outer call's budget).  Entering and
+    ``_active`` maps a thread's id to its innermost watched call ``[deadline, budget,
+    fired, thread, outer]``; a nested call is watched only if it must end before the call
+    it is nested in (a formula compiled within a model's build), else it runs under the
+    outer call's budget.  Entering and
     leaving a call is a dict store and pop, so a guarded call costs well under a
     microsecond more; the thread looks at the deadlines a few times a second."""
 
@@ -174,10 +176,14 @@ class _Watchdog:
             self._set_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
 
     def enter(self, budget: float) -> list | None:
-        ident = threading.get_ident()
-        if ident in self._active or self._set_exc is None:
+        if self._set_exc is None:
             return None
-        entry = [time.monotonic() + budget, budget, False, ident]
+        ident = threading.get_ident()
+        deadline = time.monotonic() + budget
+        outer = self._active.get(ident)
+        if outer is not None and outer[0] <= deadline:
+            return None  # the call it is nested in ends first
+        entry = [deadline, budget, False, ident, outer]
         self._active[ident] = entry
         if self._thread is None:
             self._start()
@@ -185,7 +191,10 @@ class _Watchdog:
 
     def leave(self, entry: list) -> None:
         if self._active.get(entry[3]) is entry:
-            self._active.pop(entry[3], None)
+            if entry[4] is None:
+                self._active.pop(entry[3], None)
+            else:
+                self._active[entry[3]] = entry[4]  # back to the call it is nested in
         if entry[2]:
             with self._lock:  # the interrupt may be sent but not yet delivered: take it back
                 self._set_exc(entry[3], ctypes.py_object())  # type: ignore[misc]
@@ -219,7 +228,18 @@ _WATCHDOG = _Watchdog()
 def call(origin: Origin, stage: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``function(*args, **kwargs)``, with any failure but Ctrl-C turned into ``PluginFault``,
     and a call past its stage's budget interrupted as ``PluginTimeout``."""
-    budget = BUDGETS.get(stage)
+    return call_within(BUDGETS.get(stage), origin, stage, function, *args, **kwargs)
+
+
+def call_within(
+    budget: float | None,
+    origin: Origin,
+    stage: str,
+    function: Callable[..., T],
+    *args: Any,
+    **kwargs: Any,
+) -> T:
+    """``call`` with a budget of its own (``None``: no budget but an outer call's)."""
     entry = None if budget is None else _WATCHDOG.enter(budget)
     try:
         try:
@@ -271,6 +291,7 @@ __all__ = [
     "PluginTimeout",
     "budgets",
     "call",
+    "call_within",
     "collect",
     "describe",
 ]
