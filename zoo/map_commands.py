@@ -26,6 +26,12 @@ MAP_SUFFIXES = (".png", ".csv", ".npz")
 TUNE_SUFFIXES = (".csv", ".npz")
 
 
+#: Bounds on the sizes a map or tune may ask for: each is runs × steps of work and memory.
+MOST_STEPS = 100_000
+MOST_STARTS = 4096
+MOST_VALUES = 4096
+
+
 def _usage_error(message: str) -> Exception:
     from zoo.cli import UsageError
 
@@ -203,8 +209,10 @@ def command_map(args: argparse.Namespace) -> int:
 
     if not 1 <= args.grid <= 1024:
         raise _usage_error("--grid must be from 1 to 1024")
-    if args.steps < 1:
-        raise _usage_error("--steps must be 1 or more")
+    if not 1 <= args.steps <= MOST_STEPS:
+        raise _usage_error(f"--steps must be from 1 to {MOST_STEPS:,}")
+    if not 0 <= args.starts <= MOST_STARTS:
+        raise _usage_error(f"--starts must be from 0 to {MOST_STARTS:,}")
     out = _out_path(args.out, MAP_SUFFIXES)
     registry = load_registry()
     problem = _problem(args, registry)
@@ -381,8 +389,15 @@ def _print_summary(summary: dict[str, Any]) -> None:
 def command_tune(args: argparse.Namespace) -> int:
     from zoo.cli import _print_table, parse_named
 
-    if args.values < 2 or args.starts < 1 or args.steps < 1:
-        raise _usage_error("--values must be 2 or more, --starts and --steps 1 or more")
+    if not (
+        2 <= args.values <= MOST_VALUES
+        and 1 <= args.starts <= MOST_STARTS
+        and 1 <= args.steps <= MOST_STEPS
+    ):
+        raise _usage_error(
+            f"--values must be from 2 to {MOST_VALUES:,}, --starts from 1 to {MOST_STARTS:,} "
+            f"and --steps from 1 to {MOST_STEPS:,}"
+        )
     out = _out_path(args.out, TUNE_SUFFIXES)
     low, high = _numbers(args.lr, 2, "--lr", sep=":")
     if not 0 < low < high:
