@@ -195,6 +195,12 @@ class Canvas(pg.PlotWidget):
 
         self.loader = LandscapeLoader()
         self.loader.ready.connect(self._landscape_ready)
+        #: Shown while a model's first landscape is computed in the background.
+        self.busy_label = QtWidgets.QLabel("computing the landscape …", self)
+        self.busy_label.setStyleSheet("color: #c8d0da; background: transparent; padding: 6px")
+        self.busy_label.move(60, 8)
+        self.busy_label.adjustSize()
+        self.busy_label.hide()
         self._compute: Callable[[Any], Callable[[], Any]] | None = None
         self._token = -1
         self.one_dimensional = False
@@ -237,6 +243,12 @@ class Canvas(pg.PlotWidget):
         if first is not None:
             self._token = self.loader.request(lambda: iter(()))
             self._show(first, *prepare(first))
+        else:  # the old model's picture must not stay up as if it were this one's
+            self.grid = None
+            self.image.clear()
+            self.contours.setData([], [])
+            self.loss_curve.setData([], [])
+            self.busy_label.show()
         # The visible view, not the requested one: a locked aspect widens one side.
         self._request_landscape(force=True)
         self._refresh.start()  # and once more when the view has settled
@@ -277,6 +289,7 @@ class Canvas(pg.PlotWidget):
             self._show(grid, scale, contours)
 
     def _show(self, grid: Grid, scale: Any, contours: np.ndarray) -> None:
+        self.busy_label.hide()
         self.grid = grid
         self._shown_view = grid.view
         if len(grid.ys) == 1:

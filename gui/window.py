@@ -11,6 +11,8 @@ workspace's ``guard``), so the run set is never changed while a worker steps it.
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +43,9 @@ from zoo.session import Scene, SessionError
 from zoo.workspace import Workspace, WorkspaceBusy, default_scene
 
 RESOLUTION = 256
+#: Longest the first landscape of a model may take on the UI thread; longer ones are
+#: computed in the background while the canvas says so.
+FIRST_GRID_SECONDS = 0.25
 
 
 class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWindow):
@@ -318,7 +323,11 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         def source(view: Any) -> Callable[[], Any]:
             return lambda: (ws.grid(view, resolution) for resolution in (64, RESOLUTION))
 
-        first = ws.grid(view, RESOLUTION if one_d else 64)
+        # A cheap landscape is drawn at once, so the window never opens blank; one that
+        # would hold the UI (a big network) is computed in the background like every other.
+        resolution = RESOLUTION if one_d else 64
+        cheap = _seconds_per_point(problem) * resolution ** (1 if one_d else 2) < FIRST_GRID_SECONDS
+        first = ws.grid(view, resolution) if cheap else None
         self.canvas.set_landscape_source(source, view, one_d, first=first)
         if problem.dim > 2:
             self.canvas.plot_item.setLabel("bottom", "a (plane)")
@@ -668,3 +677,13 @@ class _InputDropper(QtCore.QObject):
 
     def eventFilter(self, watched: QtCore.QObject, event: QtCore.QEvent) -> bool:
         return event.type() in self.DROPPED
+
+
+def _seconds_per_point(problem: Any) -> float:
+    """How long one loss evaluation takes, measured once at the start."""
+    start = np.asarray(problem.start, dtype=float).reshape(1, -1)
+    begin = time.perf_counter()
+    # A loss that fails here fails in the grid too, which says what is wrong.
+    with np.errstate(all="ignore"), contextlib.suppress(Exception):
+        problem.loss(start)
+    return time.perf_counter() - begin
