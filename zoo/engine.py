@@ -1097,7 +1097,8 @@ class RunSet:
         ``ended``: stop the runs whose point has not changed for ``STALL_STEPS`` steps, and
         classify the runs that stopped just now."""
         # One comparison of the whole batch: a run can only be still if a coordinate is.
-        if group.watch_stalls and (group.any_still or (x_new == x).any()):
+        # ``gtol=0`` asks for every step: then a still run is not stopped either.
+        if group.watch_stalls and self.gtol > 0 and (group.any_still or (x_new == x).any()):
             rows = np.arange(len(group)) if index is None else index
             same = (x_new == x).all(axis=1)
             still = np.where(same, group.still[rows] + 1, 0)
@@ -1315,7 +1316,8 @@ def simulate(
 
     ``model`` and ``optimizer`` are registry names, specs or (model) a ``Problem``;
     ``schedule`` is a name, a spec, or ``(name_or_spec, params)``.  A run that converges
-    (gradient norm ≤ ``gtol``), diverges or fails stops early; its trajectory ends there.
+    (gradient norm ≤ ``gtol``), stops moving, diverges or fails stops early; its trajectory
+    ends there.  ``gtol=0`` takes every step unless the run diverges or fails.
     ``history`` is as for ``RunSet`` (every step by default).  Never raises for what
     the optimizer does; raises ``EngineError`` for bad set-up.
     """
