@@ -9,6 +9,7 @@ vendor maths library that is not correctly rounded) is described in ``docs/optim
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -26,10 +27,43 @@ def fused(a, b, c):
     Correctly rounded except when the exact product lies halfway between two doubles and c
     is smaller than its rounding error: then the tie goes to even rather than towards c.
     Products too small for Dekker's algorithm (subnormal or nearly) are rounded exactly from
-    rationals instead."""
+    rationals instead.  Large arrays are worked through in blocks that stay in cache, with
+    the same operations in the same order, so the result does not depend on the blocking."""
     a, b, c = np.asarray(a, dtype=float), np.asarray(b, dtype=float), np.asarray(c, dtype=float)
     if max(a.size, b.size, c.size) <= _SMALL:
         return _fused_small(a, b, c)
+    shape = np.broadcast_shapes(a.shape, b.shape, c.shape)
+    result = np.empty(shape)
+    if len(shape) < 1 or shape[0] < 2:
+        _fused_block(a, b, c, result)
+        return result
+    rows = max(1, _BLOCK // max(1, result[0].size))
+    a, b, c = (_uniform(x, shape) for x in (a, b, c))
+    for lo in range(0, shape[0], rows):
+        hi = lo + rows
+        # Operands that vary along the first axis are cut with it; the others are shared.
+        _fused_block(
+            *(x[lo:hi] if x.ndim and x.shape[0] > 1 else x for x in (a, b, c)), result[lo:hi]
+        )
+    return result
+
+
+def _uniform(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``x`` ready to broadcast to ``shape``: one value if all of its are the same bits (a
+    hyper-parameter column shared by every run), as numpy broadcasts a column slowly."""
+    if x.shape == shape or x.ndim == 0:
+        return x
+    if x.size and (x.reshape(-1).view(np.int64) == x.reshape(-1)[:1].view(np.int64)).all():
+        return x.reshape(-1)[:1].reshape(())
+    return x.reshape((1,) * (len(shape) - x.ndim) + x.shape)
+
+
+#: Elements per block of a large ``fused``: its dozen temporaries stay within the L2 cache.
+_BLOCK = 8192
+
+
+def _fused_block(a: np.ndarray, b: np.ndarray, c: np.ndarray, out: np.ndarray) -> None:
+    """``fused`` of one block, written into ``out``: in place, one temporary per term."""
     product = a * b
     a_high = _SPLIT * a
     a_high -= a_high - a
@@ -37,28 +71,27 @@ def fused(a, b, c):
     b_high = _SPLIT * b
     b_high -= b_high - b
     b_low = b - b_high
-    error = a_high * b_high
+    error = np.multiply(a_high, b_high, out=np.empty(out.shape))
     error -= product
-    error += a_high * b_low
-    error += a_low * b_high
-    error += a_low * b_low
-    total = product + c
-    virtual = total - product
+    term = np.multiply(a_high, b_low, out=np.empty(out.shape))
+    error += term
+    error += np.multiply(a_low, b_high, out=term)
+    error += np.multiply(a_low, b_low, out=term)
+    total = np.add(product, c, out=np.empty(out.shape))
+    virtual = np.subtract(total, product, out=term)
     error += product - (total - virtual)
-    error += c - virtual
-    result = total + error
-    tiny = np.abs(product) < _TINY
-    if tiny.any():
-        tiny &= (a != 0) & (b != 0)
+    error += np.subtract(c, virtual, out=virtual)
+    np.add(total, error, out=out)
+    if np.abs(product).min() < _TINY:
+        tiny = np.broadcast_to((np.abs(product) < _TINY) & (a != 0) & (b != 0), out.shape)
         if tiny.any():
-            result = np.array(np.broadcast_to(result, tiny.shape))
             where = np.flatnonzero(tiny)
             parts = [np.broadcast_to(part, tiny.shape).flat[where] for part in (a, b, c)]
-            result.flat[where] = [_exact(*map(float, abc)) for abc in zip(*parts, strict=True)]
-    if np.isfinite(result).all():
-        return result
-    # Splitting overflows near the top of the float range; there plain arithmetic will do.
-    return np.where(np.isfinite(result), result, total)
+            exact = [_exact(*map(float, abc)) for abc in zip(*parts, strict=True)]
+            out.flat[where] = exact
+    if not math.isfinite(np.add.reduce(out, axis=None)):
+        # Splitting overflows near the top of the float range; there plain arithmetic will do.
+        np.copyto(out, np.broadcast_to(total, out.shape), where=~np.isfinite(out))
 
 
 #: Below this many elements Python floats beat numpy's per-call cost.
