@@ -436,8 +436,23 @@ class Group:
             params = {name: pick(value) for name, value in self.schedule_params.items()}
             hyper = _scheduled(self.schedule, hyper, pick(self.t), params)
         elif rows is None:
+            # A column every run shares is passed as one value broadcast down the batch
+            # (read-only, zero strides): numpy combines those with (B, D) arrays much
+            # faster than a column of copies.
+            hyper = {
+                name: _shared_column(value) if name in self.hyper else value
+                for name, value in hyper.items()
+            }
             self._static_hyper = hyper
         return hyper
+
+
+def _shared_column(column: np.ndarray) -> np.ndarray:
+    """``column`` as a read-only broadcast of its one value, if all of its are the same."""
+    first = column[:1]
+    if len(column) > 1 and (column.view(np.int64) == first.view(np.int64)).all():
+        return np.broadcast_to(first, column.shape)
+    return column
 
 
 def _scheduled(
@@ -609,15 +624,32 @@ class RunSet:
 
         Runs that share a batch are set up together, so a sweep of thousands of runs costs
         little more than one."""
-        checked = [self._checked(config) for config in configs]
+        configs = list(configs)  # alive to the end: their settings are known by identity
+        memo: dict[tuple, tuple] = {}  # settings checked once for runs that share them
+        checked = []
+        for config in configs:
+            key = (
+                config.optimizer,
+                id(config.hyper) if config.hyper else None,
+                config.schedule,
+                id(config.schedule_params) if config.schedule_params else None,
+                config.batch_size,
+            )
+            known = memo.get(key)
+            if known is None:
+                one = self._checked(config)
+                known = memo[key] = (one.hyper, one.schedule_params, self._group_key(one))
+            else:
+                one = _with_checked(config, dict(known[0]), dict(known[1]), self._start(config))
+            checked.append((one, known[2]))
         ids = []
         batches: dict[tuple, list[tuple[int, RunConfig]]] = {}
-        for config in checked:
+        for config, group_key in checked:
             run_id = self._next_id
             self._next_id += 1
             self.configs[run_id] = config
             ids.append(run_id)
-            batches.setdefault(self._group_key(config), []).append((run_id, config))
+            batches.setdefault(group_key, []).append((run_id, config))
         for items in batches.values():
             self._place([run_id for run_id, _ in items], [config for _, config in items], None)
         return ids
@@ -684,6 +716,11 @@ class RunSet:
             self.update(run_id, config, restart=True)
 
     def _checked(self, config: RunConfig) -> RunConfig:
+        hyper, schedule_params = self._checked_settings(config)
+        return _with_checked(config, hyper, schedule_params, self._start(config))
+
+    def _checked_settings(self, config: RunConfig) -> tuple[dict, dict]:
+        """The run's hyper-parameters and schedule settings, resolved and checked."""
         registry = self.registry
         try:
             spec = registry.get("optimizer", config.optimizer)
@@ -724,20 +761,26 @@ class RunSet:
                 raise EngineError("batch_size must be 0 (full data) or positive")
             if "samples" not in self.problem.provides:
                 raise EngineError("batch_size needs a model with samples (a data-driven model)")
+        return hyper, schedule_params
+
+    def _start(self, config: RunConfig) -> tuple[float, ...] | None:
+        """The run's start as a tuple of floats, checked against the model."""
         start = config.start
-        if start is not None:
-            start = tuple(float(v) for v in np.ravel(start))
-            dim, planar = self.problem.dim, self.problem.plane is not None
-            if len(start) != dim and not (planar and len(start) == 2):
-                raise EngineError(
-                    f"start has {_count(len(start), 'coordinate')}; the model has "
-                    f"{_count(dim, 'weight')}" + (" (or give 2 view coordinates)" if planar else "")
-                )
-            if not np.all(np.isfinite(start)):
-                raise EngineError("start must be finite")
-        return replace(
-            config, hyper=hyper, schedule_params=schedule_params, start=start, seed=int(config.seed)
-        )
+        if start is None:
+            return None
+        if type(start) is tuple and all(type(v) is float for v in start):
+            values = start
+        else:
+            values = tuple(float(v) for v in np.ravel(start))
+        dim, planar = self.problem.dim, self.problem.plane is not None
+        if len(values) != dim and not (planar and len(values) == 2):
+            raise EngineError(
+                f"start has {_count(len(values), 'coordinate')}; the model has "
+                f"{_count(dim, 'weight')}" + (" (or give 2 view coordinates)" if planar else "")
+            )
+        if not all(math.isfinite(v) for v in values):
+            raise EngineError("start must be finite")
+        return values
 
     def _group_key(self, config: RunConfig) -> tuple:
         spec = self.registry.get("optimizer", config.optimizer)
@@ -1222,6 +1265,16 @@ class RunSet:
         for group in self._groups:
             group.invalidate()
             group.publish()
+
+
+def _with_checked(config: RunConfig, hyper: dict, schedule_params: dict, start) -> RunConfig:
+    """``config`` with its checked settings: ``dataclasses.replace`` without its per-call
+    cost, which counts for sweeps of many thousands of runs."""
+    fields = dict(config.__dict__)
+    fields.update(hyper=hyper, schedule_params=schedule_params, start=start, seed=int(config.seed))
+    checked = object.__new__(RunConfig)
+    checked.__dict__.update(fields)
+    return checked
 
 
 def _status(view: BatchView, row: int, run_id: int) -> RunStatus:

@@ -89,22 +89,31 @@ class _Runs:
     def __init__(self, problem: Problem, registry: Any, configs: list[RunConfig]) -> None:
         self.runs = RunSet(problem, registry, history="none", end_states=False)
         self.ids = np.asarray(self.runs.add_many(configs))
+        self._layout: tuple = ()  # the batches' row tables the order below was made for
+        self._position: np.ndarray | None = None  # None: the batches are in config order
 
     def step(self, n: int) -> None:
         self.runs.step(n)
 
     def read(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        x, loss, gnorm, code = [], [], [], []
-        order = []
-        for view in self.runs.batches():
-            x.append(view.x)
-            loss.append(view.loss)
-            gnorm.append(view.grad_norm)
-            code.append(view.codes)
-            order.extend(view.run_ids)
-        position = np.empty(len(order), dtype=np.int64)
-        position[np.searchsorted(self.ids, order)] = np.arange(len(order))
-        return tuple(np.concatenate(a)[position] for a in (x, loss, gnorm, code))  # type: ignore[return-value]
+        views = self.runs.batches()
+        layout = tuple(view._rows for view in views)  # replaced whenever rows move
+        if len(layout) != len(self._layout) or any(
+            new is not old for new, old in zip(layout, self._layout, strict=True)
+        ):
+            order = np.concatenate([np.asarray(view.run_ids) for view in views])
+            self._layout = layout
+            self._position = None
+            if not np.array_equal(order, self.ids):
+                position = np.empty(len(order), dtype=np.int64)
+                position[np.searchsorted(self.ids, order)] = np.arange(len(order))
+                self._position = position
+        arrays = [[view.x, view.loss, view.grad_norm, view.codes] for view in views]
+        out = []
+        for parts in zip(*arrays, strict=True):
+            joined = parts[0] if len(parts) == 1 else np.concatenate(parts)
+            out.append(joined if self._position is None else joined[self._position])
+        return tuple(out)  # type: ignore[return-value]
 
 
 class _Tracker:

@@ -53,6 +53,8 @@ def _uniform(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     hyper-parameter column shared by every run), as numpy broadcasts a column slowly."""
     if x.shape == shape or x.ndim == 0:
         return x
+    if not any(x.strides):  # one value broadcast already
+        return x.reshape(-1)[:1].reshape(())
     if x.size and (x.reshape(-1).view(np.int64) == x.reshape(-1)[:1].view(np.int64)).all():
         return x.reshape(-1)[:1].reshape(())
     return x.reshape((1,) * (len(shape) - x.ndim) + x.shape)
