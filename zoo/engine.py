@@ -623,7 +623,8 @@ class RunSet:
         """Add runs at their starts and return their ids; nothing is added if one is wrong.
 
         Runs that share a batch are set up together, so a sweep of thousands of runs costs
-        little more than one."""
+        little more than one; runs given the same settings objects are checked once and
+        share the checked settings (which nothing modifies)."""
         configs = list(configs)  # alive to the end: their settings are known by identity
         memo: dict[tuple, tuple] = {}  # settings checked once for runs that share them
         checked = []
@@ -640,7 +641,7 @@ class RunSet:
                 one = self._checked(config)
                 known = memo[key] = (one.hyper, one.schedule_params, self._group_key(one))
             else:
-                one = _with_checked(config, dict(known[0]), dict(known[1]), self._start(config))
+                one = _with_checked(config, known[0], known[1], self._start(config))
             checked.append((one, known[2]))
         ids = []
         batches: dict[tuple, list[tuple[int, RunConfig]]] = {}
@@ -768,9 +769,9 @@ class RunSet:
         start = config.start
         if start is None:
             return None
-        if type(start) is tuple and all(type(v) is float for v in start):
-            values = start
-        else:
+        try:
+            values = tuple(map(float, start))
+        except TypeError:
             values = tuple(float(v) for v in np.ravel(start))
         dim, planar = self.problem.dim, self.problem.plane is not None
         if len(values) != dim and not (planar and len(values) == 2):
@@ -778,7 +779,8 @@ class RunSet:
                 f"start has {_count(len(values), 'coordinate')}; the model has "
                 f"{_count(dim, 'weight')}" + (" (or give 2 view coordinates)" if planar else "")
             )
-        if not all(math.isfinite(v) for v in values):
+        # One sum is finite only if every term is (or the sum overflowed: then look closer).
+        if not math.isfinite(sum(values)) and not all(map(math.isfinite, values)):
             raise EngineError("start must be finite")
         return values
 
@@ -790,11 +792,19 @@ class RunSet:
     def _columns(self, configs: list[RunConfig], spec: OptimizerSpec):
         """(B, 1) columns of float hyper-parameters and schedule settings, and the batch's
         discrete values, for runs that share a batch."""
-        hyper = {
-            p.name: np.array([[float(c.hyper[p.name])] for c in configs])
-            for p in spec.params
-            if not p.discrete
-        }
+        first = configs[0].hyper
+        if all(c.hyper is first for c in configs):  # one settings dict shared by all
+            hyper = {
+                p.name: np.full((len(configs), 1), float(first[p.name]))
+                for p in spec.params
+                if not p.discrete
+            }
+        else:
+            hyper = {
+                p.name: np.array([[float(c.hyper[p.name])] for c in configs])
+                for p in spec.params
+                if not p.discrete
+            }
         discrete = {p.name: configs[0].hyper[p.name] for p in spec.params if p.discrete}
         schedule = {
             name: np.array([[c.schedule_params[name]] for c in configs])

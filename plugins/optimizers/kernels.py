@@ -149,7 +149,19 @@ def addcmul(x, t1, t2, value=1.0):
 
 def addcdiv(x, t1, t2, value=1.0):
     """torch's ``x.addcdiv(t1, t2, value=v)``: x + (v·t1)/t2 with every operation rounded."""
-    return x + value * t1 / t2
+    return x + _one_value(value) * t1 / t2
+
+
+def _one_value(x):
+    """A column whose elements are all the same bits as a broadcast of its first (zero
+    strides, the same shape and values): numpy combines that with (B, D) arrays as fast as
+    a scalar, a column of copies several times slower."""
+    if type(x) is not np.ndarray or x.size < 2 or not any(x.strides):
+        return x
+    flat = x.reshape(-1)
+    if x.dtype == np.float64 and (flat.view(np.int64) == flat[:1].view(np.int64)).all():
+        return np.broadcast_to(flat[:1].reshape((1,) * x.ndim), x.shape)
+    return x
 
 
 def lerp(start, end, weight):
@@ -176,7 +188,7 @@ def power(base, exponent) -> np.ndarray:
         exponent.size == 1 or (exponent == first_exponent).all()
     ):
         shape = np.broadcast_shapes(base.shape, exponent.shape)
-        return np.full(shape, pow(first_base, first_exponent))
+        return np.broadcast_to(np.float64(pow(first_base, first_exponent)), shape)
     base, exponent = np.broadcast_arrays(base, exponent)
     pairs, inverse = np.unique(
         np.stack([base.ravel(), exponent.ravel()], axis=1), axis=0, return_inverse=True
