@@ -188,7 +188,10 @@ def power(base, exponent) -> np.ndarray:
         exponent.size == 1 or (exponent == first_exponent).all()
     ):
         shape = np.broadcast_shapes(base.shape, exponent.shape)
-        return np.broadcast_to(np.float64(pow(first_base, first_exponent)), shape)
+        value = pow(first_base, first_exponent)
+        if math.prod(shape) <= _SMALL:
+            return np.full(shape, value)
+        return np.broadcast_to(np.float64(value), shape)
     base, exponent = np.broadcast_arrays(base, exponent)
     pairs, inverse = np.unique(
         np.stack([base.ravel(), exponent.ravel()], axis=1), axis=0, return_inverse=True
