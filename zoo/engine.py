@@ -524,7 +524,9 @@ def build_problem(
         )
     except SpecError as error:
         raise EngineError(str(error)) from None
-    context = BuildContext(activations=activations, rng=np.random.default_rng(seed))
+    context = BuildContext(
+        activations=_guarded_activations(registry, activations), rng=np.random.default_rng(seed)
+    )
     origin = _origin(registry, "model", spec.name)
     try:
         problem = guard.call(origin, "build", spec.build, values, context)
@@ -539,6 +541,51 @@ def build_problem(
     if problems:
         raise PluginError(f"{origin} built a problem that breaks the contract: {problems[0]}")
     return problem
+
+
+def _guarded_activations(registry: Any, activations: Mapping[str, Any]) -> dict[str, Any]:
+    """The activations with ``f``, ``df`` and ``d2f`` called through the guard, so that a
+    failing activation is named, not the model that calls it."""
+
+    def guarded(origin: guard.Origin, function: Any) -> Any:
+        def call(x: Any, *args: Any, **kwargs: Any) -> Any:
+            value = guard.call(origin, "f", function, x, *args, **kwargs)
+            kind = getattr(value, "dtype", np.asarray(value).dtype).kind
+            shape = np.shape(value)
+            numeric = isinstance(value, (np.ndarray, np.generic, float, int))
+            if (
+                not numeric
+                or kind not in "fiub"
+                or (shape != np.shape(x) and not _broadcasts(shape, x))
+            ):
+                raise guard.PluginFault(
+                    origin,
+                    "f",
+                    f"returned {type(value).__name__} of dtype {np.asarray(value).dtype} and "
+                    f"shape {shape} for input of shape {np.shape(x)}; "
+                    "return real numbers, one per input",
+                )
+            return value
+
+        return call
+
+    out = {}
+    for name, spec in activations.items():
+        origin = _origin(registry, "activation", name)
+        functions = {
+            part: guarded(origin, getattr(spec, part))
+            for part in ("f", "df", "d2f")
+            if getattr(spec, part, None) is not None
+        }
+        out[name] = replace(spec, **functions)
+    return out
+
+
+def _broadcasts(shape: tuple[int, ...], x: Any) -> bool:
+    try:
+        return np.broadcast_shapes(shape, np.shape(x)) == np.shape(x)
+    except ValueError:
+        return False
 
 
 def _origin(registry: Any, kind: str, name: str) -> guard.Origin:
