@@ -373,9 +373,13 @@ class Group:
         if not self.capacity:
             return
         capacity = self.capacity
-        stride = stride_for(steps, capacity)
-        grown = stride > stride_for(np.asarray(steps) - 1, capacity)
-        if np.any(grown):
+        if type(steps) is int:  # the whole batch at one step: plain integers will do
+            stride = _int_stride(steps, capacity)
+            grown = stride > _int_stride(steps - 1, capacity)
+        else:
+            stride = stride_for(steps, capacity)
+            grown = stride > stride_for(np.asarray(steps) - 1, capacity)
+        if grown is True or (grown is not False and grown.any()):
             # Keep every other point of the runs whose stride doubles, in new arrays.
             which = slice(None) if rows is None else rows[grown]  # rows None: one step
             for name in _HISTORY_ARRAYS:
@@ -385,8 +389,11 @@ class Group:
                 array[which, :half] = array[which, 0:width:2]
                 array[which, half:] = np.nan
                 setattr(self, name, array)
-        slot = (np.asarray(steps) + stride - 1) // stride
-        top = int(np.max(slot)) if np.size(slot) else 0
+        if type(steps) is int:
+            slot = top = (steps + stride - 1) // stride
+        else:
+            slot = (np.asarray(steps) + stride - 1) // stride
+            top = int(np.max(slot)) if np.size(slot) else 0
         if top >= self.hist_x.shape[1]:
             self._grow(int(min(max(2 * self.hist_x.shape[1], top + 1), capacity)))
         if rows is None:
@@ -453,6 +460,15 @@ def _shared_column(column: np.ndarray) -> np.ndarray:
     if len(column) > 1 and (column.view(np.int64) == first.view(np.int64)).all():
         return np.broadcast_to(first, column.shape)
     return column
+
+
+def _int_stride(last: int, capacity: float) -> int:
+    """``stride_for`` of one step number, in Python integers."""
+    if capacity == math.inf:
+        return 1
+    room = int(capacity) - 1
+    need = -(-last // room)
+    return 1 << max(need - 1, 0).bit_length()
 
 
 def _scheduled(

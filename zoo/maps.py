@@ -42,6 +42,9 @@ GAP_FLOOR = 1e-13
 #: Steps between progress reports and checks for cancellation.
 CHUNK = 25
 
+#: Runs whose paths are fitted at once: a dozen float64 arrays of (steps + 1) × this.
+_COLUMNS = 1024
+
 Cancel = Callable[[], bool] | Any  # a callable or anything with ``is_set()``
 
 
@@ -161,12 +164,12 @@ class _Tracker:
         batch = self.path.shape[1]
         rate, area = np.full(batch, np.nan), np.full(batch, np.nan)
         floor = np.log(self._floor())
-        for lo in range(0, batch, 4096):
-            y = self.path[:, lo : lo + 4096].astype(float)
+        for lo in range(0, batch, _COLUMNS):
+            y = self.path[:, lo : lo + _COLUMNS].astype(float)
             if self.e_star is None:
                 y = self._log_gap(y)
             count = np.maximum(np.isfinite(y).sum(axis=0), 1)
-            area[lo : lo + 4096] = np.nansum(y, axis=0) / count / np.log(10.0)
+            area[lo : lo + _COLUMNS] = np.nansum(y, axis=0) / count / np.log(10.0)
             valid = np.isfinite(y) & (y > floor + 1e-9)
             t = np.arange(len(y))[:, None]
             last = np.where(valid.any(axis=0), len(y) - 1 - np.argmax(valid[::-1], axis=0), 0)
@@ -178,7 +181,7 @@ class _Tracker:
             sy, sty = e.sum(0), (e * t).sum(0)
             with np.errstate(invalid="ignore", divide="ignore"):
                 slope = (n * sty - st * sy) / (n * stt - st * st)
-            rate[lo : lo + 4096] = np.where(n >= 4, np.exp(slope / 2), np.nan)
+            rate[lo : lo + _COLUMNS] = np.where(n >= 4, np.exp(slope / 2), np.nan)
         return rate, area
 
     def finish(self, x, loss, gnorm, status, steps: int) -> Outcomes:

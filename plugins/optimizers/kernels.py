@@ -183,6 +183,9 @@ def power(base, exponent) -> np.ndarray:
 
     Runs in a batch mostly share both, so each distinct pair is computed once."""
     base, exponent = np.asarray(base, dtype=float), np.asarray(exponent, dtype=float)
+    if base.size == 1 and exponent.size == 1:  # one run
+        shape = base.shape if base.ndim >= exponent.ndim else exponent.shape
+        return np.full(shape, pow(float(base.reshape(-1)[0]), float(exponent.reshape(-1)[0])))
     first_base, first_exponent = float(base.flat[0]), float(exponent.flat[0])
     if (base.size == 1 or (base == first_base).all()) and (
         exponent.size == 1 or (exponent == first_exponent).all()
