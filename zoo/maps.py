@@ -137,7 +137,7 @@ class _Tracker:
         if finite.any():
             self.lowest = min(self.lowest, float(loss[finite].min()))
         if len(self.minima):
-            inside = finite & (self._distances(x).min(axis=1) <= self.radius)
+            inside = finite & (self._nearest(x) <= self.radius)
             self.inside_from = np.where(
                 inside, np.where(self.inside_from < 0, t, self.inside_from), -1
             )
@@ -156,6 +156,17 @@ class _Tracker:
 
     def _distances(self, x: np.ndarray) -> np.ndarray:
         return np.linalg.norm(x[:, None, :] - self.minima[None, :, :], axis=2)
+
+    def _nearest(self, x: np.ndarray) -> np.ndarray:
+        """The distance to the nearest minimum, as ``_distances(x).min(axis=1)`` but one
+        minimum at a time (numpy broadcasts a (B, 1, D) difference slowly)."""
+        nearest = None
+        for point in self.minima:
+            difference = x - point
+            difference *= difference
+            distance = np.sqrt(np.add.reduce(difference, axis=1))
+            nearest = distance if nearest is None else np.minimum(nearest, distance)
+        return nearest
 
     def _rates_and_areas(self) -> tuple[np.ndarray, np.ndarray]:
         """The tail slope, fitted to the upper envelope of log(loss − E*) over the last
