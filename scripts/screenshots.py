@@ -2,7 +2,8 @@
 
 Needs a display of at least 1600×1000 (for example ``Xvfb :99 -screen 0 1600x1000x24``
 and ``DISPLAY=:99``); the window is opened at 1500×920 in its default layout, with
-settings in a temporary folder so no saved layout is used.
+window settings in a temporary folder so no saved layout is used, and a home folder of
+``/home/you`` for the plugin folder the Plugins tab shows.
 
     python scripts/screenshots.py [--out assets/screenshots]
 """
@@ -22,8 +23,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("assets/screenshots"))
     args = parser.parse_args()
-    os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp()  # the default layout
+    # A home folder as a reader would have one (the plugins tab shows its plugin folder).
+    os.environ["HOME"] = "/home/you"
+    os.environ.pop("XDG_CONFIG_HOME", None)
+    os.environ.pop("ZOO_PLUGIN_PATH", None)
     from PySide6 import QtCore, QtWidgets
+
+    # Window settings in a temporary folder: the default layout, nothing saved.
+    QtCore.QSettings.setPath(
+        QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Scope.UserScope, tempfile.mkdtemp()
+    )
 
     from gui.app import ensure_application
     from gui.palette import run_colour
