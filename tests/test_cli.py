@@ -342,6 +342,10 @@ def test_without_a_display_the_app_says_what_to_do():
 def test_ctrl_c_exits_130_quietly():
     # "ready" is printed from inside the stepping loop, so the signal lands in the work.
     script = (
+        # As from a terminal: a shell starting the tests in the background leaves SIGINT
+        # ignored, and a child would inherit that.
+        "import signal\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "import sys, zoo.cli, zoo.engine\n"
         "step = zoo.engine.RunSet.step\n"
         "def announced(self, n):\n"
