@@ -29,8 +29,12 @@ if [ ! -x .venv/bin/python ]; then
     echo "Creating the virtual environment .venv"
     "$python" -m venv .venv
 fi
+# On a terminal pip shows what it fetches and builds, with its progress bars; in a log
+# (continuous integration) it stays quiet.
+quiet="--quiet"
+[ -t 1 ] && quiet="--progress-bar=on"
 echo "Updating pip and setuptools"
-.venv/bin/python -m pip install --quiet --upgrade pip "setuptools>=77"
+.venv/bin/python -m pip install $quiet --upgrade pip "setuptools>=77"
 echo "Installing Optimizer Zoo with its test extra (about a minute on a fresh machine)"
-.venv/bin/python -m pip install --quiet -e ".[test]"
+.venv/bin/python -m pip install $quiet -e ".[test]"
 echo "Ready: .venv/bin/zoo"
