@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from PySide6 import QtWidgets
 
+from gui.forms import spin_box
+
 
 @dataclass(frozen=True)
 class AnimationChoice:
@@ -31,14 +33,16 @@ class AnimationDialog(QtWidgets.QDialog):
         self.setWindowTitle("Export animation")
         self._sizes = {False: canvas_size, True: picture_size}
         form = QtWidgets.QFormLayout(self)
-        self.frames = _spin(2, 10_000, 120, "Frames in the file; the runs replay from their starts")
+        self.frames = spin_box(
+            2, 10_000, 120, "Frames in the file; the runs replay from their starts"
+        )
         form.addRow("frames", self.frames)
-        self.steps = _spin(1, 1000, steps_per_frame, "Steps each run takes between frames")
+        self.steps = spin_box(1, 1000, steps_per_frame, "Steps each run takes between frames")
         form.addRow("steps per frame", self.steps)
         self.with_plots = QtWidgets.QCheckBox("include the step plots under the canvas")
         form.addRow(self.with_plots)
-        self.width = _spin(64, 4096, canvas_size[0], "Width of the file in pixels")
-        self.height = _spin(64, 4096, canvas_size[1], "Height of the file in pixels")
+        self.width = spin_box(64, 4096, canvas_size[0], "Width of the file in pixels")
+        self.height = spin_box(64, 4096, canvas_size[1], "Height of the file in pixels")
         size = QtWidgets.QHBoxLayout()
         size.addWidget(self.width)
         size.addWidget(QtWidgets.QLabel("×"))
@@ -72,11 +76,3 @@ class AnimationDialog(QtWidgets.QDialog):
             self.height.value(),
             self.with_plots.isChecked(),
         )
-
-
-def _spin(low: int, high: int, value: int, tip: str) -> QtWidgets.QSpinBox:
-    box = QtWidgets.QSpinBox()
-    box.setRange(low, high)
-    box.setValue(value)
-    box.setToolTip(tip)
-    return box

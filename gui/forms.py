@@ -134,6 +134,15 @@ class FloatField(QtWidgets.QWidget):
         return self._value
 
 
+def spin_box(low: int, high: int, value: int, tip: str) -> QtWidgets.QSpinBox:
+    """A whole-number box from ``low`` to ``high`` holding ``value``, with a tooltip."""
+    box = QtWidgets.QSpinBox()
+    box.setRange(low, high)
+    box.setValue(value)
+    box.setToolTip(tip)
+    return box
+
+
 def param_tooltip(param: Param, context: str = "") -> str:
     """What a value does: its description, default and range, then the record's own
     description (the formula it takes part in), wrapped for a tooltip."""

@@ -74,7 +74,41 @@ def finish_all(timeout_ms: int = 5000) -> bool:
     return all(worker.wait(timeout_ms) for worker in list(_RUNNING))
 
 
-class MapsDock(QtWidgets.QDockWidget):
+class ComputingDock(QtWidgets.QDockWidget):
+    """A dock that computes in a ``MapWorker``: it has ``progress`` (a bar over 0–1000),
+    ``status`` (a label) and ``cancel_button``, and shows each result with ``_show``."""
+
+    worker: MapWorker | None = None
+
+    def start_worker(self, run, text: str) -> None:
+        """Compute ``run(progress, stop)`` (a generator of results) in a worker."""
+        worker = MapWorker(run)
+        worker.picture.connect(self._show)
+        worker.progressed.connect(lambda f: self.progress.setValue(int(1000 * f)))
+        worker.finished_map.connect(lambda: self._ended("Done."))
+        worker.cancelled.connect(lambda: self._ended("Cancelled."))
+        worker.failed.connect(lambda message: self._ended(f"Failed: {message}"))
+        keep_running(worker)
+        self.worker = worker
+        self.progress.setValue(0)
+        self.status.setText(text)
+        self.cancel_button.setEnabled(True)
+        worker.start()
+
+    def cancel(self) -> None:
+        """Stop what is being computed (the worker ends within a few steps)."""
+        if self.worker is not None and self.worker.isRunning():
+            self.worker.cancel()
+
+    def busy(self) -> bool:
+        return self.worker is not None and self.worker.isRunning()
+
+    def _ended(self, message: str) -> None:
+        self.status.setText(message)
+        self.cancel_button.setEnabled(False)
+
+
+class MapsDock(ComputingDock):
     """Settings, progress, the map with its legend, and export."""
 
     shown = QtCore.Signal(object)  # each MapResult as it is drawn
@@ -84,7 +118,6 @@ class MapsDock(QtWidgets.QDockWidget):
         self.setObjectName("mapsDock")
         self.window_ = window
         self.workspace = window.workspace
-        self.worker: MapWorker | None = None
         self.result: maps.MapResult | None = None
         self.overlay: pg.ImageItem | None = None
 
@@ -266,31 +299,8 @@ class MapsDock(QtWidgets.QDockWidget):
                 progress=progress, cancel=stop,
             )  # fmt: skip
 
-        worker = MapWorker(run)
-        worker.picture.connect(self._show)
-        worker.progressed.connect(lambda f: self.progress.setValue(int(1000 * f)))
-        worker.finished_map.connect(lambda: self._ended("Done."))
-        worker.cancelled.connect(lambda: self._ended("Cancelled."))
-        worker.failed.connect(lambda message: self._ended(f"Failed: {message}"))
-        keep_running(worker)
-        self.worker = worker
-        self.progress.setValue(0)
-        self.status.setText(f"Computing {grid}² runs × {steps} steps…")
-        self.cancel_button.setEnabled(True)
-        worker.start()
+        self.start_worker(run, f"Computing {grid}² runs × {steps} steps…")
         return True
-
-    def cancel(self) -> None:
-        """Stop the map being computed (the worker ends within a few steps)."""
-        if self.worker is not None and self.worker.isRunning():
-            self.worker.cancel()
-
-    def busy(self) -> bool:
-        return self.worker is not None and self.worker.isRunning()
-
-    def _ended(self, message: str) -> None:
-        self.status.setText(message)
-        self.cancel_button.setEnabled(False)
 
     # ------------------------------------------------------------ showing
     def _clear(self) -> None:

@@ -16,7 +16,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from gui.maps_dock import MapWorker, keep_running
+from gui.forms import spin_box
+from gui.maps_dock import ComputingDock
 from gui.palette import run_colour
 from gui.plots import DecadeAxis
 from zoo import maps
@@ -31,7 +32,7 @@ METRIC_TITLES = {
 }
 
 
-class SensitivityDock(QtWidgets.QDockWidget):
+class SensitivityDock(ComputingDock):
     """Settings, progress, the chart, and the race."""
 
     shown = QtCore.Signal(object)  # the Sensitivity drawn
@@ -41,7 +42,6 @@ class SensitivityDock(QtWidgets.QDockWidget):
         self.setObjectName("sensitivityDock")
         self.window_ = window
         self.workspace = window.workspace
-        self.worker: MapWorker | None = None
         self.result: maps.Sensitivity | None = None
         body = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(body)
@@ -56,11 +56,11 @@ class SensitivityDock(QtWidgets.QDockWidget):
         self.metric_box.setToolTip("What a run is judged by; lower is better")
         self.metric_box.currentIndexChanged.connect(lambda _: self._redraw())
         form.addRow("metric", self.metric_box)
-        self.steps = _spin(1, 100_000, 100, "The budget: steps each run may take")
+        self.steps = spin_box(1, 100_000, 100, "The budget: steps each run may take")
         form.addRow("budget (steps)", self.steps)
-        self.values = _spin(4, 256, 64, "Learning rates tried, log-spaced from 1e-4 to 1")
+        self.values = spin_box(4, 256, 64, "Learning rates tried, log-spaced from 1e-4 to 1")
         form.addRow("η values", self.values)
-        self.starts = _spin(1, 256, 16, "Random starts over the view, the same for every run")
+        self.starts = spin_box(1, 256, 16, "Random starts over the view, the same for every run")
         form.addRow("starts", self.starts)
         layout.addLayout(form)
         buttons = QtWidgets.QHBoxLayout()
@@ -158,31 +158,9 @@ class SensitivityDock(QtWidgets.QDockWidget):
                 registry=registry, progress=progress, cancel=stop,
             )  # fmt: skip
 
-        worker = MapWorker(run)
-        worker.picture.connect(self._show)
-        worker.progressed.connect(lambda f: self.progress.setValue(int(1000 * f)))
-        worker.finished_map.connect(lambda: self._ended("Done."))
-        worker.cancelled.connect(lambda: self._ended("Cancelled."))
-        worker.failed.connect(lambda message: self._ended(f"Failed: {message}"))
-        keep_running(worker)
-        self.worker = worker
-        self.progress.setValue(0)
         runs = len(names) * len(lrs) * starts
-        self.status.setText(f"Computing {runs} runs × {steps} steps…")
-        self.cancel_button.setEnabled(True)
-        worker.start()
+        self.start_worker(run, f"Computing {runs} runs × {steps} steps…")
         return True
-
-    def cancel(self) -> None:
-        if self.worker is not None and self.worker.isRunning():
-            self.worker.cancel()
-
-    def busy(self) -> bool:
-        return self.worker is not None and self.worker.isRunning()
-
-    def _ended(self, message: str) -> None:
-        self.status.setText(message)
-        self.cancel_button.setEnabled(False)
 
     # ------------------------------------------------------------ showing
     def _show(self, result: maps.Sensitivity) -> None:
@@ -291,14 +269,6 @@ def _shown(values: np.ndarray, log_y: bool) -> np.ndarray:
         with np.errstate(all="ignore"):
             return np.where(keep, np.log10(np.where(keep, values, 1.0)), np.nan)
     return np.where(keep, values, np.nan)
-
-
-def _spin(low: int, high: int, value: int, tip: str) -> QtWidgets.QSpinBox:
-    box = QtWidgets.QSpinBox()
-    box.setRange(low, high)
-    box.setValue(value)
-    box.setToolTip(tip)
-    return box
 
 
 def show_sensitivity(window: Any) -> SensitivityDock:
