@@ -9,6 +9,7 @@ optimizer at that η, from the same start, so the ranking can be watched.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -18,7 +19,7 @@ from PySide6 import QtCore, QtWidgets
 
 from gui.forms import spin_box
 from gui.maps_dock import ComputingDock
-from gui.palette import run_colour
+from gui.palette import RUN_COLOURS, run_colour
 from gui.plots import DecadeAxis
 from zoo import maps
 from zoo.engine import RunConfig, build_problem
@@ -45,23 +46,29 @@ class SensitivityDock(ComputingDock):
         self.result: maps.Sensitivity | None = None
         body = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(body)
-        form = QtWidgets.QFormLayout()
+        # The optimizers' list beside the numbers, the metric under both: the chart
+        # keeps most of the dock's height.
         self.optimizers = QtWidgets.QListWidget()
-        self.optimizers.setMaximumHeight(110)
         self.optimizers.setToolTip("The optimizers to compare (ticked)")
-        form.addRow("optimizers", self.optimizers)
+        numbers = QtWidgets.QFormLayout()
+        self.steps = spin_box(1, 100_000, 100, "The budget: steps each run may take")
+        numbers.addRow("budget (steps)", self.steps)
+        self.values = spin_box(4, 256, 64, "Learning rates tried, log-spaced from 1e-4 to 1")
+        numbers.addRow("η values", self.values)
+        self.starts = spin_box(1, 256, 16, "Random starts over the view, the same for every run")
+        numbers.addRow("starts", self.starts)
+        self.optimizers.setFixedHeight(3 * self.steps.sizeHint().height() + 16)
+        top = QtWidgets.QHBoxLayout()
+        top.addWidget(self.optimizers, 1)
+        top.addLayout(numbers)
+        layout.addLayout(top)
+        form = QtWidgets.QFormLayout()
         self.metric_box = QtWidgets.QComboBox()
         for name in maps.METRICS:
             self.metric_box.addItem(METRIC_TITLES.get(name, name), name)
         self.metric_box.setToolTip("What a run is judged by; lower is better")
         self.metric_box.currentIndexChanged.connect(lambda _: self._redraw())
         form.addRow("metric", self.metric_box)
-        self.steps = spin_box(1, 100_000, 100, "The budget: steps each run may take")
-        form.addRow("budget (steps)", self.steps)
-        self.values = spin_box(4, 256, 64, "Learning rates tried, log-spaced from 1e-4 to 1")
-        form.addRow("η values", self.values)
-        self.starts = spin_box(1, 256, 16, "Random starts over the view, the same for every run")
-        form.addRow("starts", self.starts)
         layout.addLayout(form)
         buttons = QtWidgets.QHBoxLayout()
         self.compute_button = QtWidgets.QPushButton("Compute")
@@ -86,18 +93,27 @@ class SensitivityDock(ComputingDock):
         layout.addWidget(self.status)
         # Logarithms are taken here and the axes label decades, so the quartile bands
         # and the stars sit in the same coordinates as the lines.
-        self.chart = pg.PlotWidget(
+        self.chart = _Chart(
             background="#10141c",
             axisItems={"bottom": DecadeAxis("bottom"), "left": DecadeAxis("left")},
         )
         self.chart.setLabel("bottom", "learning rate η")
-        self.chart.getPlotItem().addLegend(offset=(6, 6), labelTextColor="#e8edf2")
+        self.chart.getPlotItem().addLegend(
+            offset=(6, 6), labelTextColor="#e8edf2", brush=pg.mkBrush("#10141cd0")
+        )
         self.chart.setMinimumHeight(220)
         layout.addWidget(self.chart, 1)
         self.summary = QtWidgets.QLabel()
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
-        self.setWidget(body)
+        # Squeezed under other docks, the dock scrolls instead of laying its chart over
+        # the summary.
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        scroll.setWidget(body)
+        scroll.setMinimumHeight(min(body.minimumSizeHint().height(), 560))
+        self.setWidget(scroll)
         self.workspace.events.scene_changed.connect(self._scene_changed)
         self._scene_changed(None)
 
@@ -188,8 +204,9 @@ class SensitivityDock(ComputingDock):
         best = result.best(metric)
         xs = np.log10(result.lrs)
         medians = []
+        colours = self.colours(result.optimizers)
         for index, name in enumerate(result.optimizers):
-            colour = run_colour(index)
+            colour = colours[index]
             ys = [_shown(v, log_y) for v in (low[index], median[index], high[index])]
             medians.append(ys[1])
             band_low = pg.PlotDataItem(xs, ys[0], connect="finite")
@@ -210,6 +227,13 @@ class SensitivityDock(ComputingDock):
         shown = shown[np.isfinite(shown)]
         if len(shown):
             low_y, high_y = float(shown.min()), float(shown.max())
+            if log_y:
+                # Where η is smallest the runs have barely moved: a hundred times that
+                # is as high as the chart goes, so diverging medians leave through the top.
+                first = np.array([m[0] for m in medians])
+                first = first[np.isfinite(first)]
+                if len(first):
+                    high_y = min(high_y, float(first.max()) + 2.0)
             span = max(high_y - low_y, 1.0 if log_y else abs(high_y) * 0.1 + 1e-12)
             plot.setYRange(low_y - 0.1 * span, high_y + 0.2 * span, padding=0)
         plot.setXRange(float(xs[0]), float(xs[-1]), padding=0.02)
@@ -222,6 +246,19 @@ class SensitivityDock(ComputingDock):
             f"{METRIC_TITLES.get(metric, metric)} after {result.steps} steps, median and "
             f"quartiles over {len(result.starts)} starts; ★ best. " + "; ".join(parts)
         )
+
+    def colours(self, names: list[str]) -> list[str]:
+        """Each optimizer's colour: that of its first run on the canvas, else the next
+        palette colour no run uses, so the chart and the canvas agree."""
+        configs = self.workspace.runset.configs.values() if self.workspace.runset else ()
+        of_runs: dict[str, str] = {}
+        for config in configs:
+            if config.color:
+                of_runs.setdefault(config.optimizer, config.color)
+        used = set(of_runs.values())
+        palette = [run_colour(i) for i in range(len(RUN_COLOURS))]
+        spare = itertools.chain([c for c in palette if c not in used], itertools.cycle(palette))
+        return [of_runs.get(name) or next(spare) for name in names]
 
     def _label(self, name: str) -> str:
         spec = self.workspace.registry.optimizers.get(name)
@@ -237,6 +274,7 @@ class SensitivityDock(ComputingDock):
         metric = self.metric_box.currentData()
         start = tuple(float(v) for v in result.starts[0])
         configs = []
+        colours = self.colours(result.optimizers)
         for index, (name, (lr, value)) in enumerate(
             zip(result.optimizers, result.best(metric), strict=True)
         ):
@@ -244,9 +282,7 @@ class SensitivityDock(ComputingDock):
                 continue
             hyper = {**result.hyper[index], "lr": lr}
             label = f"{self._label(name)} η={lr:.3g} (best {metric})"
-            configs.append(
-                RunConfig(name, hyper, start=start, label=label, color=run_colour(index))
-            )
+            configs.append(RunConfig(name, hyper, start=start, label=label, color=colours[index]))
         if not configs:
             self.status.setText("No optimizer converged within the budget: nothing to race.")
             return []
@@ -258,6 +294,14 @@ class SensitivityDock(ComputingDock):
         ws.set_step_limit(result.steps)
         ws.play()
         return ids
+
+
+class _Chart(pg.PlotWidget):
+    """A plot that asks for a modest height, so that in the dock's scroll area it shares
+    the room instead of pushing the summary out of sight."""
+
+    def sizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(320, 240)
 
 
 def _shown(values: np.ndarray, log_y: bool) -> np.ndarray:

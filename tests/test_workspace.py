@@ -81,6 +81,17 @@ def test_a_scene_without_a_trail_setting_draws_whole_paths(workspace, registry):
     assert other.trail is None
 
 
+def test_runs_of_a_scene_file_without_colours_get_the_palettes(workspace, registry):
+    data = scene_to_dict(workspace.scene())
+    for run in data["runs"]:
+        run.pop("color", None)
+    data["runs"][1]["color"] = "#123456"
+    other = Workspace(registry, palette=lambda i: f"#0000{i:02x}")
+    other.load_scene(scene_from_dict(data, registry))
+    colours = [c.color for c in other.runset.configs.values()]
+    assert colours == ["#000000", "#123456", "#000002", "#000003"]
+
+
 def test_changing_only_settings_keeps_the_starts_and_another_model_drops_them(workspace):
     starts = [c.start for c in workspace.runset.configs.values()]
     assert workspace.set_model("quadratic", {**workspace.settings, "lambda2": 5.0}) == []

@@ -141,8 +141,12 @@ class Workspace:
 
     # ------------------------------------------------------------------ scenes
     def load_scene(self, scene: Scene) -> None:
-        """Show ``scene``; on ``SessionError`` or ``WorkspaceBusy`` nothing changes."""
-        problem, runset, _ids = scene.build(self.registry)
+        """Show ``scene`` (its runs without a colour get the palette's); on
+        ``SessionError`` or ``WorkspaceBusy`` nothing changes."""
+        runs = [
+            c if c.color else replace(c, color=self.palette(i)) for i, c in enumerate(scene.runs)
+        ]
+        problem, runset, _ids = replace(scene, runs=runs).build(self.registry)
         self._ready()
         self.model_name = scene.model
         self.settings = self._typed_settings(scene.model, scene.settings)

@@ -55,8 +55,19 @@ def test_a_sweep_finds_each_optimizers_best_step_and_races_them(
     assert np.all(result.diverged[sgd][result.lrs >= 0.5] == 1.0)
     best = dict(zip(result.optimizers, result.best("gap"), strict=True))
     assert best["sgd"][0] < 0.2 and "best η" in dock.summary.text()
+    # Each optimizer has the colour of its run on the canvas, in the chart and the race.
+    canvas = {c.optimizer: c.color for c in window.runset.configs.values()}
+    assert dock.colours(["sgd", "adam", "momentum"])[:2] == [canvas["sgd"], canvas["adam"]]
+    assert dock.colours(["momentum"])[0] not in canvas.values()
+    pens = {
+        item.name(): item.opts["pen"].color().name()
+        for item in dock.chart.getPlotItem().listDataItems()
+        if item.name()
+    }
+    assert pens == {dock._label(n): canvas[n].lower() for n in ("sgd", "adam")}
     ids = dock.race()
     configs = [window.runset.configs[r] for r in ids]
+    assert {c.optimizer: c.color for c in configs} == canvas
     assert sorted(c.optimizer for c in configs) == ["adam", "sgd"]
     assert {c.optimizer: c.hyper["lr"] for c in configs} == {n: b[0] for n, b in best.items()}
     assert len({c.start for c in configs}) == 1  # one start for a fair race
