@@ -93,13 +93,13 @@ class FirstRunHint(QtWidgets.QFrame):
     def __init__(self, parent: QtWidgets.QWidget) -> None:
         super().__init__(parent)
         self.setObjectName("firstRunHint")
-        # Opaque and square: a see-through strip over the canvas would be painted again
-        # with every frame of the trails beneath it.
+        # Filled and square, so the trails beneath never show through. Not marked
+        # WA_OpaquePaintEvent: moved over the canvas when it is resized, such a strip
+        # kept pixels of its old place.
         self.setStyleSheet(
             "#firstRunHint { background: #10141c; border: 1px solid #3a4250; }"
             " QLabel { color: #e8edf2; }"
         )
-        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setAutoFillBackground(True)
         layout = QtWidgets.QHBoxLayout(self)
         layout.setContentsMargins(10, 4, 4, 4)

@@ -18,6 +18,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from gui.layout import place_dock
 from zoo import maps
 from zoo.engine import EngineError, RunConfig, build_problem
 from zoo.map_image import colourise, legend
@@ -341,7 +342,7 @@ class MapsDock(ComputingDock):
         )
         self._remove_overlay()
         if result.kind == "basin" and self.on_canvas.isChecked():
-            alpha = np.full((*rgb.shape[:2], 1), 150, dtype=np.uint8)
+            alpha = np.full((*rgb.shape[:2], 1), 110, dtype=np.uint8)  # the shading shows
             self.overlay = pg.ImageItem(np.concatenate([rgb, alpha], axis=2), axisOrder="row-major")
             self.overlay.setRect(rect)
             self.overlay.setZValue(-8)  # above the loss image, below contours and runs
@@ -421,10 +422,10 @@ def _cell_rect(x: np.ndarray, y: np.ndarray) -> QtCore.QRectF:
 
 def show_maps(window: Any) -> MapsDock:
     """Create (once) and show the Maps dock of ``window``."""
+    size = window.size()
     dock = window.findChild(MapsDock)
     if dock is None:
         dock = MapsDock(window)
         window.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    dock.show()
-    dock.raise_()
+    place_dock(window, dock, size)  # under the others or tabbed; the window keeps its size
     return dock

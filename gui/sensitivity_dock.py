@@ -18,6 +18,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from gui.forms import spin_box
+from gui.layout import place_dock
 from gui.maps_dock import ComputingDock
 from gui.palette import RUN_COLOURS, run_colour
 from gui.plots import DecadeAxis
@@ -317,10 +318,10 @@ def _shown(values: np.ndarray, log_y: bool) -> np.ndarray:
 
 def show_sensitivity(window: Any) -> SensitivityDock:
     """Create (once) and show the Sensitivity dock of ``window``."""
+    size = window.size()
     dock = window.findChild(SensitivityDock)
     if dock is None:
         dock = SensitivityDock(window)
         window.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    dock.show()
-    dock.raise_()
+    place_dock(window, dock, size)  # under the others or tabbed; the window keeps its size
     return dock

@@ -708,6 +708,24 @@ def test_docks_fit_a_small_screen(qtbot, make_window, registry):
     assert window.minimumSizeHint().height() <= room.height()
 
 
+def test_the_maps_and_sensitivity_docks_keep_the_window_size_and_half_for_the_canvas(
+    qtbot, make_window, registry
+):
+    from gui.layout import available
+
+    window = make_window(registry, autoplay=False)
+    room = available(window)
+    window.resize(min(1024, room.width()), min(700, room.height()))
+    qtbot.wait(50)
+    size = window.size()
+    tools = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Tools")
+    for text in ("&Maps…", "&Sensitivity…"):
+        next(a for a in tools.actions() if a.text() == text).trigger()
+        qtbot.wait(50)
+        assert window.size() == size
+        assert window.canvas.width() >= window.width() // 2
+
+
 def test_a_lesson_from_the_menu_opens_the_lab_with_it(qtbot, main_window):
     window = main_window
     lessons = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Lessons")
