@@ -36,9 +36,9 @@ OPTIMIZERS = (
 def write_scene(count: int, path: Path) -> None:
     import numpy as np
 
-    from gui.palette import run_colour
     from zoo import RunConfig
     from zoo.session import Scene, save_scene
+    from zoo_gui.palette import run_colour
 
     rng = np.random.default_rng(0)
     runs = []
@@ -59,8 +59,8 @@ def measure(scene_path: str, seconds: float, warm_up: float) -> dict:
     """In this interpreter: open the scene in the default window and count frames."""
     from PySide6 import QtCore
 
-    from gui.app import ensure_application
-    from gui.window import MainWindow
+    from zoo_gui.app import ensure_application
+    from zoo_gui.window import MainWindow
 
     app = ensure_application()
     window = MainWindow()

@@ -142,10 +142,10 @@ def build_menus(window: Any) -> None:
     tools = window.menuBar().addMenu("&Tools")
     tools.addAction(window.lab_action)
     tools.addAction(window.arrows_action)
-    from gui.maps_dock import show_maps
+    from zoo_gui.maps_dock import show_maps
 
     tools.addAction("&Maps…").triggered.connect(lambda _=False: show_maps(window))
-    from gui.sensitivity_dock import show_sensitivity
+    from zoo_gui.sensitivity_dock import show_sensitivity
 
     tools.addAction("&Sensitivity…").triggered.connect(lambda _=False: show_sensitivity(window))
     view = window.menuBar().addMenu("&View")

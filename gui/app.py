@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6 import QtGui, QtWidgets
 
-from gui.theme import apply_theme
+from zoo_gui.theme import apply_theme
 
 #: Collects reference cycles on the UI thread; see ``collect_garbage_on_ui_thread``.
 _COLLECTOR: GarbageCollector | None = None
@@ -44,7 +44,7 @@ def run_app(scene: str | None = None, lesson: str | None = None, lab: bool = Fal
     the default scene.  Returns the exit code of the event loop.
     """
     app = ensure_application()
-    from gui.window import MainWindow
+    from zoo_gui.window import MainWindow
 
     window = MainWindow()
     window.resize(1500, 920)

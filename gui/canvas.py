@@ -16,13 +16,13 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from gui.drawing import Exit
-from gui.exits import ExitMarkers
-from gui.heads import HeadsItem
-from gui.palette import landscape_map
-from gui.trails import TrailsItem
 from zoo import landscape
 from zoo.landscape import Grid
+from zoo_gui.drawing import Exit
+from zoo_gui.exits import ExitMarkers
+from zoo_gui.heads import HeadsItem
+from zoo_gui.palette import landscape_map
+from zoo_gui.trails import TrailsItem
 
 #: Where the view must move before a new landscape is asked for (fraction of its size).
 REFRESH_DELAY_MS = 120

@@ -37,7 +37,7 @@ def command_app(args: argparse.Namespace) -> int:
         except SessionError as error:
             raise UsageError(str(error)) from None
     require_display()
-    from gui.app import run_app
+    from zoo_gui.app import run_app
 
     return run_app(scene=args.scene)
 
@@ -56,13 +56,13 @@ def command_lab(args: argparse.Namespace) -> int:
         except SessionError as error:
             raise UsageError(str(error)) from None
     require_display()
-    from gui.app import run_app
+    from zoo_gui.app import run_app
 
     return run_app(lesson=args.lesson, lab=True)
 
 
 def command_render(args: argparse.Namespace) -> int:
-    from gui.render import render_command
+    from zoo_gui.render import render_command
 
     args.scene = args.model if args.model.lower().endswith(".json") else None
     if args.scene is not None:

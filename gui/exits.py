@@ -2,7 +2,7 @@
 colour, pointing the way the run went, and a label naming the step.
 
 A run that diverges (or walks far off) is drawn only up to the edge of a box around
-the view (``gui.drawing.confine``); these markers say where it went instead, so nothing
+the view (``zoo_gui.drawing.confine``); these markers say where it went instead, so nothing
 it produced reaches the other items' bounds.  All arrows are one scatter item; labels
 are a small pool, shown only where they do not cover one another.
 """
@@ -15,7 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from gui.drawing import Exit
+from zoo_gui.drawing import Exit
 
 #: Most step labels shown at once; more would cover the canvas's edge.
 LABELS = 8

@@ -29,9 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.palette import RUN_COLOURS
 from zoo.experiments import EXPERIMENTS, Cancelled, Result, format_value
 from zoo.workspace import LESSONS
+from zoo_gui.palette import RUN_COLOURS
 
 #: Curve colours that read on the dark plots, as the runs' colours do on the canvas.
 PALETTE = RUN_COLOURS

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from PySide6 import QtWidgets
 
-from gui.forms import spin_box
+from zoo_gui.forms import spin_box
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
-from gui.export_dialog import AnimationDialog
 from zoo.atomic import atomic_path
 from zoo.session import SessionError, save_scene
 from zoo.workspace import WorkspaceBusy
+from zoo_gui.export_dialog import AnimationDialog
 
 
 class FilesMixin:
@@ -71,7 +71,7 @@ class FilesMixin:
 
     def export_csv(self, path: str | Path) -> int:
         """Write every run's kept points; returns how many runs had a thinned history."""
-        from gui.export import write_csv
+        from zoo_gui.export import write_csv
 
         self._quiesce()
         ws = self.workspace
@@ -108,7 +108,7 @@ class FilesMixin:
         """Replay the runs from their starts into a GIF/MP4 of ``frames`` frames, of the
         canvas (with the step plots under it if asked) scaled to ``size``; the runs are
         put back where they were afterwards.  Returns the frames written."""
-        from gui.export import stamp_step, write_animation
+        from zoo_gui.export import stamp_step, write_animation
 
         self.workspace.pause()
         if not self._quiesce():

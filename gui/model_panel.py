@@ -15,10 +15,10 @@ from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
-from gui.forms import ParamForm
 from zoo import expr
 from zoo.engine import EngineError
 from zoo.workspace import Workspace, WorkspaceBusy
+from zoo_gui.forms import ParamForm
 
 PLANES = {"model": "the model's own plane", "pca": "principal directions of the paths"}
 

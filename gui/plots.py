@@ -13,8 +13,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from gui.drawing import Box, GroupPicture, confine
-from gui.trails import TrailsItem
+from zoo_gui.drawing import Box, GroupPicture, confine
+from zoo_gui.trails import TrailsItem
 
 PLOTS = {
     "loss": "loss − E*",

@@ -35,9 +35,9 @@ def parse_size(text: str) -> tuple[int, int]:
 
 def scene_from_args(args: Any, registry: Any) -> Any:
     """The scene a ``zoo render`` command line describes (a file, or model + optimizers)."""
-    from gui.palette import run_colour
     from zoo.cli import UsageError, runs_from_args
     from zoo.session import Scene, SessionError, load_scene
+    from zoo_gui.palette import run_colour
 
     if getattr(args, "scene", None):
         try:
@@ -106,7 +106,7 @@ def _render(args, out, size, frames, steps, given, quiet, interrupted) -> int:
     if steps is None:  # a scene file replays the steps it was saved with
         steps = scene.playback["step_limit"] if getattr(args, "scene", None) else DEFAULT_STEPS
     per_frame = frame_plan(frames, steps, given)
-    from gui.app import ensure_application
+    from zoo_gui.app import ensure_application
 
     ensure_application()
     renderer = Renderer(scene, registry, *size)
@@ -122,7 +122,7 @@ def _render(args, out, size, frames, steps, given, quiet, interrupted) -> int:
                     raise UsageError(f"could not write {out}")
             print(f"wrote {out} (step {steps})")
         else:
-            from gui.export import write_animation
+            from zoo_gui.export import write_animation
 
             with progress.bar(frames, f"rendering {out.name}", quiet, unit="frame") as bar:
 
@@ -153,8 +153,8 @@ class Renderer:
     """A window kept off screen whose canvas is drawn at a fixed size, frame by frame."""
 
     def __init__(self, scene: Any, registry: Any, width: int, height: int) -> None:
-        from gui.window import MainWindow
         from zoo.cli import UsageError
+        from zoo_gui.window import MainWindow
 
         self.window = MainWindow(registry, autoplay=False)
         self.window.timer.stop()
@@ -182,7 +182,7 @@ class Renderer:
         return self.canvas.grab().toImage()
 
     def frames(self, count: int, per_frame: int) -> Any:
-        from gui.export import stamp_step
+        from zoo_gui.export import stamp_step
 
         for index in range(count):
             if index:

@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from gui.forms import ParamForm
-from gui.runs_table import RunsTableModel
 from zoo.engine import EngineError, RunConfig
 from zoo.workspace import Workspace, WorkspaceBusy, compatible_optimizers, run_label
+from zoo_gui.forms import ParamForm
+from zoo_gui.runs_table import RunsTableModel
 
 NO_SCHEDULE = "constant lr (no schedule)"
 

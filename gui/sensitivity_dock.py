@@ -17,14 +17,14 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from gui.forms import spin_box
-from gui.layout import place_dock
-from gui.maps_dock import ComputingDock
-from gui.palette import RUN_COLOURS, run_colour
-from gui.plots import DecadeAxis
 from zoo import maps
 from zoo.engine import RunConfig, build_problem
 from zoo.workspace import compatible_optimizers
+from zoo_gui.forms import spin_box
+from zoo_gui.layout import place_dock
+from zoo_gui.maps_dock import ComputingDock
+from zoo_gui.palette import RUN_COLOURS, run_colour
+from zoo_gui.plots import DecadeAxis
 
 METRIC_TITLES = {
     "gap": "final loss − E*",

@@ -21,26 +21,26 @@ from typing import Any
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from gui import experiment_view, maps_dock
-from gui.actions import build_menus, build_toolbar, make_action
-from gui.canvas import LEGEND_MOST, Canvas
-from gui.drawing import RunDrawing
-from gui.files import FilesMixin
-from gui.frame_loop import FRAME_MS, FrameLoopMixin
-from gui.help import FirstRunHint, build_help_menu
-from gui.layout import app_settings, fit_to_screen, place_dock, recent_scenes, remember_scene
-from gui.model_panel import ModelPanel
-from gui.palette import run_colour, sweep_colours
-from gui.plots import StepPlots
-from gui.plugins_panel import PluginsPanel
-from gui.runs_panel import RunsPanel, SweepDialog
-from gui.start_points import StartPointsMixin
-from gui.stepping import Stepper
-from gui.text_view import SafeTextBrowser
 from zoo.engine import EngineError, RunConfig
 from zoo.registry import local_plugin_dirs
 from zoo.session import Scene, SessionError
 from zoo.workspace import Workspace, WorkspaceBusy, default_scene
+from zoo_gui import experiment_view, maps_dock
+from zoo_gui.actions import build_menus, build_toolbar, make_action
+from zoo_gui.canvas import LEGEND_MOST, Canvas
+from zoo_gui.drawing import RunDrawing
+from zoo_gui.files import FilesMixin
+from zoo_gui.frame_loop import FRAME_MS, FrameLoopMixin
+from zoo_gui.help import FirstRunHint, build_help_menu
+from zoo_gui.layout import app_settings, fit_to_screen, place_dock, recent_scenes, remember_scene
+from zoo_gui.model_panel import ModelPanel
+from zoo_gui.palette import run_colour, sweep_colours
+from zoo_gui.plots import StepPlots
+from zoo_gui.plugins_panel import PluginsPanel
+from zoo_gui.runs_panel import RunsPanel, SweepDialog
+from zoo_gui.start_points import StartPointsMixin
+from zoo_gui.stepping import Stepper
+from zoo_gui.text_view import SafeTextBrowser
 
 RESOLUTION = 256
 #: Longest the first landscape of a model may take on the UI thread; longer ones are
@@ -602,20 +602,20 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
 
     def _lab_dock(self) -> Any:
         try:
-            from gui.lab import LabDock
+            from zoo_gui.lab import LabDock
         except Exception:
             return None
         return self.findChild(LabDock)
 
     def show_lab(self, panels: Any = None) -> None:
         try:
-            import gui.lab
+            import zoo_gui.lab
         except Exception as error:
             self.statusBar().showMessage(f"The step-size lab is not available: {error}", 6000)
             return
         try:
             size = self.size()
-            dock = gui.lab.show_lab(self, panels) if panels else gui.lab.show_lab(self)
+            dock = zoo_gui.lab.show_lab(self, panels) if panels else zoo_gui.lab.show_lab(self)
             place_dock(self, dock, size)
         except Exception as error:
             self.statusBar().showMessage(f"The step-size lab failed to open: {error}", 6000)

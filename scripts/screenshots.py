@@ -34,12 +34,12 @@ def main() -> None:
         QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Scope.UserScope, tempfile.mkdtemp()
     )
 
-    from gui.app import ensure_application
-    from gui.palette import run_colour
-    from gui.window import MainWindow
     from zoo import RunConfig, load_registry
     from zoo.session import Scene
     from zoo.workspace import default_scene
+    from zoo_gui.app import ensure_application
+    from zoo_gui.palette import run_colour
+    from zoo_gui.window import MainWindow
 
     app = ensure_application()
     registry = load_registry(local=False)

@@ -42,8 +42,8 @@ PY
 # A lesson opened in the app's window, offscreen, as the installed app would (-P: the
 # working directory is not on the path), with settings kept in the scratch folder.
 QT_QPA_PLATFORM=offscreen XDG_CONFIG_HOME="$work/config" "$work/venv/bin/python" -P - <<'PY'
-from gui.app import ensure_application
-from gui.window import MainWindow
+from zoo_gui.app import ensure_application
+from zoo_gui.window import MainWindow
 
 app = ensure_application()
 window = MainWindow()

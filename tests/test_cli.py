@@ -276,7 +276,7 @@ def test_other_packages_add_commands_and_a_broken_one_is_one_warning(capsys, mon
 
 def test_the_app_adds_its_commands_through_the_entry_point_group():
     found = {name: register for name, register, _ in plugin_commands()}
-    from gui.commands import register
+    from zoo_gui.commands import register
 
     assert "app" in found, "entry points not installed: run `pip install -e .` again"
     assert found["app"] is register
@@ -292,7 +292,7 @@ def test_the_command_line_imports_nothing_from_the_app():
         if isinstance(node, (ast.Import, ast.ImportFrom))
         for alias in node.names
     }
-    assert imported and not any(name.split(".")[0] == "gui" for name in imported)
+    assert imported and not any(name.split(".")[0] == "zoo_gui" for name in imported)
 
 
 def test_every_help_has_examples(capsys):

@@ -498,9 +498,10 @@ def test_checking_the_file_of_an_installed_plugin_checks_that_plugin():
 
 
 def test_checking_another_copy_of_an_installed_plugin_checks_the_copy_in_its_place(tmp_path):
-    """A checkout's copy of an installed module is that plugin, not a second one with
-    duplicate names; its records, not the installed ones, are checked."""
-    copy = tmp_path / "plugins" / "optimizers" / "first_order.py"
+    """A copy whose folders spell an installed module (a checkout's ``src/pkg/plugin.py``)
+    is that plugin, not a second one with duplicate names; its records, not the installed
+    ones, are checked."""
+    copy = tmp_path / "zoo_plugins" / "optimizers" / "first_order.py"
     copy.parent.mkdir(parents=True)
     shutil.copy(ROOT / "plugins" / "optimizers" / "first_order.py", copy)
     report = check_plugin(str(copy))

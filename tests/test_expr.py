@@ -101,7 +101,7 @@ def test_refusals_and_parsing_do_not_import_sympy():
     """Refusing is fast: the checks need only ``ast``; sympy loads on the first compile."""
     script = (
         "import sys\n"
-        "import plugins.models.expression\n"
+        "import zoo_plugins.models.expression\n"
         "from zoo.expr import FormulaError, parse_formula\n"
         "parse_formula('sin(x) * y**2 + max(x, y)')\n"
         "for text in ('9**9**9', 'x.__class__', '__import__(\"os\")', 'x' * 10000):\n"

@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from plugins.optimizers.kernels import fused
+from zoo_plugins.optimizers.kernels import fused
 
 #: Finite doubles of every magnitude, subnormals included; products that overflow are
 #: outside what an update rule meets and what the oracle can compare.

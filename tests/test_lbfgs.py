@@ -22,9 +22,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_torch_parity import fixture_quadratic
 
-from plugins.optimizers.curvature import LBFGS_STOPS, strong_wolfe
-from plugins.optimizers.kernels import fused
 from zoo import RunConfig, RunSet, build_problem, simulate
+from zoo_plugins.optimizers.curvature import LBFGS_STOPS, strong_wolfe
+from zoo_plugins.optimizers.kernels import fused
 
 FIXTURES = Path(__file__).parent / "fixtures"
 sys.path.insert(0, str(FIXTURES))

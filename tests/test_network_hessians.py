@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
-import plugins.models.networks as networks
+import zoo_plugins.models.networks as networks
 from zoo import build_problem, load_registry
 from zoo.problem import Problem
 

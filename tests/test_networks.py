@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import plugins.models.networks as networks
+import zoo_plugins.models.networks as networks
 from zoo import ActivationSpec, build_problem, hookimpl, load_registry
 from zoo.testing import check_model
 

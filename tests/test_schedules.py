@@ -109,7 +109,7 @@ def test_robbins_monro_verdicts(name, params, registry):
 @settings(max_examples=60, deadline=None)
 @given(st.floats(0.0, 3.0))
 def test_power_schedule_is_robbins_monro_iff_p_in_half_to_one(p):
-    from plugins.schedules import power, power_verdict
+    from zoo_plugins.schedules import power, power_verdict
 
     assert power_verdict(p) == (0.5 < p <= 1)
     assert np.isclose(float(power(9, p)), 10.0**-p)

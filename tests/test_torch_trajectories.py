@@ -150,7 +150,7 @@ def test_with_torchs_own_kernels_every_rule_is_bitwise(registry, monkeypatch):
     """Live torch: give the zoo torch's square root, dot product and sum, and the rules
     that differ above become bitwise too; this pins the differences on those kernels."""
     torch = pytest.importorskip("torch")
-    from plugins.optimizers import adaptive, curvature
+    from zoo_plugins.optimizers import adaptive, curvature
 
     def torch_sqrt(x):
         x = np.asarray(x, dtype=float)

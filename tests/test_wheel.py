@@ -70,7 +70,7 @@ def test_the_wheel_runs_from_a_folder_holding_plugins_and_gui_packages(tmp_path)
             sys.executable,
             "-P",  # as the installed script: the working directory is not on the path
             "-c",
-            "import plugins.optimizers.first_order as m\n"
+            "import zoo_plugins.optimizers.first_order as m\n"
             "from zoo.workspace import lesson_files\n"
             "print(m.__file__)\nprint(lesson_files()[0])",
         ],

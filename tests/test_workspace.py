@@ -38,7 +38,7 @@ def workspace(registry):
 def test_the_workspace_module_imports_no_qt():
     code = (
         "import sys, zoo.workspace; "
-        "print(any('PySide6' in m or m.startswith('gui') for m in sys.modules))"
+        "print(any('PySide6' in m or m.startswith('zoo_gui') for m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

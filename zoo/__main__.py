@@ -1,8 +1,8 @@
 """``python -m zoo`` is the ``zoo`` command.
 
-``python -m`` puts the working directory first on ``sys.path``, where a ``plugins`` or
-``gui`` package of the user's would shadow the built-ins; the command drops it, so it
-imports exactly what the installed ``zoo`` script does (local plugins are loaded by path).
+``python -m`` puts the working directory first on ``sys.path``, where a module named like a
+dependency or a third-party plugin would shadow the installed one; the command drops it, so
+it imports exactly what the installed ``zoo`` script does (local plugins are loaded by path).
 """
 
 import os

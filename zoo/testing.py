@@ -1316,8 +1316,8 @@ def check_plugin(target: str) -> CheckReport:
 
 def _plugin_of_file(registry: Any, path: Path) -> str | None:
     """The loaded plugin ``path`` is a copy of: the same file, or a file whose trailing
-    folders spell the plugin's module (``…/plugins/optimizers/first_order.py`` for
-    ``plugins.optimizers.first_order``), or a local plugin of the same name."""
+    folders spell the plugin's module (``…/zoo_plugins/optimizers/first_order.py`` for
+    ``zoo_plugins.optimizers.first_order``), or a local plugin of the same name."""
     for plugin in registry.plugins:
         if path in (Path(plugin.source).resolve(), _file_of(registry, plugin.name)):
             return plugin.name

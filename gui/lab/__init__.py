@@ -9,7 +9,7 @@ from typing import Any
 
 from PySide6 import QtCore
 
-from gui.lab.dock import PANEL_NAMES, LabDock
+from zoo_gui.lab.dock import PANEL_NAMES, LabDock
 
 __all__ = ["PANEL_NAMES", "LabDock", "show_lab"]
 

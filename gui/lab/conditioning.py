@@ -9,9 +9,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from gui.lab.state import LabState
-from gui.lab.style import footnote_label, make_plot
 from zoo import RunConfig
+from zoo_gui.lab.state import LabState
+from zoo_gui.lab.style import footnote_label, make_plot
 
 LEVELS = (0.25, 0.5, 0.75, 1.0)
 CIRCLE = np.linspace(0.0, 2 * math.pi, 97)

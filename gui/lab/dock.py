@@ -7,14 +7,14 @@ from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
-from gui.lab.conditioning import ConditioningPanel
-from gui.lab.eigen import EigenPanel
-from gui.lab.momentum import MomentumPanel
-from gui.lab.one_dimension import OneDimensionPanel
-from gui.lab.ruler import RulerPanel
-from gui.lab.saddles import SaddlesPanel
-from gui.lab.schedules import SchedulesPanel
-from gui.lab.state import LabState, read_state
+from zoo_gui.lab.conditioning import ConditioningPanel
+from zoo_gui.lab.eigen import EigenPanel
+from zoo_gui.lab.momentum import MomentumPanel
+from zoo_gui.lab.one_dimension import OneDimensionPanel
+from zoo_gui.lab.ruler import RulerPanel
+from zoo_gui.lab.saddles import SaddlesPanel
+from zoo_gui.lab.schedules import SchedulesPanel
+from zoo_gui.lab.state import LabState, read_state
 
 #: Tabbed panels in display order; the ruler is always shown above them.
 TAB_PANELS = (

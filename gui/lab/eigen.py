@@ -7,9 +7,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from gui.lab.state import LabState
-from gui.lab.style import INK, direction_colour, footnote_label, make_plot, subscript
 from zoo import theory
+from zoo_gui.lab.state import LabState
+from zoo_gui.lab.style import INK, direction_colour, footnote_label, make_plot, subscript
 
 #: Largest number of eigen-directions plotted (the smallest and largest halves).
 PLOTTED_DIRECTIONS = 8

@@ -9,9 +9,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from gui.lab.state import LabState
-from gui.lab.style import INK, direction_colour, footnote_label, log_axis, make_plot, note_label
 from zoo import theory
+from zoo_gui.lab.state import LabState
+from zoo_gui.lab.style import INK, direction_colour, footnote_label, log_axis, make_plot, note_label
 
 LR_CELLS = 160
 BETA_CELLS = 120

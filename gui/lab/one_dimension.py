@@ -10,9 +10,16 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from gui.lab.state import LabState
-from gui.lab.style import INK, direction_colour, footnote_label, make_plot, note_label, subscript
 from zoo import theory
+from zoo_gui.lab.state import LabState
+from zoo_gui.lab.style import (
+    INK,
+    direction_colour,
+    footnote_label,
+    make_plot,
+    note_label,
+    subscript,
+)
 
 SLICE_POINTS = 200
 ALONG_GRADIENT = "along the gradient at the current point"

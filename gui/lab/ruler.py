@@ -9,8 +9,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from gui.lab.state import LabState
-from gui.lab.style import (
+from zoo import theory
+from zoo_gui.lab.state import LabState
+from zoo_gui.lab.style import (
     INK,
     MARK_COLOUR,
     REGIME_COLOURS,
@@ -21,7 +22,6 @@ from gui.lab.style import (
     note_label,
     subscript,
 )
-from zoo import theory
 
 SLIDER_STEPS = 1000
 #: The most marks a model gives (1/λ_max, 2/λ_max, 2/(λ_min+λ_max), …).

@@ -8,9 +8,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtWidgets
 
-from gui.lab.state import LabState
-from gui.lab.style import REGIME_COLOURS, footnote_label, make_plot, note_label, subscript
 from zoo import RunConfig, theory
+from zoo_gui.lab.state import LabState
+from zoo_gui.lab.style import REGIME_COLOURS, footnote_label, make_plot, note_label, subscript
 
 #: The runs the panel offers, as (optimizer, button text, hyper-parameters).
 COMPARISONS = (

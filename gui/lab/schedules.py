@@ -7,9 +7,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from gui.lab.state import LabState
-from gui.lab.style import make_plot, note_label
 from zoo import theory
+from zoo_gui.lab.state import LabState
+from zoo_gui.lab.style import make_plot, note_label
 
 STEPS = 10_000
 CONSTANT = "(constant)"

@@ -9,8 +9,8 @@ import math
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from gui.theme import TEXT
 from zoo import theory
+from zoo_gui.theme import TEXT
 
 #: One colour per eigen-direction, in the order of ascending eigenvalue.
 DIRECTION_COLOURS = (

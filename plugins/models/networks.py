@@ -12,13 +12,13 @@ import itertools
 
 import numpy as np
 
-from plugins.models.regression import (
+from zoo import ModelSpec, Param, Plane, hookimpl
+from zoo_plugins.models.regression import (
     DataProblem,
     half_square,
     plane_through,
     sigmoid,
 )
-from zoo import ModelSpec, Param, Plane, hookimpl
 
 #: Elements of the largest (B, N, width) array one chunk of a forward pass may hold.
 CHUNK_ELEMENTS = 1 << 21

@@ -13,9 +13,9 @@ import functools
 
 import numpy as np
 
-from plugins.activations import sigmoid
 from zoo import ModelSpec, Param, Plane, Problem, hookimpl, run_sample
 from zoo.problem import row_matmul
+from zoo_plugins.activations import sigmoid
 
 
 # --------------------------------------------------------------------- shared machinery

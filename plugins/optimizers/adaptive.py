@@ -1,7 +1,7 @@
 """Adaptive methods: per-coordinate step sizes from running gradient statistics.
 
 Each update is written with torch.optim's single-tensor path's kernels, in its order and with
-its roundings (``plugins.optimizers.kernels``), so that in float64 the iterates are torch's
+its roundings (``zoo_plugins.optimizers.kernels``), so that in float64 the iterates are torch's
 to the last bit wherever torch's own arithmetic is correctly rounded (``docs/optimizers.md``).
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from plugins.optimizers.kernels import add, addcdiv, addcmul, lerp, power, sqrt
 from zoo import OptimizerSpec, Param, hookimpl
+from zoo_plugins.optimizers.kernels import add, addcdiv, addcmul, lerp, power, sqrt
 
 
 def _counter(x: np.ndarray) -> np.ndarray:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from plugins.optimizers.kernels import fused
 from zoo import OptimizerSpec, Param, hookimpl
+from zoo_plugins.optimizers.kernels import fused
 
 ARMIJO_C1 = 1e-4
 MAX_BACKTRACKS = 40

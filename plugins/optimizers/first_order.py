@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from plugins.optimizers.kernels import add, power
 from zoo import OptimizerSpec, Param, hookimpl, preset
+from zoo_plugins.optimizers.kernels import add, power
 
 LR = Param("lr", 1e-3, low=1e-6, high=10.0, log=True, doc="learning rate γ")
 WEIGHT_DECAY = Param("weight_decay", 0.0, low=0.0, high=1.0, doc="coupled L2 penalty λ")

@@ -14,7 +14,7 @@ import pytest
 def garbage_on_the_ui_thread(qapp):
     """As in the app, reference cycles are collected on the UI thread only: a collection
     started by a worker thread could free a Qt object there and deadlock (see
-    ``gui.app.collect_garbage_on_ui_thread``)."""
+    ``zoo_gui.app.collect_garbage_on_ui_thread``)."""
     from pyqtgraph.util.garbage_collector import GarbageCollector
 
     gc.collect()
@@ -41,7 +41,7 @@ def settings_folder(tmp_path_factory):
 def make_window(qtbot):
     """``make_window(registry=None, scene=None, autoplay=True)`` → a shown MainWindow;
     each one's timer, workers and background work are stopped after the test."""
-    from gui.window import MainWindow
+    from zoo_gui.window import MainWindow
 
     windows = []
 

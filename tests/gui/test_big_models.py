@@ -14,7 +14,7 @@ BIG = {"depth": 6, "width": 64, "n_points": 5000}
 
 
 def test_a_slow_first_landscape_is_computed_off_the_ui_thread(qtbot, make_window, monkeypatch):
-    import gui.window
+    import zoo_gui.window
 
     window = make_window(autoplay=False)
     release = threading.Event()
@@ -27,7 +27,7 @@ def test_a_slow_first_landscape_is_computed_off_the_ui_thread(qtbot, make_window
         return real(view, resolution)
 
     monkeypatch.setattr(window.workspace, "grid", slow_grid)
-    monkeypatch.setattr(gui.window, "_seconds_per_point", lambda problem: 1.0)  # "slow"
+    monkeypatch.setattr(zoo_gui.window, "_seconds_per_point", lambda problem: 1.0)  # "slow"
     ticks = []
     timer = QtCore.QTimer()
     timer.setInterval(5)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import zoo
-from gui.drawing import clip_to_box, confine
-from gui.export import image_to_array
 from zoo.session import Scene
+from zoo_gui.drawing import clip_to_box, confine
+from zoo_gui.export import image_to_array
 
 CALM = {"adam": ("#ff3399", 0.08), "rmsprop": ("#ccff33", 0.02)}
 WILD = {"sgd": ("#ff7f0e", 0.09), "momentum": ("#00e5ff", 0.02)}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui
 
 import zoo
-from gui.runs_table import STATE_COLOURS, STATUS
 from zoo.session import Scene
+from zoo_gui.runs_table import STATE_COLOURS, STATUS
 
 
 def test_the_status_column_shows_the_end_state(qtbot, make_window):

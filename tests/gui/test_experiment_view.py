@@ -8,8 +8,8 @@ import pytest
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
-from gui import experiment_view
 from zoo.experiments import EXPERIMENTS, Cancelled, run_experiment
+from zoo_gui import experiment_view
 
 
 class FakeWindow(QMainWindow):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PySide6 import QtGui
 
-from gui.export import write_animation
+from zoo_gui.export import write_animation
 
 
 def _distance_to(frame: np.ndarray, colour: str) -> float:

@@ -79,7 +79,7 @@ def window(qtbot, registry):
 
 @pytest.fixture
 def lab(qtbot, window):
-    from gui.lab import show_lab
+    from zoo_gui.lab import show_lab
 
     dock = show_lab(window)
     yield dock
@@ -93,7 +93,7 @@ def _step_and_wait(qtbot, window, lab, n=1):
 
 
 def test_show_lab_creates_one_dock(window, lab):
-    from gui.lab import show_lab
+    from zoo_gui.lab import show_lab
 
     assert show_lab(window) is lab
     assert window.findChildren(type(lab)) == [lab]
@@ -144,7 +144,7 @@ def test_lab_updates_when_the_selected_run_moves(qtbot, window, lab):
 
 
 def test_local_marks_move_on_rosenbrock(qtbot, registry):
-    from gui.lab import show_lab
+    from zoo_gui.lab import show_lab
 
     win = StandInWindow(registry, "rosenbrock")
     qtbot.addWidget(win)
@@ -231,7 +231,7 @@ def test_schedules_panel_verdict_and_stall(window, lab):
 
 
 def test_saddle_panel_shows_the_negative_eigenvalue(qtbot, registry):
-    from gui.lab import show_lab
+    from zoo_gui.lab import show_lab
 
     win = StandInWindow(registry, "quadratic", {"lambda1": -1.0, "lambda2": 4.0, "angle": 0.0})
     qtbot.addWidget(win)
@@ -254,7 +254,7 @@ LESSON_PATHS = sorted(LESSONS.glob("[0-9][0-9]_*.json"))
 
 @pytest.mark.parametrize("path", LESSON_PATHS, ids=lambda p: p.stem)
 def test_every_lesson_renders_in_the_lab(qtbot, registry, path):
-    from gui.lab import PANEL_NAMES, show_lab
+    from zoo_gui.lab import PANEL_NAMES, show_lab
 
     data = json.loads(path.read_text(encoding="utf-8"))
     names = [("model", data["model"]["name"])] + [

@@ -9,7 +9,7 @@ import pytest
 from PySide6 import QtGui
 
 import zoo
-from gui.lab.style import LogAxis, log_label
+from zoo_gui.lab.style import LogAxis, log_label
 
 
 @pytest.mark.parametrize(
@@ -68,8 +68,8 @@ def test_a_wide_axis_labels_1_2_5_and_a_narrow_one_fewer(qapp):
 
 
 def test_ruler_mark_labels_never_overlap(qtbot, registry):
-    from gui.lab import show_lab
     from tests.gui.test_lab import StandInWindow  # the lab's stand-in main window
+    from zoo_gui.lab import show_lab
 
     # λ = 1 and 1.2: 1/λ_max, 2/(λ_min+λ_max), 2/λ_max, 1/λ_min and 2/λ_min crowd together.
     window = StandInWindow(registry, "quadratic", {"lambda1": 1.0, "lambda2": 1.2})

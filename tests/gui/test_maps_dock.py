@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore
 
-from gui.maps_dock import show_maps
 from zoo.session import Scene
+from zoo_gui.maps_dock import show_maps
 
 
 def himmelblau_window(make_window, registry):

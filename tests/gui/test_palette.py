@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from gui.palette import RUN_COLOURS, landscape_map, sweep_colours
+from zoo_gui.palette import RUN_COLOURS, landscape_map, sweep_colours
 
 
 def luminance(rgb) -> float:

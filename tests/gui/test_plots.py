@@ -8,8 +8,8 @@ import numpy as np
 import pyqtgraph as pg
 
 import zoo
-from gui.drawing import RunDrawing
-from gui.plots import DecadeAxis, StepPlots
+from zoo_gui.drawing import RunDrawing
+from zoo_gui.plots import DecadeAxis, StepPlots
 
 
 def ticks(low: float, high: float, pixels: float = 200) -> list[float]:

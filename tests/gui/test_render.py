@@ -35,7 +35,7 @@ def render_args(**values):
 def test_render_a_png_from_flags(qapp, tmp_path, capsys):
     import imageio.v3 as iio
 
-    from gui.render import render_command
+    from zoo_gui.render import render_command
 
     out = tmp_path / "picture.png"
     assert render_command(render_args(out=str(out))) == 0
@@ -79,8 +79,8 @@ def test_render_a_gif_of_a_scene_file_in_a_subprocess(tmp_path):
 
 
 def test_render_refuses_bad_input_with_a_message(qapp, tmp_path):
-    from gui.render import render_command
     from zoo.cli import UsageError
+    from zoo_gui.render import render_command
 
     with pytest.raises(UsageError, match="--out"):
         render_command(render_args(out=str(tmp_path / "x.bmp")))
@@ -93,7 +93,7 @@ def test_render_refuses_bad_input_with_a_message(qapp, tmp_path):
 def test_render_an_mp4(qapp, tmp_path):
     import imageio.v3 as iio
 
-    from gui.render import render_command
+    from zoo_gui.render import render_command
 
     out = tmp_path / "runs.mp4"
     assert render_command(render_args(out=str(out), frames=5)) == 0
@@ -116,9 +116,9 @@ def test_a_scene_written_by_zoo_run_replays_bit_for_bit_in_the_renderer(qapp, tm
     import json
 
     import zoo
-    from gui.render import Renderer
     from zoo.cli import main
     from zoo.session import load_scene
+    from zoo_gui.render import Renderer
 
     scene_file = tmp_path / "run.json"
     argv = ["run", "rosenbrock", "adam:lr=0.05", "sgd:lr=0.002", "--start", "-1.2,1"]

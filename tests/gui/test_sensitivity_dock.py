@@ -8,9 +8,9 @@ import numpy as np
 from PySide6 import QtCore
 
 import zoo
-from gui.sensitivity_dock import show_sensitivity
 from zoo import maps
 from zoo.session import Scene
+from zoo_gui.sensitivity_dock import show_sensitivity
 
 
 def test_a_sweep_finds_each_optimizers_best_step_and_races_them(

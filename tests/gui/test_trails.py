@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gui.trails import TrailsItem
+from zoo_gui.trails import TrailsItem
 
 
 def test_rows_become_segments_and_nan_points_break_them(qapp):

@@ -301,7 +301,7 @@ def test_png_export_is_a_real_picture(qtbot, main_window, tmp_path):
     window.export_png(path)
     image = QImage(str(path))
     assert image.width() > 200 and image.height() > 200
-    from gui.export import image_to_array
+    from zoo_gui.export import image_to_array
 
     pixels = image_to_array(image).reshape(-1, 3)
     assert len(np.unique(pixels, axis=0)) > 200  # landscape shades, lines and runs
@@ -467,7 +467,7 @@ def test_single_step_and_reset(qtbot, main_window):
 
 
 def test_the_lab_and_experiment_actions_never_crash_the_window(qtbot, main_window):
-    from gui.lab import LabDock
+    from zoo_gui.lab import LabDock
 
     window = main_window
     window.show_lab()
@@ -486,7 +486,7 @@ def test_dragging_the_start_marker_previews_the_paths_then_moves_the_runs(
     qtbot, main_window, registry, monkeypatch
 ):
     window = main_window
-    monkeypatch.setattr("gui.start_points.PREVIEW_BUDGET", 3600.0)  # every preview step
+    monkeypatch.setattr("zoo_gui.start_points.PREVIEW_BUDGET", 3600.0)  # every preview step
     settle(window)
     marker = window.canvas.start_marker
     marker.setPos(0.9, 0.9)  # what a drag does, step by step
@@ -671,7 +671,7 @@ def test_single_key_shortcuts_never_type_into_a_number_box(qtbot, main_window):
 def test_the_layout_and_scenes_are_remembered_between_sessions(
     qtbot, make_window, registry, tmp_path, settings_folder
 ):
-    from gui.layout import available
+    from zoo_gui.layout import available
 
     window = make_window(registry, autoplay=False)
     room = available(window)
@@ -694,7 +694,7 @@ def test_the_layout_and_scenes_are_remembered_between_sessions(
 
 
 def test_docks_fit_a_small_screen(qtbot, make_window, registry):
-    from gui.layout import available
+    from zoo_gui.layout import available
 
     window = make_window(registry, autoplay=False)
     room = available(window)
@@ -736,8 +736,8 @@ def test_a_lesson_from_the_menu_opens_the_lab_with_it(qtbot, main_window):
 
 
 def test_help_lists_the_shortcuts_and_about_says_version_licence_and_plugin_folder(main_window):
-    from gui.help import about_text, shortcut_rows
     from zoo.registry import local_plugin_dirs
+    from zoo_gui.help import about_text, shortcut_rows
 
     rows = dict(shortcut_rows(main_window))
     assert rows["Space"] == "Play or pause" and rows["Ctrl+O"] == "Open scene…"
@@ -946,7 +946,7 @@ def test_dragging_a_value_s_slider_previews_the_run_then_commits_on_release(
     main_window, registry, monkeypatch
 ):
     window = main_window
-    monkeypatch.setattr("gui.start_points.PREVIEW_BUDGET", 3600.0)  # every preview step
+    monkeypatch.setattr("zoo_gui.start_points.PREVIEW_BUDGET", 3600.0)  # every preview step
     settle(window)
     sgd = next(r for r, c in window.runset.configs.items() if c.optimizer == "sgd")
     window.select_run(sgd)
@@ -991,7 +991,7 @@ def test_plain_gradient_descent_gets_no_momentum_arrow(qtbot, main_window):
 def test_the_animation_dialog_sets_frames_size_and_the_plots(main_window, tmp_path, monkeypatch):
     import imageio.v3 as iio
 
-    from gui.export_dialog import AnimationDialog
+    from zoo_gui.export_dialog import AnimationDialog
 
     window = main_window
     settle(window)
