@@ -1,26 +1,54 @@
 #!/bin/sh
-# Build the wheel, install it into a fresh virtual environment and use it from a folder
-# that holds packages named like the zoo's own folders (plugins/, gui/): the installed
-# built-ins, lessons and app must be the ones that run.
+# Build the wheel, install it into a fresh virtual environment beside another distribution
+# that installs top-level plugins and gui packages, and use it from a folder that holds
+# packages of those names too: the installed built-ins, lessons and app must be the ones
+# that run.
 set -eu
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir "$work/src"
+# Only the built-ins: no local plugins, and settings kept in the scratch folder.
+export ZOO_PLUGIN_PATH="$work/none" XDG_CONFIG_HOME="$work/config"
+pip="--quiet --no-cache-dir --disable-pip-version-check"
+mkdir "$work/src" "$work/other" "$work/here"
 tar --exclude=./.venv --exclude=./build --exclude='*.egg-info' -cf - . | tar -xf - -C "$work/src"
-.venv/bin/python -m pip wheel --quiet --no-deps --no-build-isolation -w "$work/dist" "$work/src"
-"${PYTHON:-python3}" -m venv "$work/venv"
-"$work/venv/bin/python" -m pip install --quiet "$work"/dist/*.whl
-mkdir -p "$work/here/plugins" "$work/here/gui"
-for package in plugins gui; do
-    echo "raise ImportError('the $package package of the working directory was imported')" \
-        >"$work/here/$package/__init__.py"
+cat >"$work/other/pyproject.toml" <<'TOML'
+[build-system]
+requires = ["setuptools>=77"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "generic-names"
+version = "1.0"
+
+[tool.setuptools]
+packages = ["plugins", "gui"]
+TOML
+for folder in other here; do
+    for package in plugins gui; do
+        mkdir "$work/$folder/$package"
+        echo "raise ImportError('the $package package of $folder was imported')" \
+            >"$work/$folder/$package/__init__.py"
+    done
 done
+# shellcheck disable=SC2086
+.venv/bin/python -m pip wheel $pip --no-deps --no-build-isolation -w "$work/dist" \
+    "$work/src" "$work/other"
+"${PYTHON:-python3}" -m venv "$work/venv"
+# shellcheck disable=SC2086
+"$work/venv/bin/python" -m pip install $pip "$work"/dist/*.whl
+"$work/venv/bin/python" -P -c "import plugins" 2>&1 | grep -q "package of other was imported"
 cd "$work/here"
 zoo="$work/venv/bin/python -m zoo"
 $zoo plugins >plugins.txt
 grep -q "^Failures (0)" plugins.txt || { cat plugins.txt; exit 1; }
-grep -q "^Optimizers (" plugins.txt
+$zoo plugins --json | "$work/venv/bin/python" -c '
+import json, sys
+
+plugins = [(p["name"], p["source"]) for p in json.load(sys.stdin)["plugins"]]
+assert len(plugins) == 12, plugins  # the built-ins, all from the wheel
+assert all(source.startswith("optimizer-zoo ") for _, source in plugins), plugins
+'
 $zoo lab --list | grep -q "^01_four_regimes"
 "$work/venv/bin/python" - <<'PY'
 import glob
@@ -40,8 +68,8 @@ missing = [i for i in images if not any(n.endswith("/share/optimizer-zoo/" + i) 
 assert not missing, f"the wheel lacks the README images {missing}"
 PY
 # A lesson opened in the app's window, offscreen, as the installed app would (-P: the
-# working directory is not on the path), with settings kept in the scratch folder.
-QT_QPA_PLATFORM=offscreen XDG_CONFIG_HOME="$work/config" "$work/venv/bin/python" -P - <<'PY'
+# working directory is not on the path).
+QT_QPA_PLATFORM=offscreen "$work/venv/bin/python" -P - <<'PY'
 from zoo_gui.app import ensure_application
 from zoo_gui.window import MainWindow
 
