@@ -18,11 +18,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from gui.layout import place_dock
 from zoo import maps
 from zoo.engine import EngineError, RunConfig, build_problem
 from zoo.map_image import colourise, legend
 from zoo.workspace import compatible_optimizers
+from zoo_gui.layout import place_dock
 
 #: Workers still running; they outlive a closed dock so Qt never destroys a running thread.
 _RUNNING: set[QtCore.QThread] = set()

@@ -711,7 +711,7 @@ def test_docks_fit_a_small_screen(qtbot, make_window, registry):
 def test_the_maps_and_sensitivity_docks_keep_the_window_size_and_half_for_the_canvas(
     qtbot, make_window, registry
 ):
-    from gui.layout import available
+    from zoo_gui.layout import available
 
     window = make_window(registry, autoplay=False)
     room = available(window)
