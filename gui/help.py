@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import sysconfig
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,17 @@ from PySide6 import QtCore, QtGui, QtWidgets
 import zoo
 from zoo.registry import local_plugin_dirs
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+def _docs_folder() -> Path:
+    """The guides: the checkout's docs/ beside the package, else where the wheel put
+    them (<prefix>/share/optimizer-zoo/docs)."""
+    beside = Path(__file__).resolve().parent.parent / "docs"
+    if beside.is_dir():
+        return beside
+    return Path(sysconfig.get_path("data")) / "share" / "optimizer-zoo" / "docs"
+
+
+DOCS = _docs_folder()
 GUIDES = (
     ("User guide (the app)", "app.md"),
     ("The step-size lab and its lessons", "step-size-lab.md"),

@@ -71,6 +71,7 @@ PY
 # working directory is not on the path).
 QT_QPA_PLATFORM=offscreen "$work/venv/bin/python" -P - <<'PY'
 from zoo_gui.app import ensure_application
+from zoo_gui.help import DOCS, GUIDES
 from zoo_gui.window import MainWindow
 
 app = ensure_application()
@@ -78,6 +79,7 @@ window = MainWindow()
 window.show()
 assert window.open_lesson("01_four_regimes"), "the first lesson did not open"
 assert window.workspace.lesson and window.lesson_view.toPlainText().strip(), "no lesson shown"
+assert all((DOCS / name).is_file() for _, name in GUIDES), f"the Help guides are not in {DOCS}"
 window.close()
 window.shutdown()
 PY

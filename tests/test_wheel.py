@@ -101,6 +101,8 @@ def test_the_wheel_runs_beside_other_plugins_and_gui_packages(tmp_path):
     assert len(images) >= 5
     for image in images:  # installed as <prefix>/share/optimizer-zoo/assets/…
         assert any(n.endswith(f".data/data/share/optimizer-zoo/{image}") for n in names), image
+    for guide in (ROOT / "docs").glob("*.md"):  # the Help menu's guides, beside the images
+        assert any(n.endswith(f".data/data/share/optimizer-zoo/docs/{guide.name}") for n in names)
     site = tmp_path / "site"
     subprocess.run(
         [
