@@ -341,3 +341,30 @@ def test_add_many_sets_up_a_sweep_at_once_and_isolates_a_bad_start(quadratic, te
     with pytest.raises(EngineError, match="unknown optimizer"):
         runs.add_many([RunConfig("picky"), RunConfig("missing")])
     assert list(runs.configs) == ids
+
+
+def test_add_grid_builds_the_runs_add_many_would_from_arrays(quadratic, registry):
+    starts = np.array([(-1.0, 0.5), (0.3, -0.7), (0.8, 0.8)])
+    rates = np.array([0.01, 0.05, 0.2])
+    grid = RunSet(quadratic, registry)
+    ids = grid.add_grid("momentum", {"momentum": 0.5}, starts, columns={"lr": rates}, seed=3)
+    one_by_one = RunSet(quadratic, registry)
+    configs = [
+        RunConfig("momentum", {"momentum": 0.5, "lr": lr}, start=tuple(s), seed=3)
+        for s, lr in zip(starts.tolist(), rates.tolist(), strict=True)
+    ]
+    expected = one_by_one.add_many(configs)
+    grid.step(30)
+    one_by_one.step(30)
+    for run_id, other in zip(ids, expected, strict=True):
+        assert grid.configs[run_id] == one_by_one.configs[other]
+        np.testing.assert_array_equal(grid.trajectory(run_id).x, one_by_one.trajectory(other).x)
+    with pytest.raises(EngineError, match="lr"):
+        grid.add_grid("momentum", {}, starts, columns={"lr": [0.1, 0.2, 99.0]})
+    with pytest.raises(EngineError, match="float hyper-parameters"):
+        grid.add_grid("sgd", {}, starts, columns={"nesterov": [0.0, 1.0, 0.0]})
+    with pytest.raises(EngineError, match="finite"):
+        grid.add_grid("sgd", {}, [(np.nan, 0.0)])
+    with pytest.raises(EngineError, match=r"expected \(N, 2\)"):
+        grid.add_grid("sgd", {}, [(0.0, 0.0, 1.0)])
+    assert list(grid.configs) == ids

@@ -41,9 +41,13 @@ HYPER_QUANTITIES = ("rate", "steps_to_tol", "final_loss", "diverged")
 GAP_FLOOR = 1e-13
 #: Steps between progress reports and checks for cancellation.
 CHUNK = 25
+#: Runs stepped together: enough to spread the engine's cost per step, few enough that
+#: their arrays stay in the processor's cache.
+RUNS_PER_BATCH = 16384
 
-#: Runs whose paths are fitted at once: a dozen float64 arrays of (steps + 1) × this.
-_COLUMNS = 1024
+#: Runs whose paths are fitted at once: a dozen float64 arrays of (steps + 1) × this,
+#: which stay in the cache for a few hundred steps.
+_COLUMNS = 512
 
 Cancel = Callable[[], bool] | Any  # a callable or anything with ``is_set()``
 
@@ -83,15 +87,61 @@ def _cancelled(cancel: Cancel | None) -> bool:
     return bool(cancel.is_set() if hasattr(cancel, "is_set") else cancel())
 
 
+class _Block:
+    """Runs of one optimizer from the rows of ``starts`` (N, D), all with ``hyper`` but
+    for the float hyper-parameters in ``columns`` (name -> N values)."""
+
+    def __init__(self, optimizer: str, hyper: Mapping[str, Any], starts, columns=None, seed=0):
+        self.optimizer = optimizer
+        self.hyper = dict(hyper)
+        self.starts = np.asarray(starts, dtype=float)
+        self.columns = {name: np.asarray(v, dtype=float) for name, v in (columns or {}).items()}
+        self.seed = seed
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def part(self, lo: int, hi: int) -> _Block:
+        columns = {name: values[lo:hi] for name, values in self.columns.items()}
+        return _Block(self.optimizer, self.hyper, self.starts[lo:hi], columns, self.seed)
+
+    def add_to(self, runs: RunSet) -> list[int]:
+        return runs.add_grid(
+            self.optimizer, self.hyper, self.starts, columns=self.columns, seed=self.seed
+        )
+
+
+class _Configs(list):
+    """Runs given as ``RunConfig``s, one each."""
+
+    def part(self, lo: int, hi: int) -> _Configs:
+        return _Configs(self[lo:hi])
+
+    def add_to(self, runs: RunSet) -> list[int]:
+        return runs.add_many(self)
+
+
+def _parts(sources: Sequence, lo: int, hi: int) -> list:
+    """The pieces of ``sources`` (each a ``_Block`` or ``_Configs``) holding runs lo … hi − 1
+    of all of them in order."""
+    pieces, offset = [], 0
+    for source in sources:
+        a, b = max(lo, offset), min(hi, offset + len(source))
+        if a < b:
+            pieces.append(source.part(a - offset, b - offset))
+        offset += len(source)
+    return pieces
+
+
 class _Runs:
-    """The runs of a map, stepped without keeping their paths.
+    """Some runs of a map, stepped without keeping their paths.
 
     The one place that talks to the engine: ``read`` returns (x, loss, grad norm,
-    status) of every run in the order of ``configs``."""
+    status) of every run in the order they were given."""
 
-    def __init__(self, problem: Problem, registry: Any, configs: list[RunConfig]) -> None:
+    def __init__(self, problem: Problem, registry: Any, sources: Sequence) -> None:
         self.runs = RunSet(problem, registry, history="none", end_states=False)
-        self.ids = np.asarray(self.runs.add_many(configs))
+        self.ids = np.asarray([i for source in sources for i in source.add_to(self.runs)])
         self._layout: tuple = ()  # the batches' row tables the order below was made for
         self._position: np.ndarray | None = None  # None: the batches are in config order
 
@@ -128,21 +178,22 @@ class _Tracker:
         self.radius = radius
         self.e_star = e_star  # None: the lowest seen, known at the end
         self.lowest = np.inf
-        self.inside_from = np.full(batch, -1, dtype=np.int64)
+        # The last step at which each run was not within tolerance (-1: never).
+        self.outside_at = np.full(batch, -1, dtype=np.int64)
+        self.steps = steps
         dtype = np.float16 if e_star is not None else np.float64
         self.path = np.full((steps + 1, batch), np.nan, dtype=dtype)
 
     def update(self, t: int, x: np.ndarray, loss: np.ndarray, running: np.ndarray) -> None:
         finite = np.isfinite(loss)
-        if finite.any():
-            self.lowest = min(self.lowest, float(loss[finite].min()))
         if len(self.minima):
-            inside = finite & (self._nearest(x) <= self.radius)
-            self.inside_from = np.where(
-                inside, np.where(self.inside_from < 0, t, self.inside_from), -1
-            )
+            inside = self._nearest(x) <= self.radius
+            inside &= finite
+            self.outside_at = np.where(inside, self.outside_at, t)
         kept = running & finite
         if self.e_star is None:
+            if finite.any():
+                self.lowest = min(self.lowest, float(loss[finite].min()))
             self.path[t] = np.where(kept, loss, np.nan)
         else:
             self.path[t] = np.where(kept, self._log_gap(loss), np.nan)
@@ -159,12 +210,20 @@ class _Tracker:
 
     def _nearest(self, x: np.ndarray) -> np.ndarray:
         """The distance to the nearest minimum, as ``_distances(x).min(axis=1)`` but one
-        minimum at a time (numpy broadcasts a (B, 1, D) difference slowly)."""
+        minimum at a time (numpy broadcasts a (B, 1, D) difference slowly, and sums
+        short rows slowly: two coordinates are added as two columns)."""
         nearest = None
         for point in self.minima:
-            difference = x - point
-            difference *= difference
-            distance = np.sqrt(np.add.reduce(difference, axis=1))
+            if len(point) == 2:
+                u, v = x[:, 0] - point[0], x[:, 1] - point[1]
+                u *= u
+                v *= v
+                u += v
+                distance = np.sqrt(u, out=u)
+            else:
+                difference = x - point
+                difference *= difference
+                distance = np.sqrt(np.add.reduce(difference, axis=1))
             nearest = distance if nearest is None else np.minimum(nearest, distance)
         return nearest
 
@@ -175,21 +234,30 @@ class _Tracker:
         batch = self.path.shape[1]
         rate, area = np.full(batch, np.nan), np.full(batch, np.nan)
         floor = np.log(self._floor())
+        steps = np.arange(len(self.path), dtype=float)
+        # Sums of whole steps and their squares are exact in any order: one product.
+        powers = np.stack([np.ones_like(steps), steps, steps * steps])
+        t = steps[:, None]
         for lo in range(0, batch, _COLUMNS):
             y = self.path[:, lo : lo + _COLUMNS].astype(float)
             if self.e_star is None:
                 y = self._log_gap(y)
-            count = np.maximum(np.isfinite(y).sum(axis=0), 1)
-            area[lo : lo + _COLUMNS] = np.nansum(y, axis=0) / count / np.log(10.0)
-            valid = np.isfinite(y) & (y > floor + 1e-9)
-            t = np.arange(len(y))[:, None]
-            last = np.where(valid.any(axis=0), len(y) - 1 - np.argmax(valid[::-1], axis=0), 0)
-            envelope = np.flip(np.maximum.accumulate(np.flip(np.where(valid, y, -np.inf), 0)), 0)
-            use = valid & (t >= last[None, :] // 2)
-            w = use.astype(float)
+            finite = ~np.isnan(y)  # the path holds finite values or NaN
+            count = np.maximum(finite.sum(axis=0), 1)
+            area[lo : lo + _COLUMNS] = np.where(finite, y, 0.0).sum(axis=0) / count / np.log(10.0)
+            valid = y > floor + 1e-9
+            last = np.where(valid, t, -1.0).max(axis=0)  # the last valid step, or -1
+            last = np.where(last < 0, 0, last).astype(np.int64)
+            envelope = np.where(valid, y, -np.inf)
+            for row in range(len(envelope) - 2, -1, -1):  # the running maximum from the end
+                np.maximum(envelope[row], envelope[row + 1], out=envelope[row])
+            use = t >= (last // 2)[None, :]
+            use &= valid
+            n, st, stt = powers @ use.astype(float)
             e = np.where(use, envelope, 0.0)
-            n, st, stt = w.sum(0), (w * t).sum(0), (w * t * t).sum(0)
-            sy, sty = e.sum(0), (e * t).sum(0)
+            sy = e.sum(0)
+            e *= t
+            sty = e.sum(0)
             with np.errstate(invalid="ignore", divide="ignore"):
                 slope = (n * sty - st * sy) / (n * stt - st * st)
             rate[lo : lo + _COLUMNS] = np.where(n >= 4, np.exp(slope / 2), np.nan)
@@ -208,7 +276,8 @@ class _Tracker:
             nearest = np.full(len(loss), -1)
             distance = np.full(len(loss), np.nan)
         diverged = status == DIVERGED
-        steps_to_tol = np.where(self.inside_from >= 0, self.inside_from, np.nan).astype(float)
+        inside = (self.outside_at < self.steps) & bool(len(self.minima))  # at the last step
+        steps_to_tol = np.where(inside, self.outside_at + 1.0, np.nan)
         return Outcomes(
             x=x,
             final_loss=np.where(diverged, np.inf, loss),
@@ -255,28 +324,64 @@ def outcomes(
     cancel: Cancel | None = None,
 ) -> Outcomes:
     """Step ``configs`` on ``problem`` for ``steps`` steps and return what became of them."""
+    return _outcomes(problem, [_Configs(configs)], steps, registry, radius, progress, cancel)
+
+
+def _outcomes(problem, sources, steps, registry, radius, progress, cancel) -> Outcomes:
+    """``outcomes`` of the runs of ``sources``, stepped ``RUNS_PER_BATCH`` at a time: a
+    run's path is the same in any batch, and a batch that small keeps its arrays in the
+    processor's cache through all of its steps."""
     if registry is None:
         from zoo.registry import load_registry
 
         registry = load_registry()
-    runs = _Runs(problem, registry, list(configs))
     radius = default_radius(problem) if radius is None else radius
-    tracker = _Tracker(len(configs), steps, known_minima(problem), radius, known_e_star(problem))
-    x, loss, gnorm, status = runs.read()
-    tracker.update(0, x, loss, status == 0)
-    for t in range(1, steps + 1):
-        if (t - 1) % CHUNK == 0:
-            if _cancelled(cancel):
-                raise MapCancelled("cancelled")
-            if progress is not None:
-                progress((t - 1) / steps)
-        was_running = status == 0
-        runs.step(1)
+    minima, e_star = known_minima(problem), known_e_star(problem)
+    total = sum(len(source) for source in sources)
+    finished, ends = [], []
+    for lo in range(0, max(total, 1), RUNS_PER_BATCH):
+        hi = min(lo + RUNS_PER_BATCH, total)
+        runs = _Runs(problem, registry, _parts(sources, lo, hi))
+        tracker = _Tracker(hi - lo, steps, minima, radius, e_star)
         x, loss, gnorm, status = runs.read()
-        tracker.update(t, x, loss, was_running & (status != DIVERGED))
+        tracker.update(0, x, loss, status == 0)
+        for t in range(1, steps + 1):
+            if (t - 1) % CHUNK == 0:
+                if _cancelled(cancel):
+                    raise MapCancelled("cancelled")
+                if progress is not None and total:
+                    progress((lo * steps + (hi - lo) * (t - 1)) / (total * steps))
+            was_running = status == 0
+            runs.step(1)
+            x, loss, gnorm, status = runs.read()
+            tracker.update(t, x, loss, was_running & (status != DIVERGED))
+        ends.append((x, loss, gnorm, status))
+        if e_star is None:
+            finished.append(tracker)  # finished once the lowest loss of all is known
+        else:
+            finished.append(tracker.finish(x, loss, gnorm, status, steps))
+    if e_star is None:
+        lowest = min(tracker.lowest for tracker in finished)
+        for tracker in finished:
+            tracker.lowest = lowest
+        finished = [
+            tracker.finish(*end, steps) for tracker, end in zip(finished, ends, strict=True)
+        ]
     if progress is not None:
         progress(1.0)
-    return tracker.finish(x, loss, gnorm, status, steps)
+    return _joined(finished)
+
+
+def _joined(parts: list[Outcomes]) -> Outcomes:
+    """The outcomes of consecutive batches of runs as one."""
+    if len(parts) == 1:
+        return parts[0]
+    arrays = {
+        name: np.concatenate([getattr(part, name) for part in parts])
+        for name in Outcomes.__dataclass_fields__
+        if name not in ("e_star", "steps")
+    }
+    return Outcomes(**arrays, e_star=parts[0].e_star, steps=parts[0].steps)
 
 
 # --------------------------------------------------------------------- maps
@@ -363,16 +468,15 @@ def basin_maps(
         ys = y0 + (np.arange(size) + 0.5) * (y1 - y0) / size
         a, b = np.meshgrid(xs, ys)
         starts = problem.from_view(a.ravel(), b.ravel())
-        configs = [RunConfig(optimizer, hyper, start=tuple(s)) for s in starts.tolist()]
         done = float(shares[:level].sum())
-        result = outcomes(
+        result = _outcomes(
             problem,
-            configs,
+            [_Block(optimizer, hyper, starts)],
             steps,
-            registry=registry,
-            radius=radius,
-            progress=_scaled(progress, done, float(shares[level])),
-            cancel=cancel,
+            registry,
+            radius,
+            _scaled(progress, done, float(shares[level])),
+            cancel,
         )
         near = result.distance <= (default_radius(problem) if radius is None else radius)
         stopped = (result.status == 1) | (result.grad_norm <= gtol)
@@ -467,19 +571,18 @@ def hyper_maps(
             Axis(a.name, axis_values(a.values[0], a.values[-1], size, a.log), a.log) for a in axes
         )
         vx, vy = np.meshgrid(ax.values, ay.values)
-        configs = [
-            RunConfig(optimizer, {**hyper, ax.name: float(u), ay.name: float(v)}, start=tuple(p))
-            for u, v in zip(vx.ravel().tolist(), vy.ravel().tolist(), strict=True)
-            for p in points.tolist()
-        ]
-        result = outcomes(
+        columns = {
+            name: np.repeat(v.ravel(), len(points)) for name, v in ((ax.name, vx), (ay.name, vy))
+        }
+        block = _Block(optimizer, hyper, np.tile(points, (size * size, 1)), columns)
+        result = _outcomes(
             problem,
-            configs,
+            [block],
             steps,
-            registry=registry,
-            radius=radius,
-            progress=_scaled(progress, float(shares[:level].sum()), float(shares[level])),
-            cancel=cancel,
+            registry,
+            radius,
+            _scaled(progress, float(shares[:level].sum()), float(shares[level])),
+            cancel,
         )
         shape = (size, size, len(points))
         diverged = (result.status == DIVERGED).reshape(shape)
@@ -597,15 +700,13 @@ def sensitivity(
     named = [
         (item, {}) if isinstance(item, str) else (item[0], dict(item[1])) for item in optimizers
     ]
-    configs = [
-        RunConfig(name, {**hyper, "lr": float(lr)}, start=tuple(p), seed=seed)
+    blocks = [
+        _Block(
+            name, hyper, np.tile(points, (len(lrs), 1)), {"lr": np.repeat(lrs, len(points))}, seed
+        )
         for name, hyper in named
-        for lr in lrs.tolist()
-        for p in points.tolist()
     ]
-    result = outcomes(
-        problem, configs, steps, registry=registry, radius=radius, progress=progress, cancel=cancel
-    )
+    result = _outcomes(problem, blocks, steps, registry, radius, progress, cancel)
     shape = (len(named), len(lrs), len(points))
     diverged = (result.status == DIVERGED).reshape(shape)
     gap = result.final_loss - result.e_star

@@ -32,7 +32,10 @@ class Surface(Problem):
     def grad(self, x):
         x = np.asarray(x, dtype=float)
         fu, fv = self._gradient(x[:, 0], x[:, 1])
-        return np.stack(np.broadcast_arrays(fu, fv), axis=1)
+        out = np.empty((len(x), 2))  # filled by column: a constant derivative broadcasts
+        out[:, 0] = fu
+        out[:, 1] = fv
+        return out
 
     def hess(self, x):
         x = np.asarray(x, dtype=float)

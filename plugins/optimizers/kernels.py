@@ -185,19 +185,33 @@ def power(base, exponent) -> np.ndarray:
     base, exponent = np.asarray(base, dtype=float), np.asarray(exponent, dtype=float)
     if base.size == 1 and exponent.size == 1:  # one run
         shape = base.shape if base.ndim >= exponent.ndim else exponent.shape
-        return np.full(shape, pow(float(base.reshape(-1)[0]), float(exponent.reshape(-1)[0])))
+        value = pow(float(base.reshape(-1)[0]), float(exponent.reshape(-1)[0]))
+        return np.array(value).reshape(shape)
     first_base, first_exponent = float(base.flat[0]), float(exponent.flat[0])
-    if (base.size == 1 or (base == first_base).all()) and (
-        exponent.size == 1 or (exponent == first_exponent).all()
-    ):
+    if _all_equal(base, first_base) and _all_equal(exponent, first_exponent):
         shape = np.broadcast_shapes(base.shape, exponent.shape)
         value = pow(first_base, first_exponent)
         if math.prod(shape) <= _SMALL:
             return np.full(shape, value)
-        return np.broadcast_to(np.float64(value), shape)
+        return _broadcast(value, shape)
     base, exponent = np.broadcast_arrays(base, exponent)
     pairs, inverse = np.unique(
         np.stack([base.ravel(), exponent.ravel()], axis=1), axis=0, return_inverse=True
     )
     values = np.array([pow(float(b), float(e)) for b, e in pairs])
     return values[inverse.ravel()].reshape(base.shape)
+
+
+def _all_equal(x: np.ndarray, first: float) -> bool:
+    """Whether every element of ``x`` equals ``first`` (a broadcast of one value does)."""
+    if x.size == 1 or all(not step for step, n in zip(x.strides, x.shape, strict=True) if n > 1):
+        return True
+    return bool((x == first).all())
+
+
+def _broadcast(value: float, shape: tuple[int, ...]) -> np.ndarray:
+    """``np.broadcast_to(value, shape)`` (read-only, zero strides) without its cost per call."""
+    one = np.array(value)
+    view = np.ndarray(shape, dtype=float, buffer=one, strides=(0,) * len(shape))
+    view.flags.writeable = False
+    return view
