@@ -320,7 +320,12 @@ class MapsDock(ComputingDock):
     def _redraw(self, *_args: Any) -> None:
         result = self.result
         quantity = self.quantity.currentText()
-        if result is None or quantity not in result.data:
+        if result is None:
+            return
+        if quantity not in result.data:
+            self.status.setText(
+                f"This map has no {quantity}: the model cannot classify end points."
+            )
             return
         rgb = colourise(result, quantity)
         x, y = result.x.values, result.y.values

@@ -8,7 +8,8 @@ import threading
 import numpy as np
 import pytest
 
-from zoo import Problem, build_problem, load_registry, maps, theory
+from zoo import Problem, RunSet, build_problem, load_registry, maps, theory
+from zoo.map_image import colourise, legend
 from zoo.workspace import LESSONS
 
 
@@ -45,6 +46,51 @@ def test_newton_on_himmelblau_has_four_basins_each_holding_its_minimum(registry)
         assert basin[row, column] == index
     # Newton also finds the saddles and the maximum: those starts end "elsewhere".
     assert (basin == maps.ELSEWHERE).sum() > 0
+
+
+def himmelblau_hessian(x):
+    """Himmelblau's Hessian by hand: (12u² + 4v − 42, 4(u + v), 4u + 12v² − 26)."""
+    u, v = x[:, 0], x[:, 1]
+    return 12 * u * u + 4 * v - 42, 4 * (u + v), 4 * u + 12 * v * v - 26
+
+
+def test_end_classes_of_newton_on_himmelblau_follow_the_curvature_where_runs_end(registry):
+    problem = build_problem("himmelblau", registry=registry)
+    result = maps.basin_map(problem, "newton", grid=24, steps=60, registry=registry)
+    end = result.data["end"].ravel()
+    # The same runs again, by themselves, to read where each one ended.
+    runs = RunSet(problem, registry, history="none", end_states=False)
+    a, b = np.meshgrid(result.x.values, result.y.values)
+    ids = runs.add_grid("newton", {}, np.stack([a.ravel(), b.ravel()], axis=1))
+    runs.step(60)
+    ends = np.array([runs.position(i) for i in ids])
+    fuu, fuv, fvv = himmelblau_hessian(ends)
+    det, trace = fuu * fvv - fuv * fuv, fuu + fvv
+    both_positive = (det > 0) & (trace > 0)
+    one_negative = (det < 0) | ((det > 0) & (trace < 0))
+    minimum, saddle = maps.KINDS.index("minimum"), maps.KINDS.index("saddle")
+    assert (end == minimum).sum() > 100 and (end == saddle).sum() > 50
+    assert both_positive[end == minimum].all()
+    assert one_negative[end == saddle].all()
+    # Newton stops on every stationary point: each run is classified, none is left.
+    assert np.isin(end, [minimum, saddle]).all()
+    assert np.array_equal(end == minimum, both_positive)
+    labels = [label for label, _ in legend(result, "end")]
+    assert labels == ["minimum", "saddle"]
+    colours = colourise(result, "end").reshape(-1, 3)
+    assert len({tuple(c) for c in colours[end == minimum]}) == 1
+    assert set(map(tuple, colours[end == minimum])) != set(map(tuple, colours[end == saddle]))
+
+
+def test_newton_on_a_saddle_ends_every_run_on_the_saddle(registry):
+    problem = build_problem("saddle", registry=registry)  # u² − v²: eigenvalues 2 and −2
+    result = maps.basin_map(problem, "newton", grid=8, steps=5, registry=registry)
+    assert (result.data["end"] == maps.KINDS.index("saddle")).all()
+    diverging = maps.basin_map(
+        quadratic(registry), "sgd", {"lr": 0.5}, grid=6, steps=100, registry=registry
+    )
+    assert (diverging.data["end"] == maps.DIVERGED_CLASS).all()
+    assert [label for label, _ in legend(diverging, "end")] == ["diverged"]
 
 
 def test_a_diverging_step_colours_pixels_diverged(registry):
@@ -177,10 +223,11 @@ def test_zoo_map_writes_the_files_it_names_with_the_documented_shapes(tmp_path, 
     assert image.shape[1] == 256 and image.shape[0] > 256 and image.shape[2] in (3, 4)
     with (tmp_path / "map.csv").open() as handle:
         rows = list(csv.reader(handle))
-    assert rows[0] == ["x", "y", "basin", "steps_to_tol", "final_loss", "rate"]
+    assert rows[0] == ["x", "y", "basin", "steps_to_tol", "final_loss", "rate", "end"]
     assert len(rows) == 1 + grid * grid
     arrays = np.load(tmp_path / "map.npz")
     assert arrays["basin"].shape == (grid, grid) and arrays["x"].shape == (grid,)
+    assert arrays["end"].shape == (grid, grid)
     assert arrays["minima"].shape == (4, 2)
     capsys.readouterr()
 

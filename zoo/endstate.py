@@ -82,49 +82,86 @@ def classify_many(
 ) -> list[EndState]:
     """``classify`` for each row of ``points`` (B, D), with one call each for the loss, the
     gradient and the Hessian."""
+    kinds, losses, grad_norms, low, high = classes(
+        problem, points, lowest=lowest, gtol=gtol, ctol=ctol, xtol=xtol
+    )
+    return [
+        EndState(KINDS[k], float(f), float(g), float(a), float(b))
+        for k, f, g, a, b in zip(kinds.tolist(), losses, grad_norms, low, high, strict=True)
+    ]
+
+
+def classes(
+    problem,
+    points,
+    *,
+    lowest: float | None = None,
+    gtol: float = 1e-6,
+    ctol: float = 1e-8,
+    xtol: float = 1e-3,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``classify_many`` as arrays, for many thousands of points (a basin map's ends):
+    the index into ``KINDS`` of each row's kind, its loss, gradient norm and least and
+    greatest eigenvalue (NaN where the Hessian was not formed or says nothing)."""
     points = np.asarray(points, dtype=float)
     losses = np.asarray(problem.loss(points), dtype=float)
     gradients = np.asarray(problem.grad(points), dtype=float)
     grad_norms = np.linalg.norm(gradients, axis=1)
     scales = np.maximum(1.0, np.abs(losses))
     small = grad_norms <= gtol * scales
-    states = [
-        EndState("stalled", float(f), float(g), math.nan, math.nan)
-        for f, g in zip(losses, grad_norms, strict=True)
-    ]
+    count = len(points)
+    kinds = np.full(count, KINDS.index("stalled"))
+    low, high = np.full(count, math.nan), np.full(count, math.nan)
     if points.shape[1] > MAX_DIM:
-        for row in np.flatnonzero(small):
-            states[row] = EndState("minimum", float(losses[row]), float(grad_norms[row]), *_NAN2)
-        return states
+        kinds[small] = KINDS.index("minimum")
+        return kinds, losses, grad_norms, low, high
     hessians = np.asarray(problem.hess(points), dtype=float)
-    for row, hessian in enumerate(hessians):
-        loss, scale = float(losses[row]), float(scales[row])
-        eigenvalues = _eigenvalues(hessian)
-        low, high = float(eigenvalues[0]), float(eigenvalues[-1])
-        largest = max(abs(low), abs(high))
-        if not small[row]:
-            if _beside_a_minimum(hessian, gradients[row], points[row], low, largest, ctol, xtol):
-                states[row] = EndState("minimum", loss, float(grad_norms[row]), low, high)
-            elif np.all(np.isfinite(eigenvalues)):
-                states[row] = EndState("stalled", loss, float(grad_norms[row]), low, high)
-            continue
-        if not np.all(np.isfinite(eigenvalues)):
-            kind = "minimum" if low > 0 or np.isinf(high) else "stalled"
-        elif low < -ctol * max(1.0, largest):
-            kind = "saddle"
-        elif largest <= ctol * scale and (lowest is None or loss > lowest + gtol * scale):
-            kind = "plateau"
-        else:
-            kind = "minimum"
-        states[row] = EndState(kind, loss, float(grad_norms[row]), low, high)
-    return states
+    eigenvalues = _eigenvalues_many(hessians)
+    low_all, high_all = eigenvalues[:, 0], eigenvalues[:, -1]
+    largest = np.maximum(np.abs(low_all), np.abs(high_all))
+    known = np.isfinite(eigenvalues).all(axis=1)
+    # A gradient that is not small: beside a minimum, or stalled (eigenvalues kept if known).
+    beside = ~small & _beside_minima(hessians, gradients, points, low_all, largest, ctol, xtol)
+    moving = ~small & ~beside
+    kinds[beside] = KINDS.index("minimum")
+    keep = beside | (moving & known) | small
+    low[keep], high[keep] = low_all[keep], high_all[keep]
+    # A small gradient: by the curvature.
+    with np.errstate(invalid="ignore"):
+        vague = small & ~known
+        kinds[vague & ((low_all > 0) | np.isinf(high_all))] = KINDS.index("minimum")
+        saddle = small & known & (low_all < -ctol * np.maximum(1.0, largest))
+        above = np.ones(count, dtype=bool) if lowest is None else losses > lowest + gtol * scales
+        flat = small & known & ~saddle & (largest <= ctol * scales) & above
+    kinds[saddle] = KINDS.index("saddle")
+    kinds[flat] = KINDS.index("plateau")
+    kinds[small & known & ~saddle & ~flat] = KINDS.index("minimum")
+    return kinds, losses, grad_norms, low, high
 
 
-def _beside_a_minimum(hessian, gradient, x, low, largest, ctol, xtol) -> bool:
-    """Whether the Hessian is positive definite and the Newton step −H⁻¹g is within
+def _beside_minima(hessians, gradients, points, low, largest, ctol, xtol) -> np.ndarray:
+    """Whether each Hessian is positive definite and its Newton step −H⁻¹g is within
     ``xtol``·max(1, ‖x‖): the local quadratic model's minimum is right there."""
-    if not (np.isfinite(low) and low > ctol * max(1.0, largest)):
-        return False
+    with np.errstate(invalid="ignore"):
+        definite = np.isfinite(low) & (low > ctol * np.maximum(1.0, largest))
+    out = np.zeros(len(points), dtype=bool)
+    rows = np.flatnonzero(definite)
+    if not len(rows):
+        return out
+    symmetric = 0.5 * (hessians[rows] + np.swapaxes(hessians[rows], 1, 2))
+    try:
+        steps = np.linalg.solve(symmetric, gradients[rows][:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:  # one singular matrix: solve them one by one
+        for row in rows:
+            out[row] = _beside_a_minimum(hessians[row], gradients[row], points[row], xtol)
+        return out
+    sizes = np.linalg.norm(steps, axis=1)
+    out[rows] = sizes <= xtol * np.maximum(1.0, np.linalg.norm(points[rows], axis=1))
+    return out
+
+
+def _beside_a_minimum(hessian, gradient, x, xtol) -> bool:
+    """``_beside_minima`` of one positive definite Hessian."""
     try:
         step = np.linalg.solve(0.5 * (hessian + hessian.T), gradient)
     except np.linalg.LinAlgError:
@@ -132,7 +169,20 @@ def _beside_a_minimum(hessian, gradient, x, low, largest, ctol, xtol) -> bool:
     return bool(np.linalg.norm(step) <= xtol * max(1.0, float(np.linalg.norm(x))))
 
 
-_NAN2 = (math.nan, math.nan)
+def _eigenvalues_many(hessians: np.ndarray) -> np.ndarray:
+    """``_eigenvalues`` of each of (B, D, D) Hessians: the finite ones in one call."""
+    out = np.empty(hessians.shape[:2])
+    finite = np.isfinite(hessians).all(axis=(1, 2))
+    if finite.any():
+        symmetric = hessians[finite]
+        symmetric = 0.5 * (symmetric + np.swapaxes(symmetric, 1, 2))
+        try:
+            out[finite] = np.linalg.eigvalsh(symmetric)
+        except np.linalg.LinAlgError:  # let the rows that fail say so one by one
+            finite[:] = False
+    for row in np.flatnonzero(~finite):
+        out[row] = _eigenvalues(hessians[row])
+    return out
 
 
 def _eigenvalues(hessian: np.ndarray) -> np.ndarray:

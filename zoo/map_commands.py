@@ -61,8 +61,9 @@ def add_map_commands(commands: Any) -> None:
     mapping.add_argument("--steps", type=int, default=500, help="steps per run (default 500)")
     mapping.add_argument(
         "--metric",
-        help="what colours the picture: basin, steps_to_tol, final_loss, rate (basin maps; "
-        "default basin) or rate, steps_to_tol, final_loss, diverged (default rate)",
+        help="what colours the picture: basin, steps_to_tol, final_loss, rate, end (basin "
+        "maps; default basin; end: the end-state class of the runs that stopped, minimum, "
+        "saddle, plateau or stalled) or rate, steps_to_tol, final_loss, diverged (default rate)",
     )
     mapping.add_argument(
         "--range",
@@ -234,6 +235,8 @@ def command_map(args: argparse.Namespace) -> int:
             result = _compute_map(args, problem, registry, optimizer, hyper, over, basin, progress)
     except (EngineError, SpecError, ValueError) as error:
         raise _usage_error(str(error)) from None
+    if metric not in result.data:
+        raise _usage_error(f"--metric {metric}: this model's end points cannot be classified")
     summary = map_summary(args, result, metric)
     if out is not None:
         write_atomic(out, map_bytes(result, metric, out.suffix.lower()))
@@ -355,6 +358,9 @@ def map_summary(args, result: maps.MapResult, metric: str) -> dict[str, Any]:
         counts = {f"minimum {i}": int((basin == i).sum()) for i in range(len(result.minima))}
         counts.update({name: int((basin == code).sum()) for code, name in maps.CLASS_NAMES.items()})
         summary["cells"] = counts
+        if "end" in result.data:
+            end = result.data["end"]
+            summary["ends"] = {kind: int((end == i).sum()) for i, kind in enumerate(maps.KINDS)}
     else:
         rate = result.data["rate"]
         best = (
@@ -378,6 +384,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
     if "cells" in summary:
         for name, count in summary["cells"].items():
             print(f"  {name:<12} {count}")
+        if "ends" in summary:
+            ends = ", ".join(f"{count} {kind}" for kind, count in summary["ends"].items())
+            print(f"  ended at     {ends}")
     else:
         print(f"  diverged cells  {summary['diverged_cells']}")
         if "fastest" in summary:

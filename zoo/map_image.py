@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from zoo.maps import CLASS_NAMES, DIVERGED_CLASS, ELSEWHERE, NOT_YET, MapResult
+from zoo.maps import CLASS_NAMES, DIVERGED_CLASS, ELSEWHERE, KINDS, NOT_YET, MapResult
 
 #: One colour per minimum, in order (repeating past ten).
 MINIMUM_COLOURS = np.array(
@@ -30,6 +30,13 @@ CLASS_COLOURS = {
     DIVERGED_CLASS: (15, 15, 15),
     NOT_YET: (235, 235, 235),
 }
+#: One colour per end-state class of ``end``, in the order of ``zoo.maps.KINDS`` (minimum,
+#: saddle, plateau, stalled), none of them a colour of ``CLASS_COLOURS``.
+END_COLOURS = np.array(
+    [(44, 160, 44), (214, 39, 40), (148, 103, 189), (255, 187, 60)], dtype=np.uint8
+)
+#: Quantities that hold classes rather than numbers.
+CLASSES = ("basin", "end")
 #: Anchor colours of the scale (viridis at 0, ¼, ½, ¾, 1); missing values are grey.
 SCALE = np.array(
     [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)], dtype=float
@@ -60,10 +67,13 @@ def value_range(values: np.ndarray, log: bool) -> tuple[float, float] | None:
 def colourise(result: MapResult, quantity: str) -> np.ndarray:
     """(G, G, 3) uint8, row 0 the lowest y (flip it for an image whose top is up)."""
     values = result.data[quantity]
-    if quantity == "basin":
+    if quantity in CLASSES:
         rgb = np.empty((*values.shape, 3), dtype=np.uint8)
         ours = values >= 0
-        rgb[ours] = MINIMUM_COLOURS[values[ours] % len(MINIMUM_COLOURS)]
+        if quantity == "basin":
+            rgb[ours] = MINIMUM_COLOURS[values[ours] % len(MINIMUM_COLOURS)]
+        else:
+            rgb[ours] = END_COLOURS[values[ours]]
         for code, colour in CLASS_COLOURS.items():
             rgb[values == code] = colour
         return rgb
@@ -85,9 +95,13 @@ def colourise(result: MapResult, quantity: str) -> np.ndarray:
 def legend(result: MapResult, quantity: str) -> list[tuple[str, tuple[int, int, int]]]:
     """(label, colour) pairs: the classes present (basin maps) or the ends of the scale."""
     values = result.data[quantity]
-    if quantity == "basin":
+    if quantity in CLASSES:
         entries = []
-        for index, minimum in enumerate(result.minima):
+        if quantity == "end":
+            for index, kind in enumerate(KINDS):
+                if (values == index).any():
+                    entries.append((kind, tuple(int(c) for c in END_COLOURS[index])))
+        for index, minimum in enumerate(result.minima if quantity == "basin" else ()):
             if (values == index).any():
                 where = ", ".join(f"{v:.3g}" for v in minimum[:2])
                 colour = MINIMUM_COLOURS[index % len(MINIMUM_COLOURS)]
@@ -115,7 +129,7 @@ def picture(result: MapResult, quantity: str, scale: int = 1) -> np.ndarray:
         rgb = rgb.repeat(scale, axis=0).repeat(scale, axis=1)
     width = rgb.shape[1]
     height = max(8, width // 16)
-    if quantity == "basin":
+    if quantity in CLASSES:
         colours = [colour for _, colour in legend(result, quantity)] or [MISSING]
         index = np.minimum(np.arange(width) * len(colours) // width, len(colours) - 1)
         strip = np.array(colours, dtype=np.uint8)[index]
@@ -126,4 +140,13 @@ def picture(result: MapResult, quantity: str, scale: int = 1) -> np.ndarray:
     return np.concatenate([rgb, gap, strip], axis=0)
 
 
-__all__ = ["LOG_SCALED", "colourise", "legend", "picture", "scale_colours", "value_range"]
+__all__ = [
+    "CLASSES",
+    "END_COLOURS",
+    "LOG_SCALED",
+    "colourise",
+    "legend",
+    "picture",
+    "scale_colours",
+    "value_range",
+]

@@ -20,13 +20,17 @@ from typing import Any
 
 import numpy as np
 
+from zoo import endstate
 from zoo.engine import RunConfig, RunSet
 from zoo.problem import Problem
-from zoo.runview import DIVERGED
+from zoo.runview import CONVERGED, DIVERGED, FAILED, STOPPED
 
 #: Basin classes besides the minima's own indices 0, 1, …
 ELSEWHERE, DIVERGED_CLASS, NOT_YET = -1, -2, -3
 CLASS_NAMES = {ELSEWHERE: "elsewhere", DIVERGED_CLASS: "diverged", NOT_YET: "not yet"}
+#: End-state classes of a basin map's ``end``: ``KINDS[i]`` is class i, besides
+#: ``DIVERGED_CLASS`` and ``NOT_YET``.
+KINDS = endstate.KINDS
 #: What a sensitivity curve can measure, each "lower is better".
 METRICS = {
     "gap": "final loss above E*",
@@ -34,8 +38,9 @@ METRICS = {
     "steps": "steps to tolerance",
     "area": "area under the log-loss curve (mean log₁₀(loss − E*) per step)",
 }
-#: What each kind of map holds per cell, the first being what colours it by default.
-BASIN_QUANTITIES = ("basin", "steps_to_tol", "final_loss", "rate")
+#: What each kind of map holds per cell, the first being what colours it by default
+#: (``end`` where the model has the curvature to classify end points).
+BASIN_QUANTITIES = ("basin", "steps_to_tol", "final_loss", "rate", "end")
 HYPER_QUANTITIES = ("rate", "steps_to_tol", "final_loss", "diverged")
 #: Gaps below this (relative to max(1, |E*|)) are rounding, not progress.
 GAP_FLOOR = 1e-13
@@ -79,6 +84,9 @@ class Outcomes:
     distance: np.ndarray  # distance to it (NaN: none listed)
     e_star: float
     steps: int
+    # Where the runs that stopped stand: an index into ``zoo.endstate.KINDS`` (-1: not
+    # classified); None when not asked for or the model cannot say.
+    end: np.ndarray | None = None
 
 
 def _cancelled(cancel: Cancel | None) -> bool:
@@ -327,10 +335,14 @@ def outcomes(
     return _outcomes(problem, [_Configs(configs)], steps, registry, radius, progress, cancel)
 
 
-def _outcomes(problem, sources, steps, registry, radius, progress, cancel) -> Outcomes:
+def _outcomes(
+    problem, sources, steps, registry, radius, progress, cancel, classify_below=None
+) -> Outcomes:
     """``outcomes`` of the runs of ``sources``, stepped ``RUNS_PER_BATCH`` at a time: a
     run's path is the same in any batch, and a batch that small keeps its arrays in the
-    processor's cache through all of its steps."""
+    processor's cache through all of its steps.  With ``classify_below`` (a gradient
+    norm), the runs that converged, stopped or got below it are classified where they
+    end (``Outcomes.end``)."""
     if registry is None:
         from zoo.registry import load_registry
 
@@ -338,7 +350,7 @@ def _outcomes(problem, sources, steps, registry, radius, progress, cancel) -> Ou
     radius = default_radius(problem) if radius is None else radius
     minima, e_star = known_minima(problem), known_e_star(problem)
     total = sum(len(source) for source in sources)
-    finished, ends = [], []
+    finished, ends, kinds = [], [], []
     for lo in range(0, max(total, 1), RUNS_PER_BATCH):
         hi = min(lo + RUNS_PER_BATCH, total)
         runs = _Runs(problem, registry, _parts(sources, lo, hi))
@@ -356,6 +368,8 @@ def _outcomes(problem, sources, steps, registry, radius, progress, cancel) -> Ou
             x, loss, gnorm, status = runs.read()
             tracker.update(t, x, loss, was_running & (status != DIVERGED))
         ends.append((x, loss, gnorm, status))
+        if classify_below is not None:
+            kinds.append(_end_kinds(problem, x, gnorm, status, classify_below))
         if e_star is None:
             finished.append(tracker)  # finished once the lowest loss of all is known
         else:
@@ -369,19 +383,41 @@ def _outcomes(problem, sources, steps, registry, radius, progress, cancel) -> Ou
         ]
     if progress is not None:
         progress(1.0)
-    return _joined(finished)
+    end = None if not kinds or any(k is None for k in kinds) else np.concatenate(kinds)
+    return _joined(finished, end)
 
 
-def _joined(parts: list[Outcomes]) -> Outcomes:
-    """The outcomes of consecutive batches of runs as one."""
-    if len(parts) == 1:
-        return parts[0]
+def _joined(parts: list[Outcomes], end: np.ndarray | None) -> Outcomes:
+    """The outcomes of consecutive batches of runs as one, with their end states."""
     arrays = {
         name: np.concatenate([getattr(part, name) for part in parts])
         for name in Outcomes.__dataclass_fields__
-        if name not in ("e_star", "steps")
+        if name not in ("e_star", "steps", "end")
     }
-    return Outcomes(**arrays, e_star=parts[0].e_star, steps=parts[0].steps)
+    return Outcomes(**arrays, e_star=parts[0].e_star, steps=parts[0].steps, end=end)
+
+
+#: Hessian entries formed at once while classifying end points.
+_HESSIAN_ENTRIES = 1 << 22
+
+
+def _end_kinds(problem, x, gnorm, status, below: float) -> np.ndarray | None:
+    """The end-state kind of each run that converged, stopped or whose gradient norm is at
+    most ``below`` (-1 for the others), or None if the model cannot say."""
+    if "grad" not in problem.provides:
+        return None
+    stopped = (status == CONVERGED) | (status == STOPPED) | (gnorm <= below)
+    rows = np.flatnonzero(stopped & (status != DIVERGED) & (status != FAILED))
+    kinds = np.full(len(x), -1, dtype=np.int16)
+    lowest = known_e_star(problem)
+    size = max(1, _HESSIAN_ENTRIES // problem.dim**2)
+    try:
+        for lo in range(0, len(rows), size):
+            part = rows[lo : lo + size]
+            kinds[part] = endstate.classes(problem, x[part], lowest=lowest)[0]
+    except Exception:  # a model whose curvature cannot be had: no classes, not wrong ones
+        return None
+    return kinds
 
 
 # --------------------------------------------------------------------- maps
@@ -399,7 +435,9 @@ class MapResult:
     """A map: arrays of shape (G, G), row i for ``y.values[i]``, column j for ``x.values[j]``.
 
     Basin maps hold ``basin`` (a minimum's index, or ``ELSEWHERE``, ``DIVERGED_CLASS``,
-    ``NOT_YET``), ``steps_to_tol``, ``final_loss`` and ``rate``; hyper-parameter maps
+    ``NOT_YET``), ``steps_to_tol``, ``final_loss``, ``rate`` and, where the model has a
+    gradient, ``end`` (the end-state class ``i`` of ``KINDS[i]`` of a run that stopped,
+    by the curvature where it stands, or ``DIVERGED_CLASS``, ``NOT_YET``); hyper-parameter maps
     hold ``rate``, ``steps_to_tol``, ``final_loss`` (means over the starts that did not
     diverge) and ``diverged`` (the fraction of starts that did)."""
 
@@ -455,7 +493,9 @@ def basin_maps(
 
     A run that ends within ``radius`` of a listed minimum is in that minimum's basin; one
     that stopped elsewhere (converged, or gradient norm ≤ ``gtol``) is ``ELSEWHERE``;
-    one still moving is ``NOT_YET``."""
+    one still moving is ``NOT_YET``.  The runs that stopped, there or elsewhere, are
+    classified by the curvature where they end (``zoo.endstate``: minimum, saddle,
+    plateau, stalled), once each."""
     if not 1 <= grid <= 1024:
         raise ValueError("grid must be from 1 to 1024 cells per side")
     (x0, x1), (y0, y1) = view or problem.bounds
@@ -477,22 +517,27 @@ def basin_maps(
             radius,
             _scaled(progress, done, float(shares[level])),
             cancel,
+            classify_below=gtol,
         )
         near = result.distance <= (default_radius(problem) if radius is None else radius)
         stopped = (result.status == 1) | (result.grad_norm <= gtol)
         basin = np.where(near, result.nearest, np.where(stopped, ELSEWHERE, NOT_YET))
         basin = np.where(result.status == DIVERGED, DIVERGED_CLASS, basin)
         shape = (size, size)
+        data = {
+            "basin": basin.reshape(shape).astype(np.int16),
+            "steps_to_tol": result.steps_to_tol.reshape(shape),
+            "final_loss": result.final_loss.reshape(shape),
+            "rate": result.rate.reshape(shape),
+        }
+        if result.end is not None:
+            end = np.where(result.end >= 0, result.end, NOT_YET)
+            data["end"] = np.where(result.status == DIVERGED, DIVERGED_CLASS, end).reshape(shape)
         yield MapResult(
             kind="basin",
             x=Axis("x", xs),
             y=Axis("y", ys),
-            data={
-                "basin": basin.reshape(shape).astype(np.int16),
-                "steps_to_tol": result.steps_to_tol.reshape(shape),
-                "final_loss": result.final_loss.reshape(shape),
-                "rate": result.rate.reshape(shape),
-            },
+            data=data,
             optimizer=optimizer,
             hyper=hyper,
             steps=steps,
@@ -736,6 +781,7 @@ __all__ = [
     "DIVERGED_CLASS",
     "ELSEWHERE",
     "HYPER_QUANTITIES",
+    "KINDS",
     "METRICS",
     "NOT_YET",
     "Axis",

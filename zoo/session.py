@@ -328,7 +328,7 @@ def _playback(item: Any) -> dict[str, int]:
 
 
 MAP_LIMITS = {"grid": (4, 512), "steps": (1, 100_000)}
-MAP_QUANTITIES = ("basin", "steps_to_tol", "final_loss", "rate", "diverged")
+MAP_QUANTITIES = ("basin", "steps_to_tol", "final_loss", "rate", "end", "diverged")
 
 
 def _maps(item: Any) -> dict[str, Any]:

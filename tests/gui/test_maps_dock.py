@@ -41,6 +41,12 @@ def test_a_map_leaves_the_ui_timer_firing_and_arrives_coarse_then_fine(
     assert {0, 1, 2, 3} <= set(np.unique(basin).tolist())
     assert dock.overlay is not None  # drawn over the loss image
     assert dock.legend_label.text().count("minimum") == 4
+    # Coloured by end state instead: Newton also ends on the saddles and the maximum.
+    assert dock.quantity.findText("end") >= 0
+    dock.quantity.setCurrentText("end")
+    text = dock.legend_label.text()
+    assert "saddle" in text and text.count("minimum") == 1
+    assert dock.image.image.shape[:2] == (64, 64)
 
 
 def test_a_map_can_be_cancelled(make_window, registry, qtbot):
