@@ -335,8 +335,12 @@ class MapsDock(ComputingDock):
         self.image.setImage(rgb, autoLevels=False, levels=(0, 255))
         self.image.setRect(rect)
         item = self.plot.getPlotItem()
-        item.setLabel("bottom", ("log₁₀ " if result.x.log else "") + result.x.name)
-        item.setLabel("left", ("log₁₀ " if result.y.log else "") + result.y.name)
+        for side, axis in (("bottom", result.x), ("left", result.y)):
+            if result.kind == "basin":  # start points: named as on the canvas (x₁, a (plane))
+                text = self.window_.canvas.plot_item.getAxis(side).labelText
+            else:
+                text = ("log₁₀ " if axis.log else "") + axis.name
+            item.setLabel(side, text)
         self.plot.setAspectLocked(result.kind == "basin")
         self.plot.autoRange()
         self.legend_label.setText(

@@ -41,6 +41,8 @@ def test_a_map_leaves_the_ui_timer_firing_and_arrives_coarse_then_fine(
     assert {0, 1, 2, 3} <= set(np.unique(basin).tolist())
     assert dock.overlay is not None  # drawn over the loss image
     assert dock.legend_label.text().count("minimum") == 4
+    axes = dock.plot.getPlotItem()
+    assert (axes.getAxis("bottom").labelText, axes.getAxis("left").labelText) == ("x₁", "x₂")
     # Coloured by end state instead: Newton also ends on the saddles and the maximum.
     assert dock.quantity.findText("end") >= 0
     dock.quantity.setCurrentText("end")
