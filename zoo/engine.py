@@ -286,6 +286,7 @@ class Group:
         self.cache: dict[str, np.ndarray] = {}
         self._static_hyper: dict[str, Any] | None = None
         self.lockstep = True  # every run has taken the same number of steps
+        self.origin = guard.Origin("optimizer", spec.name)
         self.lock = threading.Lock()
         self.version = 0
         self.view: BatchView | None = None
@@ -503,6 +504,8 @@ def _checked_factor(factor: Any, shape: tuple[int, ...]) -> np.ndarray:
     return value
 
 
+#: Who the engine's own evaluations call.
+_MODEL = guard.Origin("model", "")
 # Per-run arrays that move with a run between groups and snapshots.
 _ROW_ARRAYS = ("x", "loss", "gnorm", "seeds", "t", "code", "stop_step", "evals", "still")
 _HISTORY_ARRAYS = ("hist_x", "hist_loss", "hist_gnorm")
@@ -1066,7 +1069,7 @@ class RunSet:
 
         Called with floating-point warnings silenced (see ``step``)."""
         problem = self.problem
-        origin = guard.Origin("model", "")
+        origin = _MODEL
         try:
             loss = _as_float_array(guard.call(origin, "loss", problem.loss, x), (len(x),))
         except Exception:
@@ -1184,10 +1187,9 @@ class RunSet:
         writeable = x.flags.writeable
         x.flags.writeable = False  # a step that writes into x fails instead of going unseen
         try:
-            origin = guard.Origin("optimizer", group.spec.name)
             try:
                 x_new, new_state = guard.call(
-                    origin, "step", group.spec.step, counting, x, state, hyper
+                    group.origin, "step", group.spec.step, counting, x, state, hyper
                 )
             finally:
                 x.flags.writeable = writeable

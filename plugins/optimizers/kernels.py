@@ -185,8 +185,7 @@ def power(base, exponent) -> np.ndarray:
     base, exponent = np.asarray(base, dtype=float), np.asarray(exponent, dtype=float)
     if base.size == 1 and exponent.size == 1:  # one run
         shape = base.shape if base.ndim >= exponent.ndim else exponent.shape
-        value = pow(float(base.reshape(-1)[0]), float(exponent.reshape(-1)[0]))
-        return np.array(value).reshape(shape)
+        return np.array(pow(base.item(), exponent.item())).reshape(shape)
     first_base, first_exponent = float(base.flat[0]), float(exponent.flat[0])
     if _all_equal(base, first_base) and _all_equal(exponent, first_exponent):
         shape = np.broadcast_shapes(base.shape, exponent.shape)
