@@ -317,3 +317,33 @@ def test_scenes_save_map_settings_and_refuse_bad_ones(registry):
                 {**settings, "colour": "red"}, {**settings, "quantity": "beauty"}):  # fmt: skip
         with pytest.raises(SessionError, match="maps"):
             scene_from_dict({**data, "maps": bad}, registry)
+
+
+LOSS_ONLY = """
+import numpy as np
+from zoo import ModelSpec, Problem, hookimpl
+
+class Bowl(Problem):
+    def loss(self, x):
+        return (np.asarray(x) ** 2).sum(axis=1)
+
+@hookimpl
+def zoo_models():
+    return [ModelSpec(name="gradient_free_bowl", build=lambda settings, ctx: Bowl())]
+"""
+
+
+def test_a_map_of_a_model_without_a_gradient_has_no_end_classes(tmp_path, monkeypatch, capsys):
+    from zoo.cli import main
+
+    (tmp_path / "bowl.py").write_text(LOSS_ONLY)
+    monkeypatch.setenv("ZOO_PLUGIN_PATH", str(tmp_path))
+    argv = ["map", "gradient_free_bowl", "weight_perturbation", "--grid", "4", "--steps", "3"]
+    out = tmp_path / "map.npz"
+    assert main([*argv, "--out", str(out)]) == 0
+    assert "end" not in np.load(out).files and "basin" in np.load(out).files
+    capsys.readouterr()
+    assert main([*argv, "--metric", "end"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("zoo: error: --metric end") and error.count("\n") == 1
+    assert "cannot be classified" in error
