@@ -47,7 +47,7 @@ GAP_FLOOR = 1e-13
 #: Steps between progress reports and checks for cancellation.
 CHUNK = 25
 #: Runs stepped together: enough to spread the engine's cost per step, few enough that
-#: their arrays stay in the processor's cache.
+#: what is kept of their paths until they finish (a log-gap per step) stays small.
 RUNS_PER_BATCH = 16384
 
 #: Runs whose paths are fitted at once: a dozen float64 arrays of (steps + 1) × this,
@@ -338,9 +338,9 @@ def outcomes(
 def _outcomes(
     problem, sources, steps, registry, radius, progress, cancel, classify_below=None
 ) -> Outcomes:
-    """``outcomes`` of the runs of ``sources``, stepped ``RUNS_PER_BATCH`` at a time: a
-    run's path is the same in any batch, and a batch that small keeps its arrays in the
-    processor's cache through all of its steps.  With ``classify_below`` (a gradient
+    """``outcomes`` of the runs of ``sources``, stepped ``RUNS_PER_BATCH`` at a time (a
+    run's path is the same in any batch), each batch finished before the next begins, so
+    only one batch's paths are kept at once.  With ``classify_below`` (a gradient
     norm), the runs that converged, stopped or got below it are classified where they
     end (``Outcomes.end``)."""
     if registry is None:
