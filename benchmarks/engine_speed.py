@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from zoo import RunConfig, RunSet, build_problem, load_registry, simulate
+from zoo import RunConfig, RunSet, build_problem, heap, load_registry, simulate
 
 BATCHES = (1, 16, 256, 4096, 65536, 262144)
 LR, BETA1, BETA2, EPS = 1e-3, 0.9, 0.999, 1e-8
@@ -121,6 +121,7 @@ def minibatch_rate(data, registry, batch: int, steps: int) -> float:
 
 
 def main() -> None:
+    heap.steady()  # as the zoo command and the app do
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="B ≤ 65,536 and one repeat")
     args = parser.parse_args()

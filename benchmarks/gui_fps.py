@@ -59,9 +59,11 @@ def measure(scene_path: str, seconds: float, warm_up: float) -> dict:
     """In this interpreter: open the scene in the default window and count frames."""
     from PySide6 import QtCore
 
+    from zoo import heap
     from zoo_gui.app import ensure_application
     from zoo_gui.window import MainWindow
 
+    heap.steady()
     app = ensure_application()
     window = MainWindow()
     window.resize(1500, 920)  # as ``zoo app`` opens it

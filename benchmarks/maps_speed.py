@@ -16,7 +16,7 @@ import os
 import resource
 import time
 
-from zoo import build_problem, load_registry, maps
+from zoo import build_problem, heap, load_registry, maps
 
 
 def peak_mb() -> float:
@@ -24,6 +24,7 @@ def peak_mb() -> float:
 
 
 def main() -> None:
+    heap.steady()  # as the zoo command and the app do
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grid", type=int, default=256)
     parser.add_argument("--steps", type=int, default=500)

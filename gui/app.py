@@ -5,6 +5,7 @@ from __future__ import annotations
 from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6 import QtGui, QtWidgets
 
+from zoo import heap
 from zoo_gui.theme import apply_theme
 
 #: Collects reference cycles on the UI thread; see ``collect_garbage_on_ui_thread``.
@@ -43,6 +44,7 @@ def run_app(scene: str | None = None, lesson: str | None = None, lab: bool = Fal
     A scene or lesson that cannot be opened is reported in the window, which then shows
     the default scene.  Returns the exit code of the event loop.
     """
+    heap.steady()  # the app owns its process: keep the memory a step frees
     app = ensure_application()
     from zoo_gui.window import MainWindow
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo import completion, scaffold
+from zoo import completion, heap, scaffold
 from zoo.engine import EngineError, PluginError, RunConfig, RunSet, build_problem
 from zoo.guard import PluginFault
 from zoo.map_commands import add_map_commands
@@ -652,6 +652,7 @@ def _join_negative_values(parser: argparse.ArgumentParser, argv: list[str]) -> l
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    heap.steady()  # the command owns its process: keep the memory a step frees
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--traceback" in argv or os.environ.get(DEBUG_VARIABLE, "") not in ("", "0")
     try:

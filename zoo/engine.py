@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo import guard, heap
+from zoo import guard
 from zoo.endstate import EndState, classify_many, lowest_known
 from zoo.problem import BuildContext, Problem, contract_errors, missing_needs
 from zoo.runview import (
@@ -669,7 +669,6 @@ class RunSet:
             raise EngineError(f"history must be one of {', '.join(HISTORY_MODES)}, not {history!r}")
         if history == "thinned" and history_points < 4:
             raise EngineError("history_points must be at least 4")
-        heap.steady()
         self.problem = problem
         self.registry = registry
         self.gtol = gtol

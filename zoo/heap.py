@@ -7,6 +7,10 @@ before then every step faults its temporaries in again (about a hundred page fau
 step for 4,096 runs: a third of the time of a small map).  ``steady`` sets both
 thresholds from the start instead.  Where the C library has no ``mallopt`` it does
 nothing.
+
+It changes the whole process's allocator, so only programs that own their process call
+it: the ``zoo`` command and the app (and the benchmarks, which measure them).  A script
+that uses ``zoo`` as a library may call it too.
 """
 
 from __future__ import annotations
