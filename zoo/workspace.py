@@ -527,7 +527,8 @@ class Workspace:
             if np.isfinite(top) and top > 0 and lr * top > 2.0 * (1 + 1e-9):
                 warnings[run_id] = (
                     f"η = {lr:.3g} is past 2/λ_max = {2 / top:.3g} at the start: gradient "
-                    f"descent diverges here; try η = 1/λ_max = {1 / top:.3g}"
+                    "descent overshoots there and grows while the curvature stays that high "
+                    f"(on a quadratic it diverges); try η = 1/λ_max = {1 / top:.3g}"
                 )
         return warnings
 
