@@ -119,6 +119,25 @@ def test_every_lesson_loads_and_runs(path, registry):
         assert runs.status(run_id).state != "failed", runs.status(run_id)
 
 
+def _luminance(rgb) -> float:
+    """WCAG relative luminance of an sRGB colour (0–255 channels)."""
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb / 255]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_every_lesson_and_scene_run_stands_out_where_runs_arrive():
+    # The landscape's colour near a minimum (the second stop of its map, 32, 62, 112):
+    # every run's colour has a contrast of at least 3 : 1 against it.
+    ground = _luminance(np.array([32, 62, 112]))
+    for path in sorted(LESSONS.glob("*.json")):
+        for run in json.loads(path.read_text(encoding="utf-8"))["runs"]:
+            colour = run.get("color")
+            if colour:
+                rgb = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)], dtype=float)
+                contrast = (_luminance(rgb) + 0.05) / (ground + 0.05)
+                assert contrast >= 3, (path.name, colour, round(contrast, 2))
+
+
 def _lesson(stem: str, registry) -> dict:
     return load(LESSONS / f"{stem}.json", registry)
 
