@@ -82,6 +82,9 @@ class RunsPanel(QtWidgets.QWidget):
             button = QtWidgets.QPushButton(text)
             button.setToolTip(tip)
             button.clicked.connect(signal.emit)
+            # As narrow as the text, not the style's 80 px: the dock can leave the
+            # canvas more room in a small window.
+            button.setMinimumWidth(button.fontMetrics().horizontalAdvance(text) + 18)
             buttons.addWidget(button)
         layout.addLayout(buttons)
 

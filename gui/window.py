@@ -32,7 +32,14 @@ from zoo_gui.drawing import RunDrawing
 from zoo_gui.files import FilesMixin
 from zoo_gui.frame_loop import FRAME_MS, FrameLoopMixin
 from zoo_gui.help import FirstRunHint, build_help_menu
-from zoo_gui.layout import app_settings, fit_to_screen, place_dock, recent_scenes, remember_scene
+from zoo_gui.layout import (
+    app_settings,
+    fit_to_screen,
+    place_dock,
+    recent_scenes,
+    remember_scene,
+    share,
+)
 from zoo_gui.model_panel import ModelPanel
 from zoo_gui.palette import run_colour, sweep_colours
 from zoo_gui.plots import StepPlots
@@ -154,7 +161,7 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         self.side = QtWidgets.QDockWidget("Runs, model and plugins")
         self.side.setObjectName("sideDock")
         self.side.setWidget(self.tabs)
-        self.side.setMinimumWidth(390)
+        self.side.setMinimumWidth(330)
         self.tabs.setMinimumHeight(0)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.side)
 
@@ -312,7 +319,9 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
             return
         self.lesson_dock.setWindowTitle(lesson.get("title") or "Lesson")
         self.lesson_view.show_lesson(lesson.get("title", ""), lesson.get("text", ""))
-        self.lesson_dock.show()
+        if not self.lesson_dock.isVisible():
+            self.lesson_dock.show()
+            QtCore.QTimer.singleShot(0, self, lambda: share(self))  # the canvas keeps half
 
     # ================================================================== view
     def _install_view(self, view: Any) -> None:

@@ -1000,7 +1000,10 @@ def test_the_animation_dialog_sets_frames_size_and_the_plots(main_window, tmp_pa
         QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), "GIF (*.gif)")
     )
 
+    shown = []
+
     def answer(dialog):  # what a user types into the dialog before pressing OK
+        shown.append((window.picture.height(), window.picture.width()))
         dialog.frames.setValue(5)
         dialog.steps.setValue(3)
         dialog.with_plots.setChecked(True)
@@ -1010,6 +1013,6 @@ def test_the_animation_dialog_sets_frames_size_and_the_plots(main_window, tmp_pa
     monkeypatch.setattr(AnimationDialog, "exec", answer)
     window.export_animation_dialog()
     frames = iio.imread(path, index=None)
-    picture = window.picture
-    assert frames.shape[:3] == (5, round(picture.height() / 2), round(picture.width() / 2))
-    assert picture.height() > window.canvas.height() + 100  # the plots are in the picture
+    (height, width) = shown[0]  # the picture as the dialog saw it
+    assert frames.shape[:3] == (5, round(height / 2), round(width / 2))
+    assert height > window.canvas.height() + 100  # the plots are in the picture
