@@ -1476,9 +1476,13 @@ def _with_rows(array: np.ndarray, rows: np.ndarray, values: np.ndarray) -> np.nd
 
 
 def _as_float_array(value: Any, shape: tuple[int, ...]) -> np.ndarray:
-    """``value`` as a float64 array of ``shape``; no copy when it already is one."""
+    """``value`` as a float64 array of ``shape``; no copy when it already is one.
+    ``TypeError`` for complex or non-numeric values (never cut to their real part)."""
     if type(value) is not np.ndarray or value.dtype != np.float64:
-        value = np.asarray(value, dtype=float)
+        value = np.asarray(value)
+        if value.dtype.kind not in "fiub":
+            raise TypeError(f"expected real numbers, got {value.dtype}")
+        value = value.astype(float, copy=False)
     return value if value.shape == shape else value.reshape(shape)
 
 
