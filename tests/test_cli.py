@@ -354,7 +354,7 @@ def test_ctrl_c_exits_130_quietly():
         "    return step(self, n)\n"
         "zoo.engine.RunSet.step = announced\n"
         # A run that creeps on for ever: it neither converges nor stops moving.
-        "sys.exit(zoo.cli.main(['run', 'quadratic', 'sgd:lr=1e-6', '--steps', '100000000']))\n"
+        "sys.exit(zoo.cli.main(['run', 'quadratic', 'sgd:lr=1e-6', '--steps', '10000000']))\n"
     )
     process = subprocess.Popen(
         [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

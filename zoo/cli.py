@@ -33,6 +33,7 @@ import numpy as np
 from zoo import completion, heap, scaffold
 from zoo.engine import EngineError, PluginError, RunConfig, RunSet, build_problem
 from zoo.guard import PluginFault
+from zoo.limits import LimitError, check_runs, check_steps
 from zoo.map_commands import add_map_commands
 from zoo.registry import KINDS, Registry, UnknownName, load_registry, local_plugin_dirs
 from zoo.specs import SpecError, resolve_values
@@ -289,10 +290,12 @@ def plugins_as_dict(registry: Registry) -> dict[str, Any]:
 def command_run(args: argparse.Namespace) -> int:
     if args.steps < 0:
         raise UsageError("--steps must be 0 or more")
+    check_steps(args.steps)
     out = writable(args.out, (".csv", ".json")) if args.out else None
     scene_out = writable(args.scene_out, (".json",), "--scene-out") if args.scene_out else None
     registry = load_registry()
     problem, model, settings, configs = runs_from_args(args, registry)
+    check_runs(len(configs), args.steps, problem.dim, full_history=True)
     runs = RunSet(problem, registry, history="full")
     ids = [runs.add(config) for config in configs]
     from zoo import progress
@@ -592,7 +595,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  zoo\n  zoo run rosenbrock adam:lr=0.01 --start -1.2,1\n"
         "  zoo render rosenbrock adam:lr=0.05 --out race.gif\n  zoo lab --list\n\n"
         "exit status:\n  0  done\n  1  a check or experiment failed, or an unexpected error\n"
-        f"  {EXIT_USAGE}  bad command line: unknown name, bad value, unwritable file\n"
+        f"  {EXIT_USAGE}  bad command line: unknown name, bad value, unwritable file, more\n"
+        "     steps or memory than zoo.limits allows\n"
         f"  {EXIT_PLUGIN}  plugin code failed (its record, plugin and distribution are named)\n"
         f"  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -666,7 +670,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = parser.parse_args(["app"])
             handler = args.handler
         return handler(args)
-    except (UsageError, PluginFault) as error:
+    except (UsageError, LimitError, PluginFault) as error:
         fault = _plugin_failure(error)
         if debug and fault is not None:
             traceback.print_exception(fault)

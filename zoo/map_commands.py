@@ -19,6 +19,7 @@ import numpy as np
 
 from zoo import maps
 from zoo.engine import EngineError, build_problem
+from zoo.limits import check_work
 from zoo.registry import UnknownName, load_registry
 from zoo.specs import SpecError
 
@@ -214,6 +215,9 @@ def command_map(args: argparse.Namespace) -> int:
         raise _usage_error(f"--steps must be from 1 to {MOST_STEPS:,}")
     if not 0 <= args.starts <= MOST_STARTS:
         raise _usage_error(f"--starts must be from 0 to {MOST_STARTS:,}")
+    runs = args.grid**2 * max(1, args.starts)
+    starts = f" × {args.starts:,} starts" if args.starts else ""
+    check_work(runs, args.steps, f"--grid {args.grid} × {args.grid}{starts} × {args.steps:,} steps")
     out = _out_path(args.out, MAP_SUFFIXES)
     registry = load_registry()
     problem = _problem(args, registry)
@@ -407,6 +411,12 @@ def command_tune(args: argparse.Namespace) -> int:
             f"--values must be from 2 to {MOST_VALUES:,}, --starts from 1 to {MOST_STARTS:,} "
             f"and --steps from 1 to {MOST_STEPS:,}"
         )
+    check_work(
+        args.values * args.starts * len(args.optimizers),
+        args.steps,
+        f"--values {args.values:,} × --starts {args.starts:,} × {len(args.optimizers)} "
+        f"optimizer(s) × {args.steps:,} steps",
+    )
     out = _out_path(args.out, TUNE_SUFFIXES)
     low, high = _numbers(args.lr, 2, "--lr", sep=":")
     if not 0 < low < high:

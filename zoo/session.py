@@ -19,6 +19,7 @@ from typing import Any
 
 from zoo.atomic import write_bytes_atomic
 from zoo.engine import EngineError, RunConfig, RunSet, build_problem
+from zoo.limits import MOST_STEPS, LimitError, check_runs, check_work
 from zoo.specs import NAME_PATTERN, SpecError, resolve_values
 
 FORMAT = "optimizer-zoo-scene"
@@ -40,7 +41,7 @@ DEFAULT_PLAYBACK = {"steps_per_frame": 1, "step_limit": 2000}
 #: thinned history of ``zoo.HISTORY_POINTS`` points per run.
 PLAYBACK_LIMITS = {
     "steps_per_frame": (1, 1000),
-    "step_limit": (1, 10_000_000),
+    "step_limit": (1, MOST_STEPS),
     "trail": (0, 10_000_000),
     "full_history": (0, 1),
 }
@@ -73,6 +74,16 @@ class Scene:
             runset = RunSet(problem, registry, history=history)
         except (EngineError, KeyError) as error:
             raise SessionError(f"scene cannot be built: {error}") from None
+        try:
+            check_runs(
+                max(1, len(self.runs)),
+                self.playback.get("step_limit", DEFAULT_PLAYBACK["step_limit"]),
+                problem.dim,
+                full_history=history == "full",
+                where="playback.step_limit",
+            )
+        except LimitError as error:
+            raise SessionError(str(error)) from None
         ids = []
         for index, config in enumerate(self.runs):
             try:
@@ -349,6 +360,12 @@ def _maps(item: Any) -> dict[str, Any]:
             if not _is_int(value) or not low <= value <= high:
                 raise SessionError(f"maps.{key} must be a whole number from {low} to {high}")
             out[key] = int(value)
+    if "grid" in out and "steps" in out:
+        try:
+            grid, steps = out["grid"], out["steps"]
+            check_work(grid**2, steps, f"maps.grid {grid} × {grid} runs × maps.steps {steps:,}")
+        except LimitError as error:
+            raise SessionError(str(error)) from None
     if item.get("quantity") is not None:
         if item["quantity"] not in MAP_QUANTITIES:
             raise SessionError(f"maps.quantity must be one of {', '.join(MAP_QUANTITIES)}")
