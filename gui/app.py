@@ -57,8 +57,8 @@ def run_app(scene: str | None = None, lesson: str | None = None, lab: bool = Fal
     if scene is not None:
         window.open_scene_file(scene)
     if lesson is not None:
-        window.open_lesson(lesson)
-    if lab:
+        window.open_lesson(lesson, lab=lab)
+    elif lab:
         window.show_lab((window.lesson or {}).get("panels"))
     app.lastWindowClosed.connect(window.shutdown)
     QtGui.QGuiApplication.setQuitOnLastWindowClosed(True)

@@ -10,22 +10,25 @@ from typing import Any
 from PySide6 import QtCore, QtWidgets
 
 from zoo.atomic import atomic_path
-from zoo.session import SessionError, save_scene
-from zoo.workspace import WorkspaceBusy
+from zoo.session import SessionError, load_scene, save_scene
 from zoo_gui.export_dialog import AnimationDialog
 
 
 class FilesMixin:
     """File actions of ``MainWindow``; every error becomes a message, never a crash."""
 
-    def open_scene_file(self, path: str | Path) -> bool:
+    def open_scene_file(self, path: str | Path) -> bool | None:
+        """Open a scene file once its formula is compiled; returns as ``load_scene``."""
         try:
-            self.workspace.open_scene(path)
-        except (SessionError, WorkspaceBusy) as error:
+            scene = load_scene(Path(path), self.registry)
+        except SessionError as error:
             self.report(f"Scene not opened: {error}")
             return False
-        self.remember_scene(path)
-        return True
+        return self.gate.then(
+            scene.model,
+            scene.settings,
+            lambda: self._load_now(scene, "Scene not opened: ", lambda: self.remember_scene(path)),
+        )
 
     def save_scene_file(self, path: str | Path) -> None:
         save_scene(self.workspace.scene(), path)

@@ -1,23 +1,21 @@
 """The model chooser: model, its settings form, the data seed and (D > 2) the view plane.
 
-Choices go straight to the workspace; a model that cannot be built (a bad formula, a
-plugin whose build raises) is reported in red here and the chooser shows the model
-still on the canvas.  A typed formula is compiled in a background thread first (sympy may
-need seconds), so the window keeps answering; an edit made meanwhile supersedes it."""
+Choices go to the workspace through the window's ``FormulaGate`` (a formula is compiled
+in a background thread first, since sympy may need seconds; a change made meanwhile
+supersedes it); a model that cannot be built (a bad formula, a plugin whose build raises)
+is reported in red here and the chooser shows the model still on the canvas."""
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
-from zoo import expr
 from zoo.engine import EngineError
 from zoo.workspace import Workspace, WorkspaceBusy
+from zoo_gui.compiling import FormulaGate
 from zoo_gui.forms import ParamForm
 
 PLANES = {"model": "the model's own plane", "pca": "principal directions of the paths"}
@@ -28,12 +26,14 @@ class ModelPanel(QtWidgets.QWidget):
 
     #: Something that changed, for the window's status bar and dialogs.
     report = QtCore.Signal(str)
-    #: A formula compiled in the background: its token, model name and settings.
-    compiled = QtCore.Signal(int, str, object)
 
-    def __init__(self, workspace: Workspace, parent: QtWidgets.QWidget | None = None) -> None:
+    def __init__(
+        self, workspace: Workspace, gate: FormulaGate, parent: QtWidgets.QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.workspace = workspace
+        self.gate = gate
+        gate.waiting.connect(self._waiting)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         top = QtWidgets.QFormLayout()
@@ -73,8 +73,6 @@ class ModelPanel(QtWidgets.QWidget):
         self.long_operation: Callable[[], AbstractContextManager] = nullcontext
         self._name = ""
         self._quiet = False
-        self._compiling = 0  # token of the latest background compile
-        self.compiled.connect(self._compiled)
 
     def show_model(self) -> None:
         """Show the workspace's model (after a build), without changing anything."""
@@ -116,53 +114,32 @@ class ModelPanel(QtWidgets.QWidget):
     def _model_chosen(self, index: int) -> None:
         name = self.model_box.itemData(index)
         if name != self._name:
-            self._build(lambda: self.workspace.set_model(name, {}))
+            self.change_model(name, {})
 
     def _setting_changed(self, _name: str, _value: Any) -> None:
         if not self._quiet and self.form is not None:
-            values = self.form.values()
-            name = self._name
-            texts = self._formulas(name, values)
-            self._compiling += 1
-            if not texts:
-                self._build(lambda: self.workspace.set_model(name, values))
-                return
-            token = self._compiling
-            self.show_error("")
-            self.message.setText("compiling the formula …")
-            threading.Thread(
-                target=self._compile_in_background, args=(token, name, values, texts), daemon=True
-            ).start()
+            self.change_model(self._name, self.form.values())
 
-    def _formulas(self, name: str, values: dict[str, Any]) -> list[str]:
-        """The formula settings of a formula model not compiled yet."""
-        spec = self.workspace.registry.models.get(name)
-        if spec is None or spec.family != "formula":
-            return []
-        return [
-            values[param.name]
-            for param in spec.params
-            if param.kind == "text"
-            and isinstance(values.get(param.name), str)
-            and not expr.is_compiled(values[param.name])
-            and _parses(values[param.name])  # a refused text is reported at once
-        ]
+    def change_model(self, name: str, settings: dict[str, Any]) -> bool | None:
+        """Build model ``name`` once its formulas are compiled: True or False (failed,
+        and said why) when done at once, None while it waits."""
+        return self.gate.then(
+            name, settings, lambda: self._build(lambda: self.workspace.set_model(name, settings))
+        )
 
-    def _compile_in_background(self, token: int, name: str, values: Any, texts: list) -> None:
-        for text in texts:
-            with contextlib.suppress(expr.FormulaError):  # kept: the build reports it at once
-                expr.compile_formula(text)
-        self.compiled.emit(token, name, values)
+    def change_seed(self, seed: int) -> bool | None:
+        ws = self.workspace
+        return self.gate.then(
+            ws.model_name, ws.settings, lambda: self._build(lambda: ws.set_seed(int(seed)))
+        )
 
-    def _compiled(self, token: int, name: str, values: Any) -> None:
-        if token != self._compiling or name != self._name:
-            return  # a later edit or another model superseded it
-        self.message.clear()
-        self._build(lambda: self.workspace.set_model(name, values))
+    def _waiting(self, text: str) -> None:
+        self.show_error("")
+        self.message.setText(text)
 
     def _emit_seed(self, value: int) -> None:
         if not self._quiet:
-            self._build(lambda: self.workspace.set_seed(int(value)))
+            self.change_seed(value)
 
     def _plane_chosen(self, key: str) -> None:
         try:
@@ -173,6 +150,7 @@ class ModelPanel(QtWidgets.QWidget):
 
     def _build(self, change: Any) -> bool:
         """Build a model; on failure say why here and show the model still in use."""
+        self.message.clear()
         try:
             with self.long_operation():
                 dropped = change()
@@ -198,14 +176,6 @@ class ModelPanel(QtWidgets.QWidget):
             self.message.clear()
         else:
             self.message.setText(message)
-
-
-def _parses(text: str) -> bool:
-    try:
-        expr.parse_formula(text)
-    except expr.FormulaError:
-        return False
-    return True
 
 
 def _discard(widget: QtWidgets.QWidget) -> None:

@@ -93,7 +93,7 @@ def render_command(args: Any) -> int:
 
 
 def _render(args, out, size, frames, steps, given, quiet, interrupted) -> int:
-    from zoo import progress
+    from zoo import limits, progress
     from zoo.atomic import atomic_path
     from zoo.cli import UsageError
 
@@ -106,6 +106,9 @@ def _render(args, out, size, frames, steps, given, quiet, interrupted) -> int:
     if steps is None:  # a scene file replays the steps it was saved with
         steps = scene.playback["step_limit"] if getattr(args, "scene", None) else DEFAULT_STEPS
     per_frame = frame_plan(frames, steps, given)
+    last = steps if suffix == ".png" else (frames - 1) * per_frame
+    limits.check_frames(frames)
+    limits.check_runs(max(1, len(scene.runs)), last, 0, full_history=False)
     from zoo_gui.app import ensure_application
 
     ensure_application()
@@ -158,7 +161,10 @@ class Renderer:
 
         self.window = MainWindow(registry, autoplay=False)
         self.window.timer.stop()
-        if not self.window.load_scene(scene):
+        loaded = self.window.load_scene(scene)
+        if loaded is None:  # its formula compiles on a worker thread
+            loaded = self.window.gate.wait()
+        if not loaded:
             self.window.shutdown()
             from zoo.session import SessionError
 

@@ -23,11 +23,12 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from zoo.engine import EngineError, RunConfig
 from zoo.registry import local_plugin_dirs
-from zoo.session import Scene, SessionError
-from zoo.workspace import Workspace, WorkspaceBusy, default_scene
+from zoo.session import Scene, SessionError, load_scene
+from zoo.workspace import Workspace, WorkspaceBusy, default_scene, lesson_path
 from zoo_gui import experiment_view, maps_dock
 from zoo_gui.actions import build_menus, build_toolbar, make_action
 from zoo_gui.canvas import LEGEND_MOST, Canvas
+from zoo_gui.compiling import COMPILING, FormulaGate
 from zoo_gui.drawing import RunDrawing
 from zoo_gui.files import FilesMixin
 from zoo_gui.frame_loop import FRAME_MS, FrameLoopMixin
@@ -107,11 +108,13 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self.frame)
-        if scene is None:
-            try:
-                scene = default_scene(ws.registry, run_colour)
-            except SessionError as error:
-                self.report(str(error))
+        default = None
+        try:
+            default = default_scene(ws.registry, run_colour)
+        except SessionError as error:
+            self.report(str(error))
+        if default is not None and (scene is None or self._waits(scene)):
+            self._load_now(default)  # shown while the scene's formula compiles
         if scene is not None:
             self.load_scene(scene)
         if autoplay:
@@ -148,7 +151,10 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         self.runs_panel.remove_clicked.connect(self.remove_selected)
         self.runs_panel.sweep_clicked.connect(self.sweep_dialog)
         self.runs_panel.colour_clicked.connect(self.recolour)
-        self.model_panel = ModelPanel(ws)
+        self.gate = FormulaGate(ws, self)
+        self.gate.waiting.connect(self.statusBar().showMessage)
+        self.gate.settled.connect(self._compiled)
+        self.model_panel = ModelPanel(ws, self.gate)
         self.model_panel.report.connect(self.report)
         self.model_panel.long_operation = self.busy
         self.plugins_panel = PluginsPanel()
@@ -429,42 +435,62 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
             dropper = self._dropper = _InputDropper(self)
         return dropper
 
-    def load_scene(self, scene: Scene) -> bool:
-        """Replace the scene; on any error the current scene stays and False is returned."""
+    def load_scene(self, scene: Scene) -> bool | None:
+        """Replace the scene once its formula is compiled (see ``gui.compiling``): True
+        or False (the current scene stays, and the reason is reported) when done at
+        once, None while the formula compiles."""
+        return self.gate.then(scene.model, scene.settings, lambda: self._load_now(scene))
+
+    def _waits(self, scene: Scene) -> bool:
+        return bool(self.workspace.formulas_to_compile(scene.model, scene.settings))
+
+    def _load_now(self, scene: Scene, failed: str = "", then: Callable[[], Any] = bool) -> bool:
+        """Show ``scene`` now; on any error the current scene stays, the reason is
+        reported (after ``failed``) and False is returned; else ``then()`` runs."""
         with self.busy():
             try:
                 self.workspace.load_scene(scene)
             except SessionError as error:
-                self.report(str(error))
+                self.report(f"{failed}{error}")
                 return False
             except WorkspaceBusy:
                 return False
+        then()
         return True
+
+    def _compiled(self, _result: Any) -> None:
+        if self.statusBar().currentMessage() == COMPILING:
+            self.statusBar().clearMessage()
 
     def scene(self) -> Scene:
         return self.workspace.scene()
 
-    def open_lesson(self, path_or_name: str | Path, lab: bool = False) -> bool:
+    def open_lesson(self, path_or_name: str | Path, lab: bool = False) -> bool | None:
         """Load a lesson's scene and show its text; with ``lab`` (or the lab open) the
-        step-size lab shows the panels it names."""
-        with self.busy():
-            try:
-                scene = self.workspace.open_lesson(path_or_name)
-            except SessionError as error:
-                self.report(f"Lesson not opened: {error}")
-                return False
-            except WorkspaceBusy:
-                return False
-        if lab or self._lab_dock() is not None:
-            self.show_lab((scene.lesson or {}).get("panels"))
-        return True
+        step-size lab shows the panels it names.  Returns as ``load_scene``."""
+        try:
+            scene = load_scene(lesson_path(path_or_name), self.registry)
+        except SessionError as error:
+            self.report(f"Lesson not opened: {error}")
+            return False
 
-    def set_model(self, name: str, settings: dict[str, Any] | None = None) -> bool:
-        """Build model ``name``; the runs carry over (starts too, if the model is the same)."""
-        return self.model_panel._build(lambda: self.workspace.set_model(name, settings))
+        def show_lab() -> None:
+            if lab or self._lab_dock() is not None:
+                self.show_lab((scene.lesson or {}).get("panels"))
+
+        return self.gate.then(
+            scene.model,
+            scene.settings,
+            lambda: self._load_now(scene, "Lesson not opened: ", show_lab),
+        )
+
+    def set_model(self, name: str, settings: dict[str, Any] | None = None) -> bool | None:
+        """Build model ``name``; the runs carry over (starts too, if the model is the same).
+        Returns as ``load_scene``."""
+        return self.model_panel.change_model(name, dict(settings or {}))
 
     def set_seed(self, seed: int) -> None:
-        self.model_panel._build(lambda: self.workspace.set_seed(seed))
+        self.model_panel.change_seed(seed)
 
     def set_plane(self, key: str) -> None:
         self.model_panel._plane_chosen(key)

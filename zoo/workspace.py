@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo import landscape, theory
+from zoo import expr, landscape, theory
 from zoo.engine import EngineError, RunConfig, RunSet, build_problem
 from zoo.landscape import LandscapeCache
 from zoo.problem import Plane, missing_needs
@@ -250,6 +250,24 @@ class Workspace:
             return f"optimizer {config.optimizer} is not registered"
         missing = missing_needs(spec.needs, problem)
         return f"needs {', '.join(sorted(missing))}" if missing else ""
+
+    def formulas_to_compile(self, name: str, settings: Mapping[str, Any]) -> list[str]:
+        """The formulas that building model ``name`` with ``settings`` would compile
+        first (sympy may need seconds): the text settings of a formula model not compiled
+        or refused yet.  A text the parser refuses is left out, being refused at once."""
+        spec = self.registry.models.get(name)
+        if spec is None or spec.family != "formula":
+            return []
+        texts = []
+        for param in spec.params:
+            text = settings.get(param.name, param.default)
+            if param.kind == "text" and isinstance(text, str) and not expr.is_compiled(text):
+                try:
+                    expr.parse_formula(text)
+                except expr.FormulaError:
+                    continue
+                texts.append(text)
+        return texts
 
     def _typed_settings(self, name: str, settings: Mapping[str, Any]) -> dict[str, Any]:
         spec = self.registry.models.get(name)

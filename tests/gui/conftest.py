@@ -65,3 +65,19 @@ def make_window(qtbot):
 @pytest.fixture
 def main_window(make_window, registry):
     return make_window(registry)
+
+
+@pytest.fixture
+def settled(qtbot):
+    """``settled(window, result)``: the result of a change the window made through its
+    ``FormulaGate`` (``load_scene``, ``set_model``, …), waiting for it when its formula
+    compiles first (the result is None then)."""
+
+    def wait(window, result):
+        if result is not None:
+            return result
+        with qtbot.waitSignal(window.gate.settled, timeout=30000) as blocker:
+            pass
+        return blocker.args[0]
+
+    return wait

@@ -339,9 +339,9 @@ def test_csv_export_holds_every_step(main_window, tmp_path):
     assert [float(mine[-1]["x0"]), float(mine[-1]["x1"])] == x[-1].tolist()
 
 
-def test_a_formula_the_parser_refuses_is_shown_under_the_box(qtbot, main_window):
+def test_a_formula_the_parser_refuses_is_shown_under_the_box(qtbot, main_window, settled):
     window = main_window
-    assert window.set_model("expression", {})
+    assert settled(window, window.set_model("expression", {}))
     form = window.model_panel.form
     box = form.fields["formula"]
     box.setText("x**2 + (y")
