@@ -174,3 +174,51 @@ def test_zoo_check_reports_a_looping_step_as_failed_checks(tmp_path):
     )
     assert len(hung) == 1  # the first check that hangs; the rest are not run
     assert f"not run: the [{hung[0]}] check did not return within 0.5 s" in done.stdout
+
+
+def swallow_all(*_args, **_kwargs):
+    """Catches even the watchdog's interrupt, and goes on."""
+    while True:
+        try:  # noqa: SIM105 (the shape a plugin writes)
+            spin()
+        except BaseException:
+            pass
+
+
+def swallow_and_work(*_args, **_kwargs):
+    while True:
+        try:
+            spin()
+        except BaseException:
+            np.ones(100).sum()
+
+
+@pytest.mark.parametrize("function", [swallow_all, swallow_and_work])
+def test_a_call_catching_base_exception_is_still_ended_as_a_timeout(function):
+    origin = Origin("optimizer", "swallower", "hangs")
+    with guard.budgets(step=BUDGET), pytest.raises(PluginTimeout) as caught:
+        guard.call(origin, "step", function)
+    assert str(caught.value) == (
+        "optimizer 'swallower' from plugin hangs failed to step: "
+        f"did not return within {BUDGET:g} s"
+    )
+    assert sys.gettrace() is _TRACE_BEFORE  # the thread's trace function is given back
+    guard.call(origin, "step", sum, range(10))  # and the next call is not interrupted
+
+
+_TRACE_BEFORE = sys.gettrace()
+
+
+def test_a_batch_catching_base_exception_fails_and_the_others_go_on(looping):
+    looping.add(OptimizerSpec("swallower", init, swallow_all), plugin="hangs")
+    runs = RunSet(_rosenbrock(looping), looping)
+    stuck = runs.add(RunConfig("swallower"))
+    other = runs.add(RunConfig("plain"))
+    with guard.budgets(step=BUDGET):
+        runs.step(4)
+    assert runs.status(stuck).state == "failed"
+    assert "did not return within" in runs.status(stuck).message
+    assert runs.steps_taken(other) == 4
+    runs.remove(stuck)
+    runs.step(1)
+    assert runs.steps_taken(other) == 5

@@ -12,7 +12,9 @@ step) is interrupted: a watchdog thread raises an exception in the calling threa
 (``PyThreadState_SetAsyncExc``), which ``call`` turns into a ``PluginTimeout``.  Python
 delivers it between bytecodes, so a loop written in Python stops at once, while a call
 blocked inside C code (``time.sleep``, a huge numpy product, a lock) stops only when
-that C call returns.  Budgets come from the environment variable ``ZOO_PLUGIN_TIMEOUT``
+that C call returns.  A call that catches the interrupt and goes on is interrupted
+again, and then traced so that its handler lets the next one out (``_Watchdog.caught``).
+Budgets come from the environment variable ``ZOO_PLUGIN_TIMEOUT``
 (seconds, for every stage that has one) or from ``budgets(...)``.
 """
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import sys
 import threading
 import time
 import traceback
@@ -121,7 +124,23 @@ class PluginTimeout(PluginFault):
 
 class _Overrun(BaseException):
     """Raised by the watchdog inside an overrunning call; a BaseException, so that a
-    plugin's ``except Exception`` does not swallow it."""
+    plugin's ``except Exception`` does not swallow it.
+
+    Python creates it where it is caught; caught in plugin code after an earlier one was
+    swallowed, it has that code traced, so that the next line there raises it again, out
+    of the handler that caught it (see ``_Watchdog.caught``)."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        _WATCHDOG.caught(sys._getframe(1))
+
+
+def _raise_again(frame: Any, _event: str, _arg: Any) -> Any:
+    """Trace function of a call that swallowed an interrupt: its next line raises one
+    (Python then turns tracing off again)."""
+    if frame.f_code in _OWN_CODE:
+        return None
+    raise _Overrun
 
 
 def _budgets_from_environment() -> dict[str, float]:
@@ -156,14 +175,15 @@ class _Watchdog:
     """One daemon thread that interrupts calls past their deadline.
 
     ``_active`` maps a thread's id to its innermost watched call ``[deadline, budget,
-    fired, thread, outer]``; a nested call is watched only if it must end before the call
-    it is nested in (a formula compiled within a model's build), else it runs under the
-    outer call's budget.  Entering and
-    leaving a call is a dict store and pop, so a guarded call costs well under a
+    fired, thread, outer, trace]`` (``fired`` counts the interrupts sent, ``trace`` is
+    the thread's trace function before ``caught`` replaced it); a nested call is watched
+    only if it must end before the call it is nested in (a formula compiled within a
+    model's build), else it runs under the outer call's budget.  Entering and leaving a
+    call is a dict store and pop, so a guarded call costs well under a
     microsecond more; the thread looks at the deadlines a few times a second."""
 
     POLL = 0.25  # seconds between looks, at most; less for small budgets
-    REFIRE = 1.0  # seconds before interrupting again a call that swallowed the first
+    REFIRE = 0.5  # seconds before interrupting again a call that swallowed the last
 
     def __init__(self) -> None:
         self._active: dict[int, list] = {}
@@ -183,7 +203,7 @@ class _Watchdog:
         outer = self._active.get(ident)
         if outer is not None and outer[0] <= deadline:
             return None  # the call it is nested in ends first
-        entry = [deadline, budget, False, ident, outer]
+        entry = [deadline, budget, 0, ident, outer, _UNTRACED]
         self._active[ident] = entry
         if self._thread is None:
             self._start()
@@ -198,7 +218,26 @@ class _Watchdog:
         if entry[2]:
             with self._lock:  # the interrupt may be sent but not yet delivered: take it back
                 self._set_exc(entry[3], ctypes.py_object())  # type: ignore[misc]
-                entry[2] = False
+                entry[2] = 0
+            if entry[5] is not _UNTRACED:
+                sys.settrace(entry[5])
+                entry[5] = _UNTRACED
+
+    def caught(self, frame: Any) -> None:
+        """An interrupt is being caught in ``frame``.  In plugin code that swallowed one
+        before, trace that code up to the guard: its next line raises again, out of the
+        handler, and so on outwards until the guard takes it.  One handler can thus
+        hold on to an interrupt only until the next one, however it nests and loops."""
+        entry = self._active.get(threading.get_ident())
+        if entry is None or entry[2] < 2 or frame.f_code in _OWN_CODE:
+            return
+        if entry[5] is _UNTRACED:
+            entry[5] = sys.gettrace()
+        sys.settrace(_raise_again)
+        while frame is not None and frame.f_code is not _CALL_CODE:
+            frame.f_trace = _raise_again
+            frame.f_trace_lines = True
+            frame = frame.f_back
 
     def _start(self) -> None:
         with self._lock:
@@ -217,12 +256,14 @@ class _Watchdog:
                     continue
                 with self._lock:
                     if self._active.get(entry[3]) is entry:
-                        entry[2] = True
+                        entry[2] += 1
                         entry[0] = now + self.REFIRE
                         self._set_exc(entry[3], ctypes.py_object(_Overrun))  # type: ignore[misc]
 
 
 _WATCHDOG = _Watchdog()
+#: Marks an entry whose thread's trace function was not replaced.
+_UNTRACED = object()
 
 
 def call(origin: Origin, stage: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -256,6 +297,19 @@ def call_within(
         raise
     except (Exception, SystemExit) as error:
         raise PluginFault(origin, stage, describe(error)) from error
+
+
+#: The guard's own code, never traced nor made to raise by ``_raise_again``.
+_CALL_CODE = call_within.__code__
+_OWN_CODE = frozenset(
+    {
+        _CALL_CODE,
+        _raise_again.__code__,
+        _Overrun.__init__.__code__,
+        _Watchdog.caught.__code__,
+        _Watchdog.leave.__code__,
+    }
+)
 
 
 def collect(origin: Origin, function: Callable[[], Any]) -> list[Any]:
