@@ -8,9 +8,9 @@ import threading
 import pytest
 from PySide6 import QtCore
 
-from zoo_gui.compiling import COMPILING
 from zoo import expr
 from zoo.session import FORMAT, VERSION
+from zoo_gui.compiling import COMPILING
 
 
 def test_a_typed_formula_compiles_in_the_background_while_a_timer_fires(
