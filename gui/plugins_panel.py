@@ -78,6 +78,17 @@ class PluginsPanel(QtWidgets.QWidget):
             top.setExpanded(kind == "optimizer")
         self.tree.insertTopLevelItem(0, failures)
         failures.setExpanded(bool(registry.failures))
+        slow = [plugin for plugin in registry.plugins if plugin.slow]
+        if slow:
+            top = QtWidgets.QTreeWidgetItem([f"Slow imports ({len(slow)})"])
+            for plugin in slow:
+                item = QtWidgets.QTreeWidgetItem(
+                    [plugin.name, plugin.slow, plugin.name, plugin.source]
+                )
+                item.setToolTip(1, plugin.slow)
+                top.addChild(item)
+            self.tree.insertTopLevelItem(1, top)
+            top.setExpanded(True)
         self.tree.resizeColumnToContents(0)
         self.folder.setText(
             "Local plugin folder: " + ", ".join(str(path) for path in local_plugin_dirs())

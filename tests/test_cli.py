@@ -7,6 +7,7 @@ import contextlib
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.cli import build_parser, main, plugin_commands
+from zoo.cli import _choices, build_parser, main, plugin_commands
 from zoo.session import load_scene
 
 
@@ -407,3 +408,42 @@ def test_the_bash_completion_script_completes_commands(tmp_path):
         [bash, "-c", complete.format(word="r")], capture_output=True, text=True, check=True
     ).stdout.split()
     assert offered == ["run", "render"]  # … that knows the commands, the app's too
+
+
+MARKING_PLUGIN = """\
+import os
+open(os.environ["ZOO_TEST_MARK"], "a").write("imported\\n")
+"""
+
+
+def test_commands_that_need_no_records_import_no_plugin(tmp_path):
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    (folder / "marking.py").write_text(MARKING_PLUGIN)
+    mark = tmp_path / "mark"
+    env = dict(os.environ, ZOO_PLUGIN_PATH=str(folder), ZOO_TEST_MARK=str(mark))
+    commands = [["--version"], ["--help"], ["completion", "bash"]]
+    commands += [["new-plugin", "fresh", "--dir", str(tmp_path / "new")]]
+    commands += [[name, "--help"] for name in _choices(build_parser())]
+    for argv in commands:
+        done = _zoo(*argv, env=env)
+        assert done.returncode == 0, (argv, done.stderr)
+        assert not mark.exists(), argv
+    assert _zoo("plugins", env=env).returncode == 0
+    assert mark.read_text() == "imported\n"  # the plugin does mark a command that loads it
+
+
+def test_plugins_says_which_plugin_was_slow_to_import(capsys, tmp_path, monkeypatch):
+    (tmp_path / "slowpoke.py").write_text("x = 1\n")
+    monkeypatch.setenv("ZOO_PLUGIN_PATH", str(tmp_path))
+    monkeypatch.setattr("zoo.registry.SLOW_IMPORT", 0.0)  # every import counts as slow
+    code, out, _ = run(capsys, "plugins")
+    assert code == 0
+    assert "Slow imports (" in out
+    assert re.search(r"^  plugin slowpoke took \d+\.\d s to import$", out, re.M)
+    code, out, _ = run(capsys, "plugins", "--json")
+    slowpoke = next(p for p in json.loads(out)["plugins"] if p["name"] == "slowpoke")
+    assert slowpoke["import_seconds"] >= 0.0
+    monkeypatch.setattr("zoo.registry.SLOW_IMPORT", 1e9)
+    code, out, _ = run(capsys, "plugins")
+    assert "Slow imports" not in out

@@ -237,6 +237,12 @@ def command_plugins(args: argparse.Namespace) -> int:
         print(f"  {failure.plugin} ({failure.source}): {failure.message}")
     if not registry.failures:
         print("  none")
+    slow = [plugin.slow for plugin in registry.plugins if plugin.slow]
+    if slow:
+        print()
+        print(f"Slow imports ({len(slow)}; every command that needs records waits for them)")
+        for line in slow:
+            print(f"  {line}")
     print()
     print("Local plugin folder: " + ", ".join(str(p) for p in local_plugin_dirs()))
     return 0
@@ -281,7 +287,13 @@ def plugins_as_dict(registry: Registry) -> dict[str, Any]:
         {"plugin": f.plugin, "source": f.source, "message": f.message} for f in registry.failures
     ]
     out["plugins"] = [
-        {"name": p.name, "source": p.source, "origin": p.origin} for p in registry.plugins
+        {
+            "name": p.name,
+            "source": p.source,
+            "origin": p.origin,
+            "import_seconds": round(p.import_seconds, 3),
+        }
+        for p in registry.plugins
     ]
     out["local_plugin_dirs"] = [str(p) for p in local_plugin_dirs()]
     return out

@@ -13,6 +13,7 @@ import importlib
 import importlib.util
 import os
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -54,6 +55,11 @@ class PluginFailure:
     message: str
 
 
+#: Seconds of importing after which ``zoo plugins`` and the app's plugin view say how long a
+#: plugin took (every command that needs records waits for it).
+SLOW_IMPORT = 1.0
+
+
 @dataclass(frozen=True)
 class PluginInfo:
     """A plugin that loaded (possibly with some records refused)."""
@@ -61,6 +67,14 @@ class PluginInfo:
     name: str
     source: str
     origin: str  # "entry point", "local folder" or "registered"
+    import_seconds: float = 0.0  # how long importing it took
+
+    @property
+    def slow(self) -> str:
+        """``"plugin X took 8.0 s to import"`` when that was over ``SLOW_IMPORT``, else ``""``."""
+        if self.import_seconds < SLOW_IMPORT:
+            return ""
+        return f"plugin {self.name} took {self.import_seconds:.1f} s to import"
 
 
 class UnknownName(KeyError):
@@ -165,12 +179,14 @@ class Registry:
                 continue
             dist = entry.dist
             source = f"{dist.name} {dist.version}" if dist is not None else entry.value
+            started = time.monotonic()
             try:
                 plugin = guard.call(guard.Origin(plugin=entry.name), "import", entry.load)
             except guard.PluginFault as fault:
                 self._fail(entry.name, source, f"import failed: {fault.reason}")
                 continue
-            self._add_plugin(plugin, entry.name, source, "entry point")
+            seconds = time.monotonic() - started
+            self._add_plugin(plugin, entry.name, source, "entry point", seconds)
 
     def load_local(self, folders: Iterable[Path] | None = None) -> None:
         """Import every ``*.py`` in the local plugin folders (fresh each call)."""
@@ -183,6 +199,7 @@ class Registry:
                     continue
                 module_name = LOCAL_MODULE_PREFIX + name
                 sys.modules.pop(module_name, None)
+                started = time.monotonic()
                 try:
                     module = guard.call(
                         guard.Origin(plugin=name), "import", _import_file, module_name, path
@@ -191,7 +208,8 @@ class Registry:
                     sys.modules.pop(module_name, None)
                     self._fail(name, str(path), f"import failed: {fault.reason}")
                     continue
-                self._add_plugin(module, name, str(path), "local folder")
+                seconds = time.monotonic() - started
+                self._add_plugin(module, name, str(path), "local folder", seconds)
 
     def register(self, plugin: Any, name: str | None = None, source: str = "") -> None:
         """Add a module or object with hook implementations at run time."""
@@ -233,7 +251,9 @@ class Registry:
     def _fail(self, plugin: str, source: str, message: str) -> None:
         self.failures.append(PluginFailure(plugin, source, message))
 
-    def _add_plugin(self, plugin: Any, name: str, source: str, origin: str) -> None:
+    def _add_plugin(
+        self, plugin: Any, name: str, source: str, origin: str, seconds: float = 0.0
+    ) -> None:
         if self._manager.has_plugin(name):
             other = next((p for p in self.plugins if p.name == name), None)
             where = other.source if other else "another plugin"
@@ -244,7 +264,7 @@ class Registry:
         except Exception as error:  # pluggy refuses malformed hook implementations
             self._fail(name, source, f"not a valid plugin: {guard.describe(error)}")
             return
-        self.plugins.append(PluginInfo(name, source, origin))
+        self.plugins.append(PluginInfo(name, source, origin, seconds))
         provenance = Provenance(name, source)
         for message in _hook_mistakes(self._manager, plugin, name):
             self._fail(name, source, message)
