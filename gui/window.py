@@ -436,7 +436,7 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         return dropper
 
     def load_scene(self, scene: Scene) -> bool | None:
-        """Replace the scene once its formula is compiled (see ``gui.compiling``): True
+        """Replace the scene once its formula is compiled (see ``zoo_gui.compiling``): True
         or False (the current scene stays, and the reason is reported) when done at
         once, None while the formula compiles."""
         return self.gate.then(scene.model, scene.settings, lambda: self._load_now(scene))
