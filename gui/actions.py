@@ -67,7 +67,7 @@ def build_toolbar(window: Any) -> None:
     window.limit_box.setRange(1, 10_000_000)
     window.limit_box.setKeyboardTracking(False)
     window.limit_box.setToolTip("Each run stops after this many steps")
-    window.limit_box.valueChanged.connect(ws.set_step_limit)
+    window.limit_box.valueChanged.connect(window.set_step_limit)
     bar.addWidget(window.limit_box)
     bar.addSeparator()
     bar.addWidget(QtWidgets.QLabel(" click moves "))

@@ -577,7 +577,10 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         self.workspace.set_steps_per_frame(value)
 
     def set_step_limit(self, value: int) -> None:
-        self.workspace.set_step_limit(value)
+        """Set the step limit; one past ``zoo.limits`` is reported and the box shows the
+        limit still in force."""
+        self._try(lambda: self.workspace.set_step_limit(value))
+        self._sync_controls()
 
     def _quiesce(self) -> bool:
         """Wait for the stepping jobs in flight; refuse (with a message) if one is stuck."""

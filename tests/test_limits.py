@@ -97,3 +97,18 @@ def test_a_scene_keeping_too_big_a_history_is_refused_naming_the_field(registry)
 def test_a_scene_asking_for_too_many_steps_is_refused_naming_the_field(registry, part, field):
     with pytest.raises(SessionError, match="^scene: " + field):
         load_scene(_scene(**part), registry)
+
+
+def test_the_app_refuses_a_step_limit_whose_full_history_would_not_fit(registry):
+    from zoo.workspace import Workspace
+
+    workspace = Workspace(registry)
+    workspace.set_model("mlp", {})
+    workspace.set_full_history(True)
+    workspace.set_step_limit(5000)
+    with pytest.raises(limits.LimitError, match=r"^step limit 10,000,000: .* history of"):
+        workspace.set_step_limit(10_000_000)
+    assert workspace.step_limit == 5000
+    workspace.set_full_history(False)
+    workspace.set_step_limit(10_000_000)  # a thinned history stays small
+    assert workspace.step_limit == 10_000_000

@@ -25,6 +25,7 @@ import numpy as np
 from zoo import expr, landscape, theory
 from zoo.engine import EngineError, RunConfig, RunSet, build_problem
 from zoo.landscape import LandscapeCache
+from zoo.limits import check_runs
 from zoo.problem import Plane, missing_needs
 from zoo.session import Scene, SessionError, load_scene
 from zoo.specs import SpecError, resolve_values
@@ -456,7 +457,13 @@ class Workspace:
         self.events.playback_changed.emit()
 
     def set_step_limit(self, value: int) -> None:
-        self.step_limit = int(max(value, 1))
+        """Stop each run at step ``value``; ``LimitError`` (nothing changes) when it is past
+        ``zoo.limits.MOST_STEPS`` or, with the full history kept, that would not fit."""
+        value = int(max(value, 1))
+        runs = len(self.runset.configs) if self.runset is not None else 0
+        dim = self.problem.dim if self.problem is not None else 1
+        check_runs(max(1, runs), value, dim, full_history=self.full_history, where="step limit")
+        self.step_limit = value
         self.events.playback_changed.emit()
 
     # ------------------------------------------------------------------ runs

@@ -1016,3 +1016,12 @@ def test_the_animation_dialog_sets_frames_size_and_the_plots(main_window, tmp_pa
     (height, width) = shown[0]  # the picture as the dialog saw it
     assert frames.shape[:3] == (5, round(height / 2), round(width / 2))
     assert height > window.canvas.height() + 100  # the plots are in the picture
+
+
+def test_a_step_limit_past_the_bounds_is_reported_and_the_box_keeps_the_limit(main_window):
+    window = main_window
+    assert window.set_model("mlp", {})
+    window.workspace.set_full_history(True)
+    window.limit_box.setValue(10_000_000)
+    assert window.last_message.startswith("step limit 10,000,000: ")
+    assert window.limit_box.value() == window.workspace.step_limit != 10_000_000
