@@ -108,13 +108,11 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self.frame)
-        default = None
-        try:
-            default = default_scene(ws.registry, run_colour)
-        except SessionError as error:
-            self.report(str(error))
-        if default is not None and (scene is None or self._waits(scene)):
-            self._load_now(default)  # shown while the scene's formula compiles
+        if scene is None or self._waits(scene):  # the default, while its formula compiles
+            try:
+                self._load_now(default_scene(ws.registry, run_colour))
+            except SessionError as error:
+                self.report(str(error))
         if scene is not None:
             self.load_scene(scene)
         if autoplay:
