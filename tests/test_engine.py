@@ -368,3 +368,18 @@ def test_add_grid_builds_the_runs_add_many_would_from_arrays(quadratic, registry
     with pytest.raises(EngineError, match=r"expected \(N, 2\)"):
         grid.add_grid("sgd", {}, [(0.0, 0.0, 1.0)])
     assert list(grid.configs) == ids
+
+
+def test_gtol_zero_takes_every_step_even_at_a_zero_gradient(registry):
+    # η = 1/λ on a round bowl lands exactly on the minimum in one step, gradient 0.0.
+    settings = {"lambda1": 1.0, "lambda2": 1.0}
+    problem = build_problem("quadratic", settings, registry=registry)
+    runs = RunSet(problem, registry, gtol=0)
+    run_id = runs.add(RunConfig("sgd", {"lr": 1.0}, start=(1.0, -2.0)))
+    runs.step(5)
+    assert runs.status(run_id).state == "running" and runs.status(run_id).step == 5
+    assert np.all(runs.history(run_id)[0][1:] == 0.0)
+    stopping = RunSet(problem, registry)  # the default tolerance: converged at step 1
+    other = stopping.add(RunConfig("sgd", {"lr": 1.0}, start=(1.0, -2.0)))
+    stopping.step(5)
+    assert stopping.status(other).state == "converged" and stopping.status(other).step == 1

@@ -71,8 +71,9 @@ CASES = [
 ]
 
 
-def deviations(registry, optimizer: str, problem: str) -> np.ndarray:
-    """|zoo − torch| of each run at each checkpoint, (runs, checkpoints)."""
+def deviations(registry, optimizer: str, problem: str, torch_paths=None) -> np.ndarray:
+    """|zoo − torch| of each run at each checkpoint, (runs, checkpoints); torch's paths are
+    the committed ones unless ``torch_paths(optimizer, hyper, problem)`` gives them."""
     chosen = np.flatnonzero((DATA["optimizer"] == optimizer) & (DATA["problem"] == problem))
     runs = RunSet(Quadratic() if problem == "quadratic" else Rosenbrock(), registry, gtol=0)
     ids = runs.add_many(RunConfig(optimizer, json.loads(DATA["hyper"][i])) for i in chosen)
@@ -85,7 +86,12 @@ def deviations(registry, optimizer: str, problem: str) -> np.ndarray:
         else:
             assert status.state == "running", status
         got = got[CHECKPOINTS]
-        out[k] = np.max(np.abs(got - DATA["x"][i]), axis=1)
+        want = (
+            DATA["x"][i]
+            if torch_paths is None
+            else torch_paths(optimizer, json.loads(DATA["hyper"][i]), problem)
+        )
+        out[k] = np.max(np.abs(got - want), axis=1)
     return out
 
 
@@ -166,10 +172,24 @@ def test_with_torchs_own_kernels_every_rule_is_bitwise(registry, monkeypatch):
     monkeypatch.setattr(adaptive, "sqrt", torch_sqrt)
     monkeypatch.setattr(curvature, "_dot", torch_dot)
     monkeypatch.setattr(curvature, "_first_step", torch_first_step)
+    # Torch's vector maths differs between its releases (2.13's CPU build and 2.14's
+    # disagree in the last bit on a quarter of these runs): compare with the torch that
+    # is here, run now, unless it made the committed paths.
+    torch_paths = None
+    dtype = torch.get_default_dtype()
+    if torch.__version__ != str(DATA["torch_version"]):
+        import make_torch_parity  # sets float64 as torch's default, as its step counters need
+
+        torch_paths = make_torch_parity.run
     exact = 0
-    for optimizer in WITHIN_AN_ULP:
-        for problem in ("quadratic", "rosenbrock"):
-            exact += int(np.sum(~deviations(registry, optimizer, problem).any(axis=1)))
+    try:
+        torch.set_default_dtype(torch.float64)
+        for optimizer in WITHIN_AN_ULP:
+            for problem in ("quadratic", "rosenbrock"):
+                found = deviations(registry, optimizer, problem, torch_paths)
+                exact += int(np.sum(~found.any(axis=1)))
+    finally:
+        torch.set_default_dtype(dtype)
     # measured with torch 2.14: all but 4 L-BFGS runs on Rosenbrock (up to 9e-8)
     assert exact >= len(WITHIN_AN_ULP) * 80 - 4
 

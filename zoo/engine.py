@@ -673,6 +673,8 @@ class RunSet:
         self.registry = registry
         self.gtol = gtol
         self.track_grad = track_grad and "grad" in problem.provides
+        #: Whether a run can converge: ``gtol=0`` takes every step, even at a zero gradient.
+        self.converging = self.track_grad and gtol > 0
         self.end_states = end_states and self.track_grad
         self._lowest: float | bool | None = False  # False: not yet looked up
         self.history_mode = history
@@ -1255,7 +1257,7 @@ class RunSet:
             group.record(None, top, x_new, loss, gnorm)
             group.cache_x, group.cache = x_new, cache
             ended = False
-            if self.track_grad and gnorm.min() <= self.gtol:
+            if self.converging and gnorm.min() <= self.gtol:
                 done = gnorm <= self.gtol
                 group.code[done] = CONVERGED
                 group.stop_step[done] = top
@@ -1265,7 +1267,7 @@ class RunSet:
             self._settle(group, None, x, x_new, ended)
             return
         finite = (np.abs(x_new) < DIVERGENCE_LIMIT).all(axis=1) & np.isfinite(loss)
-        done = (gnorm <= self.gtol) if self.track_grad else np.zeros(len(x), dtype=bool)
+        done = (gnorm <= self.gtol) if self.converging else np.zeros(len(x), dtype=bool)
         index = np.arange(len(group)) if rows is None else rows
         t_new = group.t[index] + 1
         bad = index[~finite]
