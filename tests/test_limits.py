@@ -112,3 +112,13 @@ def test_the_app_refuses_a_step_limit_whose_full_history_would_not_fit(registry)
     workspace.set_full_history(False)
     workspace.set_step_limit(10_000_000)  # a thinned history stays small
     assert workspace.step_limit == 10_000_000
+
+
+@pytest.mark.parametrize("command", ["run", "render"])
+def test_a_refused_formula_is_a_usage_error(capsys, tmp_path, command):
+    argv = [command, "expression", "sgd", "--set", "formula=sqrt(-1) + x"]
+    if command == "render":
+        argv += ["--out", str(tmp_path / "out.png")]
+    assert main(argv) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("zoo: error: model expression: formula: the formula has no real value")

@@ -554,7 +554,7 @@ def build_problem(
         problem = guard.call(origin, "build", spec.build, values, context)
     except guard.PluginFault as fault:
         if type(fault.__cause__) in (ValueError, SpecError):  # settings that make no sense
-            raise EngineError(f"model {spec.name}: {fault.__cause__}") from fault
+            raise EngineError(f"model {spec.name}: {fault.__cause__}") from fault.__cause__
         raise PluginError(str(fault)) from fault
     if not isinstance(problem, Problem):
         problems = [f"build() returned {type(problem).__name__}, not a zoo.Problem"]
