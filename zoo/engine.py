@@ -733,11 +733,13 @@ class RunSet:
         starts: Any,
         *,
         columns: Mapping[str, Any] | None = None,
-        seed: int = 0,
+        seed: int | Any = 0,
+        batch_size: int = 0,
     ) -> list[int]:
         """Add one run of ``optimizer`` per row of ``starts`` (N, D) and return their ids;
-        every run has the settings ``hyper`` but for the float hyper-parameters in
-        ``columns`` (name -> N values, one per run).
+        every run has the settings ``hyper`` and ``batch_size`` but for the float
+        hyper-parameters in ``columns`` (name -> N values, one per run); ``seed`` is one
+        seed for all or N seeds, one per run.
 
         A map's grid: built from arrays and checked as a whole (the extremes of each
         column like any setting) instead of one ``RunConfig`` at a time, so tens of
@@ -758,13 +760,15 @@ class RunSet:
                 raise EngineError(f"{name} has {len(column)} values for {count} starts")
             if not np.isfinite(column).all():
                 raise EngineError(f"{name} must be finite")
+        seeds = np.array(np.broadcast_to(np.asarray(seed, dtype=np.int64), (count,)))
         if not count:
             return []
         settings = dict(hyper or {})
         checked: dict[str, Any] = {}
         for pick in (np.min, np.max) if values else (None,):
             edge = {name: float(pick(column)) for name, column in values.items()}
-            checked, _ = self._checked_settings(RunConfig(optimizer, {**settings, **edge}))
+            edge_config = RunConfig(optimizer, {**settings, **edge}, batch_size=batch_size)
+            checked, _ = self._checked_settings(edge_config)
         spec = self.registry.get("optimizer", optimizer)
         discrete = {p.name: checked[p.name] for p in spec.params if p.discrete}
         wrong = sorted(set(values) & set(discrete))
@@ -780,7 +784,10 @@ class RunSet:
             for p in spec.params
             if not p.discrete
         }
-        template = RunConfig(optimizer, shared, seed=int(seed)).__dict__
+        template = RunConfig(
+            optimizer, shared, seed=int(seeds[0]), batch_size=int(batch_size)
+        ).__dict__
+        varied = bool((seeds != seeds[0]).any())
         rows = zip(*map(list, values.values()), strict=True)
         per_run = [dict(zip(values, row, strict=True)) for row in rows]
         ids = list(range(self._next_id, self._next_id + count))
@@ -791,11 +798,13 @@ class RunSet:
             fields["start"] = tuple(start)
             if per_run:
                 fields["hyper"] = {**shared, **per_run[index]}
+            if varied:
+                fields["seed"] = int(seeds[index])
             config = object.__new__(RunConfig)
             object.__setattr__(config, "__dict__", fields)
             configs.append(config)
         self.configs.update(zip(ids, configs, strict=True))
-        keep = self._fresh_rows(starts, np.full(count, int(seed)))
+        keep = self._fresh_rows(starts, seeds)
         self._place(ids, configs, keep, (hyper_columns, discrete, {}))
         return ids
 

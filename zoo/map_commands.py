@@ -48,7 +48,9 @@ def add_map_commands(commands: Any) -> None:
         epilog="examples:\n"
         "  zoo map himmelblau newton --over start --grid 256 --steps 60 --out basins.png\n"
         "  zoo map quadratic momentum --over lr,momentum --range lr=0.005:0.35 "
-        "--range momentum=0:0.95 --metric rate --out rates.npz",
+        "--range momentum=0:0.95 --metric rate --out rates.npz\n"
+        "  zoo map logistic sgd --over lr,batch_size --range lr=0.01:3 --starts 8 "
+        "--metric final_loss --out noise.png",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     mapping.add_argument("model", help="model name (see `zoo plugins`)")
@@ -56,7 +58,9 @@ def add_map_commands(commands: Any) -> None:
     mapping.add_argument(
         "--over",
         default="start",
-        help="'start' (a basin map over the view) or two float hyper-parameters, e.g. lr,momentum",
+        help="'start' (a basin map over the view), or two float hyper-parameters such as "
+        "lr,momentum, or one and batch_size (models with samples: whole minibatch sizes "
+        "from 1 to the sample count, log-spaced, each size once)",
     )
     mapping.add_argument("--grid", type=int, default=128, help="cells per side (default 128)")
     mapping.add_argument("--steps", type=int, default=500, help="steps per run (default 500)")
@@ -72,7 +76,7 @@ def add_map_commands(commands: Any) -> None:
         action="append",
         default=[],
         metavar="NAME=LOW:HIGH",
-        help="axis range of a hyper-parameter (repeatable)",
+        help="axis range of a hyper-parameter or of batch_size (repeatable)",
     )
     mapping.add_argument(
         "--linear", action="append", default=[], metavar="NAME", help="a linear axis"
@@ -188,9 +192,14 @@ def _float_param(registry, optimizer: str, name: str):
     raise _usage_error(f"--over: {optimizer} has no hyper-parameter {name!r} (float ones: {names})")
 
 
-def _axis(args, registry, optimizer: str, name: str) -> tuple[str, float, float, bool]:
-    param = _float_param(registry, optimizer, name)
-    low, high, log = maps.default_range(param)
+def _axis(args, registry, problem, optimizer: str, name: str) -> tuple[str, float, float, bool]:
+    if name == maps.BATCH_SIZE:
+        try:
+            low, high, log = maps.batch_range(problem)
+        except ValueError as error:
+            raise _usage_error(f"--over: {error}") from None
+    else:
+        low, high, log = maps.default_range(_float_param(registry, optimizer, name))
     if name in args.linear:
         log = False
     if name in args.log:
@@ -272,7 +281,7 @@ def _compute_map(args, problem, registry, optimizer, hyper, over, basin, progres
             registry=registry,
             progress=progress,
         )
-    x_axis, y_axis = (_axis(args, registry, optimizer, name) for name in over)
+    x_axis, y_axis = (_axis(args, registry, problem, optimizer, name) for name in over)
     if args.starts:
         starts = maps.random_starts(problem, args.starts, args.seed)
     elif args.start:
@@ -302,19 +311,20 @@ def map_bytes(result: maps.MapResult, metric: str, suffix: str) -> bytes:
 
         from zoo.map_image import picture
 
-        scale = max(1, 256 // result.grid)
+        scale = max(1, 256 // len(result.x.values))
         return iio.imwrite("<bytes>", picture(result, metric, scale), extension=".png")
     if suffix == ".csv":
         text = io.StringIO()
         writer = csv.writer(text)
         names = list(result.data)
         writer.writerow([result.x.name, result.y.name, *names])
-        for row in range(result.grid):
-            for column in range(result.grid):
+        rows, columns = result.shape
+        for row in range(rows):
+            for column in range(columns):
                 writer.writerow(
                     [
-                        repr(float(result.x.values[column])),
-                        repr(float(result.y.values[row])),
+                        repr(result.x.values[column].item()),
+                        repr(result.y.values[row].item()),
                         *(repr(result.data[name][row, column].item()) for name in names),
                     ]
                 )
@@ -340,6 +350,7 @@ def map_summary(args, result: maps.MapResult, metric: str) -> dict[str, Any]:
         "hyper": dict(result.hyper),
         "kind": result.kind,
         "grid": result.grid,
+        "shape": list(result.shape),
         "steps": result.steps,
         "x": {
             "name": result.x.name,
@@ -374,7 +385,7 @@ def map_summary(args, result: maps.MapResult, metric: str) -> dict[str, Any]:
         )
         summary["diverged_cells"] = int((result.data["diverged"] == 1).sum())
         if best is not None:
-            row, column = divmod(int(best), result.grid)
+            row, column = divmod(int(best), result.shape[1])
             summary["fastest"] = {**result.cell(row, column), "rate": float(rate[row, column])}
     return summary
 
@@ -382,7 +393,7 @@ def map_summary(args, result: maps.MapResult, metric: str) -> dict[str, Any]:
 def _print_summary(summary: dict[str, Any]) -> None:
     print(
         f"{summary['kind']} map of {summary['optimizer']} on {summary['model']}: "
-        f"{summary['grid']}×{summary['grid']} runs × {summary['steps']} steps, "
+        f"{summary['shape'][1]}×{summary['shape'][0]} runs × {summary['steps']} steps, "
         f"E* = {summary['e_star']:.6g}"
     )
     if "cells" in summary:

@@ -42,6 +42,8 @@ METRICS = {
 #: (``end`` where the model has the curvature to classify end points).
 BASIN_QUANTITIES = ("basin", "steps_to_tol", "final_loss", "rate", "end")
 HYPER_QUANTITIES = ("rate", "steps_to_tol", "final_loss", "diverged")
+#: The axis name of a map over the minibatch size (``RunConfig.batch_size``).
+BATCH_SIZE = "batch_size"
 #: Gaps below this (relative to max(1, |E*|)) are rounding, not progress.
 GAP_FLOOR = 1e-13
 #: Steps between progress reports and checks for cancellation.
@@ -96,26 +98,38 @@ def _cancelled(cancel: Cancel | None) -> bool:
 
 
 class _Block:
-    """Runs of one optimizer from the rows of ``starts`` (N, D), all with ``hyper`` but
-    for the float hyper-parameters in ``columns`` (name -> N values)."""
+    """Runs of one optimizer from the rows of ``starts`` (N, D), all with ``hyper`` and
+    ``batch_size`` but for the float hyper-parameters in ``columns`` (name -> N values);
+    ``seed`` is one seed or N."""
 
-    def __init__(self, optimizer: str, hyper: Mapping[str, Any], starts, columns=None, seed=0):
+    def __init__(
+        self, optimizer: str, hyper: Mapping[str, Any], starts, columns=None, seed=0, batch_size=0
+    ):
         self.optimizer = optimizer
         self.hyper = dict(hyper)
         self.starts = np.asarray(starts, dtype=float)
         self.columns = {name: np.asarray(v, dtype=float) for name, v in (columns or {}).items()}
         self.seed = seed
+        self.batch_size = batch_size
 
     def __len__(self) -> int:
         return len(self.starts)
 
     def part(self, lo: int, hi: int) -> _Block:
         columns = {name: values[lo:hi] for name, values in self.columns.items()}
-        return _Block(self.optimizer, self.hyper, self.starts[lo:hi], columns, self.seed)
+        seed = self.seed if np.isscalar(self.seed) else self.seed[lo:hi]
+        return _Block(
+            self.optimizer, self.hyper, self.starts[lo:hi], columns, seed, self.batch_size
+        )
 
     def add_to(self, runs: RunSet) -> list[int]:
         return runs.add_grid(
-            self.optimizer, self.hyper, self.starts, columns=self.columns, seed=self.seed
+            self.optimizer,
+            self.hyper,
+            self.starts,
+            columns=self.columns,
+            seed=self.seed,
+            batch_size=self.batch_size,
         )
 
 
@@ -455,11 +469,35 @@ class MapResult:
 
     @property
     def grid(self) -> int:
-        return len(self.x.values)
+        """Cells along the longer side (a batch-size axis may have fewer than asked)."""
+        return max(len(self.x.values), len(self.y.values))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, columns): the shape of each array of ``data``."""
+        return len(self.y.values), len(self.x.values)
 
     def cell(self, row: int, column: int) -> dict[str, float]:
-        """The axis values of a cell: a start (basin maps) or two hyper-parameters."""
-        return {self.x.name: float(self.x.values[column]), self.y.name: float(self.y.values[row])}
+        """The axis values of a cell: a start (basin maps), or two hyper-parameters or a
+        hyper-parameter and a batch size (a whole number)."""
+        return {axis.name: axis.values[i].item() for axis, i in ((self.x, column), (self.y, row))}
+
+    def config(self, row: int, column: int, start: int = 0) -> RunConfig:
+        """The run a hyper-parameter map made of a cell from its ``start``-th start (with
+        that start's seed): step it alone and it takes the same path."""
+        if self.kind != "hyper":
+            raise ValueError("a basin map's cells are starts, not settings")
+        values = self.cell(row, column)
+        batch_size = int(values.pop(BATCH_SIZE, 0))
+        starts = self.meta.get("starts") or [None]
+        point = starts[start]
+        return RunConfig(
+            self.optimizer,
+            {**self.hyper, **values},
+            start=None if point is None else tuple(point),
+            seed=start,
+            batch_size=batch_size,
+        )
 
 
 def _levels(grid: int, coarse: int | None) -> list[int]:
@@ -576,6 +614,71 @@ def default_range(param: Any) -> tuple[float, float, bool]:
     return float(param.low), float(param.high), False
 
 
+def batch_range(problem: Problem) -> tuple[float, float, bool]:
+    """The default batch-size axis (low, high, log): 1 to the model's sample count, log."""
+    if "samples" not in problem.provides:
+        raise ValueError("batch_size needs a model with samples (a data-driven model)")
+    return 1.0, float(problem.n_samples), True
+
+
+def batch_sizes(low: float, high: float, count: int, log: bool = True) -> np.ndarray:
+    """Whole batch sizes from ``low`` to ``high``: ``count`` evenly spaced values (in log
+    when ``log``), rounded, each size once, so a short range has fewer than ``count``."""
+    return np.unique(np.rint(axis_values(low, high, count, log)).astype(np.int64))
+
+
+def _checked_batch_axis(problem: Problem, axis: Axis) -> None:
+    most = batch_range(problem)[1]
+    low, high = float(axis.values[0]), float(axis.values[-1])
+    if not 1 <= low <= high <= most:
+        raise ValueError(
+            f"batch_size: sizes from 1 to the model's {most:.0f} samples, got {low:g} to {high:g}"
+        )
+
+
+def _resized(axis: Axis, count: int) -> Axis:
+    """``axis`` with ``count`` cells between its ends (fewer distinct batch sizes)."""
+    low, high = axis.values[0], axis.values[-1]
+    if axis.name == BATCH_SIZE:
+        return Axis(axis.name, batch_sizes(low, high, count, axis.log), axis.log)
+    return Axis(axis.name, axis_values(low, high, count, axis.log), axis.log)
+
+
+def _cells(optimizer: str, hyper: Mapping[str, Any], ax: Axis, ay: Axis, points: np.ndarray):
+    """The runs of a hyper-parameter map, start i of each cell with seed i, and how values
+    in their order become (rows, columns, starts).  A batch-size axis gives one block of
+    runs per size (a batch of the engine holds one size)."""
+    count = len(points)
+    seeds = np.arange(count)
+    if BATCH_SIZE not in (ax.name, ay.name):
+        vx, vy = np.meshgrid(ax.values, ay.values)
+        columns = {name: np.repeat(v.ravel(), count) for name, v in ((ax.name, vx), (ay.name, vy))}
+        cells = vx.size
+        block = _Block(
+            optimizer, hyper, np.tile(points, (cells, 1)), columns, np.tile(seeds, cells)
+        )
+        return [block], lambda values: values.reshape(len(ay.values), len(ax.values), count)
+    sizes, other = (ax, ay) if ax.name == BATCH_SIZE else (ay, ax)
+    cells = len(other.values)
+    blocks = [
+        _Block(
+            optimizer,
+            hyper,
+            np.tile(points, (cells, 1)),
+            {other.name: np.repeat(other.values, count)},
+            np.tile(seeds, cells),
+            int(size),
+        )
+        for size in sizes.values
+    ]
+
+    def arrange(values: np.ndarray) -> np.ndarray:
+        by_size = values.reshape(len(sizes.values), cells, count)
+        return by_size if sizes is ay else by_size.transpose(1, 0, 2)
+
+    return blocks, arrange
+
+
 def hyper_maps(
     problem: Problem,
     optimizer: str,
@@ -592,15 +695,22 @@ def hyper_maps(
     progress: Callable[[float], None] | None = None,
     cancel: Cancel | None = None,
 ) -> Iterator[MapResult]:
-    """How two float hyper-parameters decide a run's fate: a coarse map, then the full one.
+    """How two float hyper-parameters, or one and the batch size, decide a run's fate: a
+    coarse map, then the full one.
 
-    ``x`` and ``y`` are ``(name, low, high, log)``; ``starts`` (S, D) are the start
-    points every cell is run from and averaged over (default: the problem's start)."""
+    ``x`` and ``y`` are ``(name, low, high, log)``; the name ``BATCH_SIZE`` sweeps
+    ``RunConfig.batch_size`` of a model with samples, whole sizes from 1 to its sample
+    count (``batch_sizes``: each size once, so that axis may have fewer than ``grid``
+    cells).  ``starts`` (S, D) are the start points every cell is run from and averaged
+    over (default: the problem's start); start i draws its noise and minibatches from
+    seed i (``MapResult.config``)."""
     axes = []
     for spec in (x, y):
         if not isinstance(spec, Axis):
             name, low, high, log = spec
             spec = Axis(name, np.array([low, high], dtype=float), bool(log))
+        if spec.name == BATCH_SIZE:
+            _checked_batch_axis(problem, spec)
         axes.append(spec)
     if axes[0].name == axes[1].name:
         raise ValueError("the two axes must be different hyper-parameters")
@@ -612,28 +722,21 @@ def hyper_maps(
     weights = np.array([g * g for g in levels], dtype=float)
     shares = weights / weights.sum()
     for level, size in enumerate(levels):
-        ax, ay = (
-            Axis(a.name, axis_values(a.values[0], a.values[-1], size, a.log), a.log) for a in axes
-        )
-        vx, vy = np.meshgrid(ax.values, ay.values)
-        columns = {
-            name: np.repeat(v.ravel(), len(points)) for name, v in ((ax.name, vx), (ay.name, vy))
-        }
-        block = _Block(optimizer, hyper, np.tile(points, (size * size, 1)), columns)
+        ax, ay = (_resized(a, size) for a in axes)
+        blocks, arrange = _cells(optimizer, hyper, ax, ay, points)
         result = _outcomes(
             problem,
-            [block],
+            blocks,
             steps,
             registry,
             radius,
             _scaled(progress, float(shares[:level].sum()), float(shares[level])),
             cancel,
         )
-        shape = (size, size, len(points))
-        diverged = (result.status == DIVERGED).reshape(shape)
+        diverged = arrange(result.status == DIVERGED)
 
-        def mean(values: np.ndarray, shape=shape, diverged=diverged) -> np.ndarray:
-            values = np.where(diverged, np.nan, values.reshape(shape))
+        def mean(values: np.ndarray, arrange=arrange, diverged=diverged) -> np.ndarray:
+            values = np.where(diverged, np.nan, arrange(values))
             with np.errstate(invalid="ignore"), _quiet():
                 return np.nanmean(values, axis=2)
 
@@ -777,6 +880,7 @@ def sensitivity(
 
 __all__ = [
     "BASIN_QUANTITIES",
+    "BATCH_SIZE",
     "CLASS_NAMES",
     "DIVERGED_CLASS",
     "ELSEWHERE",
@@ -792,6 +896,8 @@ __all__ = [
     "axis_values",
     "basin_map",
     "basin_maps",
+    "batch_range",
+    "batch_sizes",
     "default_range",
     "hyper_map",
     "hyper_maps",
