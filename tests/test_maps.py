@@ -347,3 +347,104 @@ def test_a_map_of_a_model_without_a_gradient_has_no_end_classes(tmp_path, monkey
     error = capsys.readouterr().err
     assert error.startswith("zoo: error: --metric end") and error.count("\n") == 1
     assert "cannot be classified" in error
+
+
+# --------------------------------------------------------------------- batch sizes
+def logistic(registry):
+    return build_problem("logistic", registry=registry)
+
+
+def test_batch_sizes_are_whole_distinct_and_span_the_samples(registry):
+    problem = logistic(registry)
+    low, high, log = maps.batch_range(problem)
+    assert (low, high, log) == (1.0, 40.0, True)
+    sizes = maps.batch_sizes(low, high, 64, log)
+    assert sizes[0] == 1 and sizes[-1] == 40 and sizes.dtype.kind == "i"
+    assert (np.diff(sizes) > 0).all() and len(sizes) < 64  # each size once
+    with pytest.raises(ValueError, match="samples"):
+        maps.batch_range(quadratic(registry))
+    with pytest.raises(ValueError, match="40 samples"):
+        maps.hyper_map(problem, "sgd", ("lr", 0.1, 1, True), ("batch_size", 1, 41, True))
+
+
+@pytest.mark.parametrize("batch_on", ["x", "y"])
+def test_a_batch_size_cell_is_bitwise_its_run_stepped_alone(registry, batch_on):
+    problem = logistic(registry)
+    lr, sizes = ("lr", 0.05, 2.0, True), ("batch_size", 1, 40, True)
+    x, y = (sizes, lr) if batch_on == "x" else (lr, sizes)
+    starts = maps.random_starts(problem, 3, seed=1)
+    steps = 30
+    result = maps.hyper_map(problem, "sgd", x, y, grid=5, steps=steps, starts=starts,
+                            registry=registry)  # fmt: skip
+    assert result.shape == (5, 5)
+    batch_axis = result.x if batch_on == "x" else result.y
+    assert batch_axis.values.tolist() == [1, 3, 6, 16, 40]
+    for row, column in ((0, 0), (2, 3), (4, 4), (4, 1)):
+        alone = RunSet(problem, registry)
+        configs = [result.config(row, column, s) for s in range(len(starts))]
+        ids = [alone.add(config) for config in configs]
+        assert {c.batch_size for c in configs} == {result.cell(row, column)["batch_size"]}
+        assert [c.seed for c in configs] == [0, 1, 2]
+        alone.step(steps)
+        losses = np.array([alone.history(i)[1][-1] for i in ids])
+        assert alone.steps_taken(ids[0]) == steps
+        assert result.data["final_loss"][row, column] == np.mean(losses)  # bitwise
+
+
+def test_larger_minibatches_lower_sgds_noise_floor_at_a_fixed_lr(registry):
+    """At a fixed lr, SGD settles into a noise floor above E* whose height falls as the
+    minibatch grows; at all 40 samples each step is the full-data gradient."""
+    problem = logistic(registry)
+    result = maps.hyper_map(
+        problem, "sgd", ("batch_size", 1, 40, True), ("lr", 1.0, 2.0, False), grid=4,
+        steps=400, starts=maps.random_starts(problem, 16, seed=2), registry=registry,
+    )  # fmt: skip
+    assert result.x.values.tolist() == [1, 3, 12, 40]
+    assert not result.data["diverged"].any()
+    gap = result.data["final_loss"][-1] - result.e_star  # lr = 2: the loudest noise
+    assert gap[0] > gap[1] > gap[2] > gap[3] >= 0
+    assert gap[3] < 1e-6 < gap[0] / 100
+
+
+def test_zoo_map_over_lr_and_batch_size_writes_the_documented_shapes(tmp_path, capsys):
+    import csv
+
+    import imageio.v3 as iio
+
+    from zoo.cli import main
+
+    argv = ["map", "logistic", "sgd", "--over", "lr,batch_size", "--range", "lr=0.05:2"]
+    argv += ["--range", "batch_size=2:40", "--grid", "12", "--steps", "20"]
+    for suffix in ("png", "csv", "npz"):
+        assert main([*argv, "--out", str(tmp_path / f"m.{suffix}"), "--json"]) == 0
+        summary = json.loads(capsys.readouterr().out)
+    assert summary["y"] == {"name": "batch_size", "low": 2.0, "high": 40.0, "log": True}
+    arrays = np.load(tmp_path / "m.npz")
+    sizes = arrays["y"]
+    assert sizes.tolist() == [2, 3, 5, 6, 8, 10, 13, 18, 23, 30, 40]  # 12 asked, 11 distinct
+    assert summary["shape"] == [11, 12] and arrays["x"].shape == (12,)
+    assert arrays["final_loss"].shape == (11, 12) and arrays["rate"].shape == (11, 12)
+    with (tmp_path / "m.csv").open() as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["lr", "batch_size", "rate", "steps_to_tol", "final_loss", "diverged"]
+    assert len(rows) == 1 + 11 * 12
+    assert [row[1] for row in rows[1::12]] == [str(size) for size in sizes]  # whole sizes
+    image = iio.imread(tmp_path / "m.png")
+    assert image.shape[1] == 12 * (256 // 12) and image.shape[0] > 11 * (256 // 12)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["map", "quadratic", "sgd", "--over", "lr,batch_size"],
+        ["map", "logistic", "sgd", "--over", "lr,batch_size", "--range", "batch_size=0:8"],
+        ["map", "logistic", "sgd", "--over", "lr,batch_size", "--range", "batch_size=1:41"],
+    ],
+)
+def test_bad_batch_size_axes_are_one_line(argv, capsys):
+    from zoo.cli import main
+
+    assert main([*argv, "--grid", "2", "--steps", "1"]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("zoo: error: ") and error.count("\n") == 1
+    assert "batch_size" in error
