@@ -3,14 +3,16 @@
 The map is computed by ``zoo.maps`` in a worker thread on its own copy of the problem, so
 the window keeps animating; a coarse picture arrives first, then the full one.  Cancel
 stops the worker within a few steps.  A click on a cell adds that run to the canvas: a
-start for a basin map, the cell's two hyper-parameters for a hyper-parameter map.  A
-basin map can also be laid over the loss image of the canvas.
+start for a basin map, the cell's two hyper-parameters (or a hyper-parameter and a batch
+size) for a hyper-parameter map.  A basin map can also be laid over the loss image of the
+canvas.
 """
 
 from __future__ import annotations
 
 import threading
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +213,9 @@ class MapsDock(ComputingDock):
 
     def _optimizer_changed(self, *_args: Any) -> None:
         floats = [p.name for p in self._spec().params if p.kind == "float"] if self._spec() else []
+        problem = self.workspace.problem
+        if floats and problem is not None and "samples" in problem.provides:
+            floats.append(maps.BATCH_SIZE)  # the minibatch size, on models with samples
         for combo, index in ((self.x_param, 0), (self.y_param, 1)):
             combo.clear()
             combo.addItems(floats)
@@ -280,10 +285,15 @@ class MapsDock(ComputingDock):
             spec = self._spec()
             params = {p.name: p for p in spec.params}
             x, y = self.x_param.currentText(), self.y_param.currentText()
-            if x == y or x not in params or y not in params:
+            known = {*params, maps.BATCH_SIZE}
+            if x == y or x not in known or y not in known:
                 self.status.setText("Choose two different float hyper-parameters.")
                 return False
-            axes = [(n, *maps.default_range(params[n])) for n in (x, y)]
+            axes = [
+                (n, *(maps.batch_range(ws.problem) if n == maps.BATCH_SIZE else
+                      maps.default_range(params[n])))
+                for n in (x, y)
+            ]  # fmt: skip
             hyper = {k: v for k, v in hyper.items() if k not in (x, y)}
             start = ws.selected_config().start if ws.selected_config() else None
 
@@ -328,19 +338,20 @@ class MapsDock(ComputingDock):
             )
             return
         rgb = colourise(result, quantity)
-        x, y = result.x.values, result.y.values
-        fx = (lambda v: np.log10(v)) if result.x.log else (lambda v: v)
-        fy = (lambda v: np.log10(v)) if result.y.log else (lambda v: v)
-        rect = _cell_rect(fx(x), fy(y))
+        rect = _cell_rect(_positions(result.x), _positions(result.y))
         self.image.setImage(rgb, autoLevels=False, levels=(0, 255))
         self.image.setRect(rect)
         item = self.plot.getPlotItem()
         for side, axis in (("bottom", result.x), ("left", result.y)):
+            ticks = None
             if result.kind == "basin":  # start points: named as on the canvas (x₁, a (plane))
                 text = self.window_.canvas.plot_item.getAxis(side).labelText
+            elif axis.name == maps.BATCH_SIZE:
+                text, ticks = "batch size", [_size_ticks(axis.values)]
             else:
                 text = ("log₁₀ " if axis.log else "") + axis.name
             item.setLabel(side, text)
+            item.getAxis(side).setTicks(ticks)
         self.plot.setAspectLocked(result.kind == "basin")
         self.plot.autoRange()
         self.legend_label.setText(
@@ -367,11 +378,8 @@ class MapsDock(ComputingDock):
         if self.result is None:
             return
         point = self.plot.getPlotItem().vb.mapSceneToView(event.scenePos())
-        result = self.result
-        x = np.log10(result.x.values) if result.x.log else result.x.values
-        y = np.log10(result.y.values) if result.y.log else result.y.values
-        column = int(np.argmin(np.abs(x - point.x())))
-        row = int(np.argmin(np.abs(y - point.y())))
+        column = int(np.argmin(np.abs(_positions(self.result.x) - point.x())))
+        row = int(np.argmin(np.abs(_positions(self.result.y) - point.y())))
         self.run_cell(row, column)
 
     def run_cell(self, row: int, column: int) -> int | None:
@@ -386,11 +394,8 @@ class MapsDock(ComputingDock):
             label = f"{result.optimizer} from ({cell['x']:.3g}, {cell['y']:.3g})"
             config = RunConfig(result.optimizer, dict(result.hyper), start=start, label=label)
         else:
-            starts = result.meta.get("starts") or [None]
             label = ", ".join(f"{k}={v:.3g}" for k, v in cell.items())
-            config = RunConfig(result.optimizer, {**result.hyper, **cell},
-                               start=None if starts[0] is None else tuple(starts[0]),
-                               label=f"{result.optimizer} {label}")  # fmt: skip
+            config = replace(result.config(row, column), label=f"{result.optimizer} {label}")
         try:
             return self.window_.add_run(config)
         except (EngineError, ValueError) as error:
@@ -420,6 +425,20 @@ class MapsDock(ComputingDock):
             self.status.setText(f"Cannot write {path.name}: {error.strerror or error}")
             return
         self.status.setText(f"Wrote {path.name}.")
+
+
+def _positions(axis: maps.Axis) -> np.ndarray:
+    """Where an axis's cells are drawn: at their values (log₁₀ on a log axis), or one apart
+    for batch sizes, whose whole values are not evenly spaced (ticks name them)."""
+    if axis.name == maps.BATCH_SIZE:
+        return np.arange(len(axis.values), dtype=float)
+    return np.log10(axis.values) if axis.log else np.asarray(axis.values, dtype=float)
+
+
+def _size_ticks(sizes: np.ndarray, most: int = 8) -> list[tuple[float, str]]:
+    """Tick labels for a batch-size axis drawn one cell apart: at most ``most`` sizes."""
+    chosen = np.unique(np.linspace(0, len(sizes) - 1, min(most, len(sizes))).round())
+    return [(float(i), str(int(sizes[int(i)]))) for i in chosen]
 
 
 def _cell_rect(x: np.ndarray, y: np.ndarray) -> QtCore.QRectF:

@@ -448,3 +448,16 @@ def test_bad_batch_size_axes_are_one_line(argv, capsys):
     error = capsys.readouterr().err
     assert error.startswith("zoo: error: ") and error.count("\n") == 1
     assert "batch_size" in error
+
+
+def test_final_loss_is_coloured_by_its_gap_above_e_star():
+    """Noise floors of 1e-4 and 1e-2 above E* = 0.47 are two colours, not one shade."""
+    values = 0.47 + np.array([[0.0, 1e-4], [1e-2, np.inf]])
+    axis = maps.Axis("lr", np.array([0.1, 1.0]), True)
+    result = maps.MapResult(kind="hyper", x=axis, y=maps.Axis("batch_size", np.array([1, 40])),
+                            data={"final_loss": values}, optimizer="sgd", hyper={}, steps=1,
+                            e_star=0.47, minima=np.empty((0, 2)))  # fmt: skip
+    rgb = colourise(result, "final_loss").reshape(4, 3).astype(int)
+    assert np.abs(rgb[1] - rgb[2]).sum() > 100 and np.abs(rgb[0] - rgb[1]).sum() > 100
+    assert tuple(rgb[3]) == (253, 231, 37)  # diverged: the scale's far end
+    assert [label for label, _ in legend(result, "final_loss")] == ["E* + 1e-13", "E* + 0.01"]

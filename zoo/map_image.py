@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from zoo.maps import CLASS_NAMES, DIVERGED_CLASS, ELSEWHERE, KINDS, NOT_YET, MapResult
+from zoo.maps import CLASS_NAMES, DIVERGED_CLASS, ELSEWHERE, GAP_FLOOR, KINDS, NOT_YET, MapResult
 
 #: One colour per minimum, in order (repeating past ten).
 MINIMUM_COLOURS = np.array(
@@ -64,9 +64,21 @@ def value_range(values: np.ndarray, log: bool) -> tuple[float, float] | None:
     return float(values[use].min()), float(values[use].max())
 
 
-def colourise(result: MapResult, quantity: str) -> np.ndarray:
-    """(G, G, 3) uint8, row 0 the lowest y (flip it for an image whose top is up)."""
+def shown(result: MapResult, quantity: str) -> np.ndarray:
+    """The values that colour ``quantity``: its data, but the final loss as its gap above
+    E* (at least the rounding floor), as the canvas shows the loss, so that a few decades
+    of noise above E* stay apart instead of sharing one shade of a loss far from zero."""
     values = result.data[quantity]
+    if quantity != "final_loss":
+        return values
+    floor = GAP_FLOOR * max(1.0, abs(result.e_star))
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isnan(values), np.nan, np.maximum(values - result.e_star, floor))
+
+
+def colourise(result: MapResult, quantity: str) -> np.ndarray:
+    """(rows, columns, 3) uint8, row 0 the lowest y (flip it for an image whose top is up)."""
+    values = shown(result, quantity)
     if quantity in CLASSES:
         rgb = np.empty((*values.shape, 3), dtype=np.uint8)
         ours = values >= 0
@@ -110,15 +122,12 @@ def legend(result: MapResult, quantity: str) -> list[tuple[str, tuple[int, int, 
             if (values == code).any():
                 entries.append((CLASS_NAMES[code], colour))
         return entries
-    span = value_range(values, quantity in LOG_SCALED)
+    span = value_range(shown(result, quantity), quantity in LOG_SCALED)
     if span is None:
         return [("no value", MISSING)]
-    low, high = span
     ends = scale_colours(np.array([0.0, 1.0]))
-    return [
-        (f"{low:.3g}", tuple(int(c) for c in ends[0])),
-        (f"{high:.3g}", tuple(int(c) for c in ends[1])),
-    ]
+    above = "E* + " if quantity == "final_loss" else ""
+    return [(f"{above}{end:.3g}", tuple(int(c) for c in ends[i])) for i, end in enumerate(span)]
 
 
 def picture(result: MapResult, quantity: str, scale: int = 1) -> np.ndarray:
@@ -148,5 +157,6 @@ __all__ = [
     "legend",
     "picture",
     "scale_colours",
+    "shown",
     "value_range",
 ]

@@ -104,3 +104,35 @@ def test_a_scene_brings_its_map_settings_and_saves_them_again(make_window, regis
     assert dock.compute()
     dock.cancel()
     assert window.workspace.scene().maps["grid"] == 48
+
+
+def test_a_batch_size_map_offers_its_axis_on_data_models_and_a_click_runs_that_size(
+    make_window, registry, qtbot
+):
+    _window, dock = himmelblau_window(make_window, registry)
+    assert dock.x_param.findText("batch_size") < 0  # no samples, no minibatches
+    settings = {"kind": "hyper", "optimizer": "sgd", "x": "lr", "y": "batch_size",
+                "grid": 6, "steps": 20, "quantity": "final_loss"}  # fmt: skip
+    window = make_window(registry, Scene(model="logistic", runs=[], maps=settings), False)
+    dock = show_maps(window)
+    assert dock.settings() == settings
+    with qtbot.waitSignal(dock.shown, timeout=60_000):
+        assert dock.compute()
+    qtbot.waitUntil(lambda: not dock.busy(), timeout=60_000)
+    result = dock.result
+    assert result.y.values.tolist() == [1, 2, 4, 9, 19, 40] and result.x.log
+    axes = dock.plot.getPlotItem()
+    assert axes.getAxis("left").labelText == "batch size"
+    assert dock.image.image.shape[:2] == (6, 6)
+
+    class Click:  # where a press on the centre of cell (row 3, column 4) lands
+        def scenePos(self):
+            x = np.log10(result.x.values[4])
+            return axes.vb.mapViewToScene(QtCore.QPointF(x, 3.0))
+
+    count = len(window.runset.configs)
+    dock._plot_clicked(Click())
+    assert len(window.runset.configs) == count + 1
+    config = window.runset.configs[max(window.runset.configs)]
+    assert config.batch_size == 9 and config.hyper["lr"] == result.x.values[4]
+    assert config.optimizer == "sgd" and "batch_size" not in config.hyper
