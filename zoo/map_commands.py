@@ -49,7 +49,7 @@ def add_map_commands(commands: Any) -> None:
         "  zoo map himmelblau newton --over start --grid 256 --steps 60 --out basins.png\n"
         "  zoo map quadratic momentum --over lr,momentum --range lr=0.005:0.35 "
         "--range momentum=0:0.95 --metric rate --out rates.npz\n"
-        "  zoo map logistic sgd --over lr,batch_size --range lr=0.01:3 --starts 8 "
+        "  zoo map logistic sgd --over lr,batch_size --range lr=0.01:3 --grid 64 --starts 8 "
         "--metric final_loss --out noise.png",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -311,7 +311,7 @@ def map_bytes(result: maps.MapResult, metric: str, suffix: str) -> bytes:
 
         from zoo.map_image import picture
 
-        scale = max(1, 256 // len(result.x.values))
+        scale = tuple(-(-256 // cells) for cells in result.shape)  # at least 256 pixels a side
         return iio.imwrite("<bytes>", picture(result, metric, scale), extension=".png")
     if suffix == ".csv":
         text = io.StringIO()

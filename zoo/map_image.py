@@ -130,12 +130,13 @@ def legend(result: MapResult, quantity: str) -> list[tuple[str, tuple[int, int, 
     return [(f"{above}{end:.3g}", tuple(int(c) for c in ends[i])) for i, end in enumerate(span)]
 
 
-def picture(result: MapResult, quantity: str, scale: int = 1) -> np.ndarray:
-    """The map as an image (top = highest y), each cell ``scale`` pixels wide, with a
-    legend strip below: the classes' colours in order, or the colour scale low → high."""
+def picture(result: MapResult, quantity: str, scale: int | tuple[int, int] = 1) -> np.ndarray:
+    """The map as an image (top = highest y), each cell ``scale`` pixels wide and high (or
+    ``(high, wide)``), with a legend strip below: the classes' colours in order, or the
+    colour scale low → high."""
     rgb = np.flipud(colourise(result, quantity))
-    if scale > 1:
-        rgb = rgb.repeat(scale, axis=0).repeat(scale, axis=1)
+    high, wide = (scale, scale) if isinstance(scale, int) else scale
+    rgb = rgb.repeat(high, axis=0).repeat(wide, axis=1)
     width = rgb.shape[1]
     height = max(8, width // 16)
     if quantity in CLASSES:
