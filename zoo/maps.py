@@ -280,9 +280,9 @@ class _Tracker:
             sy = e.sum(0)
             e *= t
             sty = e.sum(0)
-            with np.errstate(invalid="ignore", divide="ignore"):
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
                 slope = (n * sty - st * sy) / (n * stt - st * st)
-            rate[lo : lo + _COLUMNS] = np.where(n >= 4, np.exp(slope / 2), np.nan)
+                rate[lo : lo + _COLUMNS] = np.where(n >= 4, np.exp(slope / 2), np.nan)
         return rate, area
 
     def finish(self, x, loss, gnorm, status, steps: int) -> Outcomes:
