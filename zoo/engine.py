@@ -314,10 +314,15 @@ class Group:
         self.lockstep = bool(len(self.t) == 0 or (self.t == self.t[0]).all())
         self.any_still = True  # runs came or went: count again at the next step
 
+    def _renumber(self) -> None:
+        """``rows`` and ``ids`` (what views publish) anew from ``run_ids``; replaced, never
+        edited, since published views hold the old ones."""
+        self.rows = {run_id: row for row, run_id in enumerate(self.run_ids)}
+        self.ids = tuple(self.run_ids)
+
     def delete(self, row: int) -> None:
         run_id = self.run_ids.pop(row)
-        self.rows = {run_id: row for row, run_id in enumerate(self.run_ids)}
-        self.ids = tuple(self.run_ids)  # what views publish; replaced with ``rows``
+        self._renumber()
         self.messages.pop(run_id, None)
         self.ends.pop(run_id, None)
         for name in self.row_arrays:
@@ -357,8 +362,7 @@ class Group:
                     np.concatenate([table[name], value], axis=0) if name in table else value
                 )
         self.run_ids.extend(run_ids)
-        self.rows = {run_id: row for row, run_id in enumerate(self.run_ids)}
-        self.ids = tuple(self.run_ids)  # what views publish; replaced with ``rows``
+        self._renumber()
         self.invalidate()
 
     def take(self, row: int) -> dict[str, np.ndarray]:

@@ -144,9 +144,7 @@ class Workspace:
     def load_scene(self, scene: Scene) -> None:
         """Show ``scene`` (its runs without a colour get the palette's); on
         ``SessionError`` or ``WorkspaceBusy`` nothing changes."""
-        runs = [
-            c if c.color else replace(c, color=self.palette(i)) for i, c in enumerate(scene.runs)
-        ]
+        runs = self._coloured(scene.runs, 0)
         problem, runset, _ids = replace(scene, runs=runs).build(self.registry)
         self._ready()
         self.model_name = scene.model
@@ -479,14 +477,17 @@ class Workspace:
             return None
         return self.runset.configs.get(self.selected)
 
+    def _coloured(self, configs: Iterable[RunConfig], first: int) -> list[RunConfig]:
+        """``configs`` with the palette's colours, from index ``first``, for those without."""
+        return [
+            c if c.color else replace(c, color=self.palette(first + i))
+            for i, c in enumerate(configs)
+        ]
+
     def add_runs(self, configs: Iterable[RunConfig], select: bool = True) -> list[int]:
         """Add runs in one batch (colours are chosen for those without); ``EngineError``
         if one cannot be added, and then none is."""
-        count = len(self.runset.configs)
-        configs = [
-            c if c.color else replace(c, color=self.palette(count + i))
-            for i, c in enumerate(configs)
-        ]
+        configs = self._coloured(configs, len(self.runset.configs))
         self._ready()
         ids = self.runset.add_many(configs)
         self._runs_changed(ids[-1] if ids and select else self.selected)
