@@ -168,6 +168,8 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         self.side.setMinimumWidth(330)
         self.tabs.setMinimumHeight(0)
         self.addDockWidget(QtCore.Qt.DockWidgetArea.RightDockWidgetArea, self.side)
+        # 390 px shows whole run labels; a small window shares that down (layout.share).
+        self.resizeDocks([self.side], [390], QtCore.Qt.Orientation.Horizontal)
 
         self.lesson_view = SafeTextBrowser()
         self.lesson_dock = QtWidgets.QDockWidget("Lesson")
