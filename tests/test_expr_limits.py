@@ -72,6 +72,22 @@ def test_a_formula_past_its_compile_budget_is_refused_with_the_reason(monkeypatc
     assert compile_formula(text).loss(np.ones((1, 2))).shape == (1,)  # a bigger budget
 
 
+def test_loading_sympy_is_not_charged_to_the_first_formula(monkeypatch):
+    """A cold disk makes the first sympy import take seconds; the budget is the formula's."""
+    from zoo import expr
+
+    loaded = []
+
+    def slow_load():  # as long as loading sympy from a cold disk, past the budget below
+        time.sleep(0.6)
+        loaded.append(True)
+
+    monkeypatch.setattr(expr, "_load_sympy", slow_load)
+    formula = compile_formula("x**3 - 7*x*y + y**4 + 0.123", budget=0.5)
+    assert loaded == [True]
+    assert formula.grad(np.array([[1.0, 2.0]]))[0].tolist() == [3.0 - 14.0, -7.0 + 32.0]
+
+
 @pytest.mark.parametrize("digits", [309, 400, 4000])
 def test_constants_beyond_float_range_are_refused_when_parsed(digits):
     text = "1" + "0" * digits + "*x + y"

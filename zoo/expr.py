@@ -37,8 +37,9 @@ MAX_DEPTH = 40
 MAX_EXPONENT = 100
 #: Largest number of decimal digits a constant power may produce (9**100 has 96).
 MAX_POWER_DIGITS = 1000
-#: Seconds that differentiating and vectorising a formula may take before it is refused.
-COMPILE_BUDGET = 5.0
+#: Seconds that differentiating and vectorising a formula may take before it is refused;
+#: loading sympy the first time is not counted.
+COMPILE_BUDGET = 10.0
 #: Most arguments of a min or max that sympy is asked to simplify (it compares them pairwise).
 _SYMPY_EXTREME_ARGS = 8
 
@@ -569,6 +570,7 @@ def compile_formula(text: str, budget: float | None = None) -> Formula:
         isinstance(known, _TooSlow) and known.budget < seconds
     ):
         raise FormulaError(known.reason, known.column)
+    _load_sympy()
     try:
         result: Formula | FormulaError = guard.call_within(
             seconds, guard.Origin("formula", text), "compile", _compile_now, text
@@ -588,6 +590,15 @@ def compile_formula(text: str, budget: float | None = None) -> Formula:
     if isinstance(result, FormulaError):
         raise FormulaError(result.reason, result.column)
     return result
+
+
+@cache
+def _load_sympy() -> None:
+    """Import sympy and its numpy printer before a formula's clock starts: on a cold disk
+    that takes seconds, which are not the formula's fault."""
+    import sympy
+
+    _numpy_function([sympy.Symbol("x")], [sympy.Symbol("x") ** 2])
 
 
 def is_compiled(text: str) -> bool:
