@@ -249,3 +249,48 @@ def test_a_run_marked_failed_stops_there_and_can_be_removed(plugins):
     assert runs.steps_taken(other) == 5
     runs.remove(stuck)
     assert list(runs.configs) == [other]
+
+
+class Ledge(Problem):
+    """(x, y) ↦ x² + (y − 1)², whose loss (or gradient) raises wherever y > 1/2."""
+
+    def __init__(self, raises_in=None):
+        self.start = np.array([0.0, 0.0])
+        self.minima = np.array([[0.0, 1.0]])
+        self.raises_in = raises_in
+
+    def _check(self, x, stage):
+        if self.raises_in == stage and (x[:, 1] > 0.5).any():
+            raise RuntimeError("off the ledge")
+
+    def loss(self, x):
+        self._check(x, "loss")
+        return x[:, 0] ** 2 + (x[:, 1] - 1) ** 2
+
+    def grad(self, x):
+        self._check(x, "grad")
+        return np.stack([2 * x[:, 0], 2 * (x[:, 1] - 1)], axis=1)
+
+
+@pytest.mark.parametrize(("stage", "verb"), [("loss", "its loss"), ("grad", "its gradient")])
+def test_a_model_raising_at_a_point_fails_the_runs_there_and_the_rest_go_on(plugins, stage, verb):
+    """y follows 1 − 0.8ᵗ from 0 under η = 0.1: past 1/2 at step 4, so that run fails there,
+    standing at step 3's point; a run below and one starting in the region are named too."""
+    starts = [(0.0, 0.0), (0.3, -2.0), (0.0, 0.9)]
+    configs = [RunConfig("plain_gd", {"lr": 0.1}, start=s) for s in starts]
+    runs = RunSet(Ledge(raises_in=stage), plugins)
+    walker, below, inside = runs.add_many(configs)
+    runs.step(6)
+    oracle = RunSet(Ledge(), plugins)
+    clean = oracle.add_many(configs)
+    oracle.step(6)
+
+    message = f"the model failed to evaluate {verb} at this point: RuntimeError: off the ledge"
+    status = runs.status(walker)
+    assert (status.state, status.step) == ("failed", 3)
+    assert message in status.message
+    assert runs.position(walker)[1] == pytest.approx(1 - 0.8**3, abs=1e-15)
+    assert runs.status(inside).state == "failed" and runs.status(inside).step == 0
+    assert message in runs.status(inside).message
+    assert runs.status(below).state == "running"
+    assert np.array_equal(runs.trajectory(below).x, oracle.trajectory(clean[1]).x)

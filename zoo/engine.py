@@ -808,8 +808,9 @@ class RunSet:
             object.__setattr__(config, "__dict__", fields)
             configs.append(config)
         self.configs.update(zip(ids, configs, strict=True))
-        keep = self._fresh_rows(starts, seeds)
+        keep, faults = self._fresh_rows(starts, seeds)
         self._place(ids, configs, keep, (hyper_columns, discrete, {}))
+        self._fail_where_unevaluated(ids, faults)
         return ids
 
     def fail(self, run_id: int, reason: str) -> None:
@@ -999,9 +1000,10 @@ class RunSet:
             )
             self._groups = [*self._groups, group]
             self._by_key[key] = group
+        faults: dict[int, str] = {}
         if keep is None:
             x0 = np.stack([self.start_of(c) for c in configs])
-            keep = self._fresh_rows(x0, [c.seed for c in configs])
+            keep, faults = self._fresh_rows(x0, [c.seed for c in configs])
         count = len(run_ids)
         init_hyper = dict(hyper)
         init_hyper.update(discrete)
@@ -1053,10 +1055,22 @@ class RunSet:
             return
         for run_id in run_ids:
             self._group_of[run_id] = group
+        self._fail_where_unevaluated(run_ids, faults)
 
-    def _fresh_rows(self, x0: np.ndarray, seeds: Any) -> dict[str, np.ndarray]:
+    def _fail_where_unevaluated(self, run_ids: list[int], faults: dict[int, str]) -> None:
+        """Fail the runs at whose start the model raised (unless ``init`` failed first)."""
+        for position, reason in faults.items():
+            run_id = run_ids[position]
+            group = self._group_of[run_id]
+            if group.code[group.row(run_id)] == RUNNING:
+                self.fail(run_id, reason)
+
+    def _fresh_rows(
+        self, x0: np.ndarray, seeds: Any
+    ) -> tuple[dict[str, np.ndarray], dict[int, str]]:
+        """New runs' rows at ``x0``, and why the model could not evaluate some, by position."""
         with np.errstate(all="ignore"):
-            loss, gnorm = self._evaluate(x0)
+            loss, gnorm, faults = self._evaluate(x0)
         count = len(x0)
         rows = {
             "x": x0.copy(),
@@ -1076,31 +1090,49 @@ class RunSet:
             rows["hist_gnorm"] = np.full((count, width), np.nan)
             rows["hist_x"][:, 0], rows["hist_loss"][:, 0] = x0, loss
             rows["hist_gnorm"][:, 0] = gnorm
-        return rows
+        return rows, faults
 
-    def _evaluate(self, x: np.ndarray, cache: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The engine's own loss and gradient norm at ``x`` (not counted as evaluations).
+    def _evaluate(
+        self, x: np.ndarray, cache: dict | None = None
+    ) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
+        """The engine's own loss and gradient norm at ``x`` (not counted as evaluations),
+        and why the model could not evaluate a row, by position: a model that raises at
+        some points fails the runs there, with the reason, and not the others.
 
         Called with floating-point warnings silenced (see ``step``)."""
-        problem = self.problem
-        origin = _MODEL
         try:
-            loss = _as_float_array(guard.call(origin, "loss", problem.loss, x), (len(x),))
-        except Exception:
-            loss = np.full(len(x), np.nan)
-        if not self.track_grad:
-            return loss, np.full(len(x), np.nan)
-        try:
-            grad = _as_float_array(guard.call(origin, "grad", problem.grad, x), x.shape)
-        except Exception:
-            return loss, np.full(len(x), np.nan)
+            loss, grad = self._loss_and_grad(x)
+        except Exception as error:
+            if len(x) > 1 and not isinstance(error, guard.PluginTimeout):
+                return self._evaluate_one_by_one(x)
+            blank = np.full(len(x), np.nan)
+            return blank, blank.copy(), dict.fromkeys(range(len(x)), _model_fault(error))
+        if grad is None:
+            return loss, np.full(len(x), np.nan), {}
         if cache is not None:
             cache["loss"] = loss
             cache["grad"] = grad
         if grad.shape[1] == 2:  # the same sums, without einsum's cost per row
             square = grad * grad
-            return loss, np.sqrt(square[:, 0] + square[:, 1])
-        return loss, np.sqrt(np.einsum("ij,ij->i", grad, grad))
+            return loss, np.sqrt(square[:, 0] + square[:, 1]), {}
+        return loss, np.sqrt(np.einsum("ij,ij->i", grad, grad)), {}
+
+    def _loss_and_grad(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        problem = self.problem
+        loss = _as_float_array(guard.call(_MODEL, "loss", problem.loss, x), (len(x),))
+        if not self.track_grad:
+            return loss, None
+        return loss, _as_float_array(guard.call(_MODEL, "grad", problem.grad, x), x.shape)
+
+    def _evaluate_one_by_one(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
+        loss, gnorm = np.full(len(x), np.nan), np.full(len(x), np.nan)
+        faults: dict[int, str] = {}
+        for position in range(len(x)):
+            one_loss, one_gnorm, fault = self._evaluate(x[position : position + 1])
+            loss[position], gnorm[position] = one_loss[0], one_gnorm[0]
+            if fault:
+                faults[position] = fault[0]
+        return loss, gnorm, faults
 
     # ------------------------------------------------------------ stepping
     def step(
@@ -1250,7 +1282,22 @@ class RunSet:
 
     def _commit(self, group: Group, rows, x, x_new, new_state, counts) -> None:
         cache: dict[str, np.ndarray] = {}
-        loss, gnorm = self._evaluate(x_new, cache)
+        loss, gnorm, faults = self._evaluate(x_new, cache)
+        if faults:  # those runs fail where they stand; the others go on
+            index = np.arange(len(group)) if rows is None else rows
+            for position, reason in faults.items():
+                row = index[position]
+                group.code[row] = FAILED
+                group.stop_step[row] = group.t[row]
+                group.messages[group.run_ids[row]] = reason
+            group.invalidate()
+            kept = np.setdiff1d(np.arange(len(x)), list(faults))
+            if not len(kept):
+                return
+            rows, x, x_new, loss, gnorm = index[kept], x[kept], x_new[kept], loss[kept], gnorm[kept]
+            new_state = {name: value[kept] for name, value in new_state.items()}
+            if isinstance(counts, np.ndarray):
+                counts = counts[kept]
         # NaN and ±inf fail the comparisons too, so these tests cover all three.
         if (
             rows is None
@@ -1523,6 +1570,14 @@ def _describe(error: BaseException) -> str:
     if isinstance(error, guard.PluginFault) and "read-only" in error.reason:
         return "step wrote into x in place; return a new array instead"
     return guard.describe(error)
+
+
+def _model_fault(error: Exception) -> str:
+    """Why the model could not evaluate a run's point, in one line."""
+    if isinstance(error, guard.PluginFault):
+        verb = guard.STAGE_VERBS.get(error.stage, error.stage)
+        return f"the model failed to {verb} at this point: {error.reason}"
+    return f"the model returned {guard.describe(error)}"
 
 
 def _count(n: int, noun: str) -> str:
