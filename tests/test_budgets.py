@@ -193,7 +193,32 @@ def swallow_and_work(*_args, **_kwargs):
             np.ones(100).sum()
 
 
-@pytest.mark.parametrize("function", [swallow_all, swallow_and_work])
+def swallow_twice(*_args, **_kwargs):
+    """Two handlers nested in a loop: the inner one spins on, the outer one swallows."""
+    while True:
+        try:
+            try:
+                spin()
+            except BaseException:
+                spin()
+        except BaseException:
+            pass
+
+
+def swallow_in_both_handlers(*_args, **_kwargs):
+    while True:
+        try:
+            try:
+                spin()
+            except BaseException:
+                spin()
+        except BaseException:
+            spin()
+
+
+@pytest.mark.parametrize(
+    "function", [swallow_all, swallow_and_work, swallow_twice, swallow_in_both_handlers]
+)
 def test_a_call_catching_base_exception_is_still_ended_as_a_timeout(function):
     origin = Origin("optimizer", "swallower", "hangs")
     with guard.budgets(step=BUDGET), pytest.raises(PluginTimeout) as caught:

@@ -134,6 +134,12 @@ class _Overrun(BaseException):
         super().__init__(*args)
         _WATCHDOG.caught(sys._getframe(1))
 
+    def __del__(self) -> None:
+        # A handler let go of it (it was swallowed, or raised again by ``_raise_again``,
+        # after which CPython turned tracing off): trace again, so the handler that
+        # holds the next one lets go at its next line too.
+        _WATCHDOG.caught(sys._getframe(1))
+
 
 def _raise_again(frame: Any, _event: str, _arg: Any) -> Any:
     """Trace function of a call that swallowed an interrupt: its next line raises one
@@ -306,6 +312,7 @@ _OWN_CODE = frozenset(
         _CALL_CODE,
         _raise_again.__code__,
         _Overrun.__init__.__code__,
+        _Overrun.__del__.__code__,
         _Watchdog.caught.__code__,
         _Watchdog.leave.__code__,
     }
