@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 import textwrap
 import types
 
 import pytest
 
 from zoo import OptimizerSpec, Param, hookimpl, load_registry
-from zoo.registry import Registry, UnknownName
+from zoo.registry import (
+    BUILTIN_DISTRIBUTION,
+    Registry,
+    UnknownName,
+    load_builtins,
+    load_deferred,
+)
 from zoo.specs import SpecError
 
 GOOD = """
@@ -252,3 +259,60 @@ def test_add_and_remove_are_the_public_way_to_edit_a_registry(registry):
     assert "sgd" not in extra.optimizers
     with pytest.raises(UnknownName):
         extra.remove("optimizer", "sgd")
+
+
+@pytest.fixture
+def third_party(tmp_path, monkeypatch):
+    """An installed distribution ``zoo-extras`` whose entry point ``extras`` gives
+    optimizer ``extra_gd``: found on ``sys.path`` through its ``.dist-info``."""
+    site = tmp_path / "site"
+    info = site / "zoo_extras-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: zoo-extras\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[optimizer_zoo]\nextras = zoo_extras_plugin\n")
+    (site / "zoo_extras_plugin.py").write_text(textwrap.dedent(GOOD.replace("NAME", "extra_gd")))
+    monkeypatch.syspath_prepend(str(site))
+    yield "zoo-extras 1.0"
+    sys.modules.pop("zoo_extras_plugin", None)
+
+
+def summary(registry):
+    """Every record with its provenance, every plugin and every failure."""
+    records = {(kind, name): registry.provenance(kind, name) for kind, name, _ in registry}
+    plugins = sorted((p.name, p.source, p.origin) for p in registry.plugins)
+    return records, plugins, sorted(registry.failures, key=lambda f: (f.plugin, f.message))
+
+
+def test_built_ins_first_then_the_rest_adopted_is_what_loading_everything_gives(
+    plugin_dir, third_party
+):
+    write(plugin_dir, "mine", GOOD.replace("NAME", "local_gd"))
+    write(plugin_dir, "clashing", GOOD.replace("NAME", "sgd"))  # a built-in's name
+    # A built-in plugin's name, and a mistake that is never reported, the plugin being refused.
+    write(plugin_dir, "adaptive", GOOD.replace("NAME", "other_gd") + "def zoo_models(): pass\n")
+    write(plugin_dir, "broken", "raise ValueError('half written')\n")
+    registry = load_builtins()
+    assert "extra_gd" not in registry.optimizers and "local_gd" not in registry.optimizers
+    assert {p.source.split()[0] for p in registry.plugins} == {BUILTIN_DISTRIBUTION}
+    announced = []
+    later = load_deferred(announced.append)
+    assert announced == ["extras", "adaptive", "broken", "clashing", "mine"]
+    assert later.provenance("optimizer", "sgd").plugin == "clashing"  # refused on adoption
+    registry.adopt(later)
+    assert summary(registry) == summary(load_registry())
+    assert registry.provenance("optimizer", "extra_gd").source == third_party
+    assert registry.provenance("optimizer", "sgd").plugin == "first_order"
+    assert "other_gd" not in registry.optimizers
+
+
+def test_loading_the_rest_touches_no_registry_but_its_own(plugin_dir, third_party):
+    write(plugin_dir, "mine", GOOD.replace("NAME", "local_gd"))
+    registry = load_builtins()
+    before = summary(registry)
+    later = load_deferred()
+    assert summary(registry) == before
+    assert set(later.optimizers) == {"extra_gd", "local_gd"}
+    registry.adopt(later)
+    registry.reload_local()  # adopted local plugins reload like any others
+    assert {"extra_gd", "local_gd"} <= set(registry.optimizers)
+    assert not registry.failures

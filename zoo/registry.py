@@ -5,6 +5,10 @@ too), then ``*.py`` files of the local plugin folder, then whatever is passed to
 ``Registry.register`` at run time.  A plugin that fails to import, raises in a hook,
 returns a malformed record or reuses a taken name is recorded in ``failures`` and
 skipped; everything else still loads.
+
+The app starts on the built-ins alone (``load_builtins``) and imports the rest on another
+thread (``load_deferred``) into a registry of its own, which ``Registry.adopt`` then adds:
+a third-party import may take seconds, and the window should not wait for it.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import importlib.util
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -41,6 +45,10 @@ HOOK_OF_KIND = {
     "schedule": "zoo_schedules",
 }
 LOCAL_MODULE_PREFIX = "optimizer_zoo_local."
+#: The distribution whose entry points are the built-in plugins.
+BUILTIN_DISTRIBUTION = "optimizer-zoo"
+#: Told each plugin's name before it is imported (the app shows it while it waits).
+Progress = Callable[[str], object]
 #: Hook-implementation options the registry does not honour: it calls every plugin's hook
 #: once, on its own, so wrapping and ordering mean nothing.
 UNHONOURED_OPTIONS = ("hookwrapper", "wrapper", "tryfirst", "trylast")
@@ -173,12 +181,20 @@ class Registry:
                 yield kind, name, record
 
     # ----------------------------------------------------------------- loading
-    def load_entry_points(self) -> None:
+    def load_entry_points(
+        self, *, builtin: bool | None = None, progress: Progress | None = None
+    ) -> None:
+        """Import the plugins of the entry-point group: all of them, or with ``builtin``
+        only the zoo's own (True) or only the others (False)."""
         for entry in sorted(entry_points(group=hookspecs.PROJECT), key=lambda e: e.name):
             if entry.name in self._disabled:
                 continue
             dist = entry.dist
+            if builtin is not None and _is_builtin(dist) != builtin:
+                continue
             source = f"{dist.name} {dist.version}" if dist is not None else entry.value
+            if progress is not None:
+                progress(entry.name)
             started = time.monotonic()
             try:
                 plugin = guard.call(guard.Origin(plugin=entry.name), "import", entry.load)
@@ -188,7 +204,9 @@ class Registry:
             seconds = time.monotonic() - started
             self._add_plugin(plugin, entry.name, source, "entry point", seconds)
 
-    def load_local(self, folders: Iterable[Path] | None = None) -> None:
+    def load_local(
+        self, folders: Iterable[Path] | None = None, *, progress: Progress | None = None
+    ) -> None:
         """Import every ``*.py`` in the local plugin folders (fresh each call)."""
         for folder in local_plugin_dirs() if folders is None else folders:
             if not folder.is_dir():
@@ -199,6 +217,8 @@ class Registry:
                     continue
                 module_name = LOCAL_MODULE_PREFIX + name
                 sys.modules.pop(module_name, None)
+                if progress is not None:
+                    progress(name)
                 started = time.monotonic()
                 try:
                     module = guard.call(
@@ -210,6 +230,33 @@ class Registry:
                     continue
                 seconds = time.monotonic() - started
                 self._add_plugin(module, name, str(path), "local folder", seconds)
+
+    def adopt(self, other: Registry) -> None:
+        """Add the plugins, records and failures of ``other`` (see ``load_deferred``) as
+        if they had been loaded here after what is here already: a plugin or record name
+        taken here is refused with the message loading would give."""
+        refused = set()
+        for info in other.plugins:
+            clash = self._clash(info.name)
+            if clash:
+                self._fail(info.name, info.source, clash)
+                refused.add(info.name)
+                continue
+            self._manager.register(other.plugin_object(info.name), name=info.name)
+            self.plugins.append(info)
+        sources = {info.name: info.source for info in other.plugins}
+        self.failures += [
+            failure
+            for failure in other.failures
+            if not (failure.plugin in refused and failure.source == sources[failure.plugin])
+        ]
+        for kind, name, record in other:
+            provenance = other.provenance(kind, name)
+            if provenance.plugin in refused:
+                continue
+            message = self._admit(record, kind, provenance)
+            if message is not None:
+                self._fail(provenance.plugin, provenance.source, message)
 
     def register(self, plugin: Any, name: str | None = None, source: str = "") -> None:
         """Add a module or object with hook implementations at run time."""
@@ -248,16 +295,23 @@ class Registry:
             if plugin is not None:
                 self._manager.unregister(plugin, name=name)
 
+    def _clash(self, name: str) -> str:
+        """Why a plugin called ``name`` cannot be added ("" if it can)."""
+        if not self._manager.has_plugin(name):
+            return ""
+        other = next((p for p in self.plugins if p.name == name), None)
+        where = other.source if other else "another plugin"
+        return f"a plugin named {name!r} is already loaded from {where}"
+
     def _fail(self, plugin: str, source: str, message: str) -> None:
         self.failures.append(PluginFailure(plugin, source, message))
 
     def _add_plugin(
         self, plugin: Any, name: str, source: str, origin: str, seconds: float = 0.0
     ) -> None:
-        if self._manager.has_plugin(name):
-            other = next((p for p in self.plugins if p.name == name), None)
-            where = other.source if other else "another plugin"
-            self._fail(name, source, f"a plugin named {name!r} is already loaded from {where}")
+        clash = self._clash(name)
+        if clash:
+            self._fail(name, source, clash)
             return
         try:
             self._manager.register(plugin, name=name)
@@ -314,6 +368,11 @@ class Registry:
         return None
 
 
+def _is_builtin(dist: Any) -> bool:
+    name = getattr(dist, "name", None) or ""
+    return name.lower().replace("_", "-") == BUILTIN_DISTRIBUTION
+
+
 def _import_file(module_name: str, path: Path) -> Any:
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
@@ -353,4 +412,21 @@ def load_registry(*, local: bool = True) -> Registry:
     registry.load_entry_points()
     if local:
         registry.load_local()
+    return registry
+
+
+def load_builtins() -> Registry:
+    """A registry with the zoo's own plugins only: fast, what the app starts on."""
+    registry = Registry()
+    registry.load_entry_points(builtin=True)
+    return registry
+
+
+def load_deferred(progress: Progress | None = None) -> Registry:
+    """A new registry with what ``load_builtins`` leaves out: the other distributions'
+    entry points, then the local plugin folder, for ``Registry.adopt``.  It shares nothing
+    with any other registry, so it may be loaded on another thread while those are read."""
+    registry = Registry()
+    registry.load_entry_points(builtin=False, progress=progress)
+    registry.load_local(progress=progress)
     return registry
