@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6 import QtGui, QtWidgets
 
@@ -37,18 +39,26 @@ def ensure_application() -> QtWidgets.QApplication:
     return app
 
 
-def run_app(scene: str | None = None, lesson: str | None = None, lab: bool = False) -> int:
+def run_app(
+    scene: str | None = None, lesson: str | None = None, lab: bool = False, registry: Any = None
+) -> int:
     """Open the main window (scene file, lesson, the last session's scene, or the default
     scene) and run the loop, in the last session's size and layout.
 
-    A scene or lesson that cannot be opened is reported in the window, which then shows
-    the default scene.  Returns the exit code of the event loop.
+    Without a ``registry`` the window opens on the built-in plugins and imports the
+    others in the background (``zoo_gui.plugin_loading``); a scene naming one of them
+    opens when it is in.  A scene or lesson that cannot be opened is reported in the
+    window, which then shows the default scene.  Returns the exit code of the event loop.
     """
     heap.steady()  # the app owns its process: keep the memory a step frees
     app = ensure_application()
+    from zoo.registry import load_builtins, load_deferred
     from zoo_gui.window import MainWindow
 
-    window = MainWindow()
+    if registry is None:
+        window = MainWindow(load_builtins(), load_later=load_deferred)
+    else:
+        window = MainWindow(registry)
     window.resize(1500, 920)
     window.restore_layout()
     window.show()

@@ -31,15 +31,17 @@ def command_app(args: argparse.Namespace) -> int:
     from zoo.registry import load_registry
     from zoo.session import SessionError, load_scene
 
+    registry = None  # the window imports the plugins beyond the built-ins by itself
     if args.scene is not None:
+        registry = load_registry()
         try:
-            load_scene(args.scene, load_registry())
+            load_scene(args.scene, registry)
         except SessionError as error:
             raise UsageError(str(error)) from None
     require_display()
     from zoo_gui.app import run_app
 
-    return run_app(scene=args.scene)
+    return run_app(scene=args.scene, registry=registry)
 
 
 def command_lab(args: argparse.Namespace) -> int:

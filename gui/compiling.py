@@ -43,6 +43,12 @@ class FormulaGate(QtCore.QObject):
         self._compiled.connect(self._finish)
 
     @property
+    def changes(self) -> int:
+        """How many changes were asked for: one that waits elsewhere (for plugins) checks
+        that none came after it."""
+        return self._token
+
+    @property
     def pending(self) -> bool:
         """Whether a change waits for its formulas."""
         return self._change is not None

@@ -22,6 +22,8 @@ class FilesMixin:
         try:
             scene = load_scene(Path(path), self.registry)
         except SessionError as error:
+            if self.wait_for_plugins(lambda: self.open_scene_file(path), Path(path).name):
+                return None
             self.report(f"Scene not opened: {error}")
             return False
         return self.gate.then(

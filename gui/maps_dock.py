@@ -190,26 +190,38 @@ class MapsDock(ComputingDock):
         self.cancel_button.clicked.connect(self.cancel)
         self.export_button.clicked.connect(self._export_dialog)
         self.workspace.events.scene_changed.connect(self._scene_changed)
+        self.workspace.events.plugins_changed.connect(self._plugins_changed)
         self._scene_changed(None)
 
     # ------------------------------------------------------------ settings
     def _scene_changed(self, _view: Any) -> None:
         self.cancel()
         self._clear()
-        current = self.optimizer.currentText()
         selected = self.workspace.selected_config()
-        names = compatible_optimizers(self.workspace.registry, self.workspace.problem)
-        self.optimizer.blockSignals(True)
-        self.optimizer.clear()
-        self.optimizer.addItems(names)
-        preferred = selected.optimizer if selected is not None else current
-        if preferred in names:
-            self.optimizer.setCurrentText(preferred)
-        self.optimizer.blockSignals(False)
+        self._list_optimizers(selected.optimizer if selected is not None else None)
         self._optimizer_changed()
         self._kind_changed()
         if self.workspace.maps:
             self.apply_settings(self.workspace.maps)
+
+    def _list_optimizers(self, preferred: str | None) -> None:
+        """The optimizers the model can run, ``preferred`` (else the current one) chosen."""
+        current = self.optimizer.currentText()
+        names = compatible_optimizers(self.workspace.registry, self.workspace.problem)
+        self.optimizer.blockSignals(True)
+        self.optimizer.clear()
+        self.optimizer.addItems(names)
+        preferred = preferred or current
+        if preferred in names:
+            self.optimizer.setCurrentText(preferred)
+        self.optimizer.blockSignals(False)
+
+    def _plugins_changed(self) -> None:
+        """New or vanished records: the list follows, the map and its axes stay."""
+        current = self.optimizer.currentText()
+        self._list_optimizers(current)
+        if self.optimizer.currentText() != current:
+            self._optimizer_changed()
 
     def _optimizer_changed(self, *_args: Any) -> None:
         floats = [p.name for p in self._spec().params if p.kind == "float"] if self._spec() else []

@@ -72,6 +72,7 @@ class ModelPanel(QtWidgets.QWidget):
         #: Wraps model builds (the window drops clicks made while one runs).
         self.long_operation: Callable[[], AbstractContextManager] = nullcontext
         self._name = ""
+        self._activations: tuple[str, ...] = ()  # the choices the form was built with
         self._quiet = False
 
     def show_model(self) -> None:
@@ -90,7 +91,8 @@ class ModelPanel(QtWidgets.QWidget):
         self.plane_label.setVisible(dim > 2)
         spec = registry.models.get(name)
         self.doc.setText(spec.doc.strip().split("\n\n")[0] if spec is not None else "")
-        if name != self._name or self.form is None:
+        activations = tuple(registry.activations)
+        if name != self._name or self.form is None or activations != self._activations:
             if self.form is not None:
                 _discard(self.form)
             self.form = ParamForm(
@@ -105,6 +107,7 @@ class ModelPanel(QtWidgets.QWidget):
         else:
             self.form.set_values(settings)
         self._name = name
+        self._activations = activations
         self.show_error("")
         self._quiet = False
 

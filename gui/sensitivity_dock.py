@@ -116,6 +116,7 @@ class SensitivityDock(ComputingDock):
         scroll.setMinimumHeight(min(body.minimumSizeHint().height(), 560))
         self.setWidget(scroll)
         self.workspace.events.scene_changed.connect(self._scene_changed)
+        self.workspace.events.plugins_changed.connect(self._plugins_changed)
         self._scene_changed(None)
 
     # ------------------------------------------------------------ settings
@@ -137,6 +138,12 @@ class SensitivityDock(ComputingDock):
                 QtCore.Qt.CheckState.Checked if ticked else QtCore.Qt.CheckState.Unchecked
             )
             self.optimizers.addItem(item)
+
+    def _plugins_changed(self) -> None:
+        """New or vanished records: the list follows, keeping what is ticked."""
+        ticked = self.chosen()
+        self._scene_changed(None)
+        self.choose(ticked)
 
     def chosen(self) -> list[str]:
         return [

@@ -22,7 +22,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from zoo.engine import EngineError, RunConfig
-from zoo.registry import local_plugin_dirs
+from zoo.registry import KINDS, Progress, Registry, local_plugin_dirs
 from zoo.session import Scene, SessionError, load_scene
 from zoo.workspace import Workspace, WorkspaceBusy, default_scene, lesson_path
 from zoo_gui import experiment_view, maps_dock
@@ -44,6 +44,7 @@ from zoo_gui.layout import (
 from zoo_gui.model_panel import ModelPanel
 from zoo_gui.palette import run_colour, sweep_colours
 from zoo_gui.plots import StepPlots
+from zoo_gui.plugin_loading import LOADING, PluginLoader
 from zoo_gui.plugins_panel import PluginsPanel
 from zoo_gui.runs_panel import RunsPanel, SweepDialog
 from zoo_gui.start_points import StartPointsMixin
@@ -73,7 +74,10 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         autoplay: bool = True,
         workspace: Workspace | None = None,
         store: QtCore.QSettings | None = None,
+        load_later: Callable[[Progress], Registry] | None = None,
     ) -> None:
+        """``load_later(progress)`` (``zoo.registry.load_deferred``) fills a registry of
+        further plugins on a worker thread; the window shows them when it is done."""
         super().__init__()
         self.store = store if store is not None else app_settings()
         self.workspace = ws = workspace or Workspace(registry, palette=run_colour)
@@ -90,6 +94,10 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         self._last_pictures: tuple = ()
         self._last_plot = 0.0
         self._plugin_watcher: QtCore.QFileSystemWatcher | None = None
+        self.plugin_loader: PluginLoader | None = None
+        self._plugins_pending = load_later is not None  # until what it loads is added
+        self._after_plugins: tuple[int, Callable[[], Any]] | None = None
+        self._reload_after_plugins = False
         self._plots_stale = True
         self._last_arrows: Any = None
         self._legend_summary = ""
@@ -105,6 +113,7 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         events.view_changed.connect(self._show_view)
         events.trail_changed.connect(self._on_trail_changed)
         events.lesson_changed.connect(self._show_lesson)
+        events.plugins_changed.connect(self._on_plugins_changed)
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self.frame)
@@ -117,7 +126,13 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
             self.load_scene(scene)
         if autoplay:
             ws.play()
-        self._watch_plugin_folders()
+        if load_later is None:
+            self._watch_plugin_folders()
+        else:  # the folder is watched once its plugins are in
+            self.plugin_loader = PluginLoader(load_later, self)
+            self.plugin_loader.importing.connect(self._importing)
+            self.plugin_loader.arrived.connect(self._plugins_arrived)
+            self.plugin_loader.start()
         self.timer.start()
 
     # ================================================================== layout
@@ -471,6 +486,8 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         try:
             scene = load_scene(lesson_path(path_or_name), self.registry)
         except SessionError as error:
+            if self.wait_for_plugins(lambda: self.open_lesson(path_or_name, lab), "the lesson"):
+                return None
             self.report(f"Lesson not opened: {error}")
             return False
 
@@ -594,17 +611,76 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         return False
 
     # ================================================================== plugins, tools
+    @property
+    def plugins_loading(self) -> bool:
+        """Whether plugins are still being imported in the background."""
+        return self._plugins_pending
+
+    def wait_for_plugins(self, action: Callable[[], Any], what: str) -> bool:
+        """While plugins load, do ``action`` once they are in (unless a later change of
+        scene or model came first; a later wait replaces this one) and return True; else
+        False.  A scene that names a plugin still loading waits this way."""
+        if not self.plugins_loading:
+            return False
+        self._after_plugins = (self.gate.changes, action)
+        self.statusBar().showMessage(f"Waiting for the plugins to open {what}…")
+        return True
+
     def reload_plugins(self) -> None:
         """Re-read the local plugin folder (see ``Workspace.reload_plugins``) and show
-        the new records in every chooser."""
+        the new records in every chooser; while plugins load, once they are in."""
+        if self.plugins_loading:
+            self._reload_after_plugins = True
+            return
+        self._change_plugins(self.workspace.reload_plugins)
+
+    def _change_plugins(self, change: Callable[[], str]) -> None:
         with self.busy():
-            message = self._try(self.workspace.reload_plugins)
+            message = self._try(change)
         if message:
-            self.plugins_panel.show_registry(self.registry)
-            self.runs_panel.refresh_editor()
-            self.model_panel.show_model()
             self.statusBar().showMessage(message, 6000)
         self._watch_plugin_folders()
+
+    def _on_plugins_changed(self) -> None:
+        self.plugins_panel.show_registry(self.registry)
+        self.runs_panel.refresh_editor()
+        self.model_panel.show_model()
+
+    def _importing(self, name: str) -> None:
+        self.statusBar().showMessage(LOADING.format(name=name))
+
+    def _plugins_arrived(self, loaded: Registry | Exception) -> None:
+        """Add what the background import brought, as a reload of the local folder
+        would, then do what waited for it."""
+        if self._closing:
+            return
+        if isinstance(loaded, Exception):
+            self.report(f"Plugins could not be loaded: {type(loaded).__name__}: {loaded}")
+        elif not (loaded.plugins or loaded.failures):
+            self._watch_plugin_folders()
+        else:
+            adopted: list[bool] = []
+
+            def adopt() -> None:
+                self.registry.adopt(loaded)
+                adopted.append(True)
+
+            records = sum(len(loaded.records(kind)) for kind in KINDS)
+            done = f"Plugins loaded: {records} record(s) from {len(loaded.plugins)} plugin(s)"
+            if loaded.failures:
+                done += f", {len(loaded.failures)} failure(s) (see Plugins)"
+            if self.stepper is None or self.stepper.idle(timeout=0.5):
+                self._change_plugins(lambda: self.workspace.reload_plugins(adopt, done))
+            if not adopted:  # a run is stuck in a slow step: try again in a moment
+                QtCore.QTimer.singleShot(1000, self, lambda: self._plugins_arrived(loaded))
+                return
+        self._plugins_pending = False
+        waiting, self._after_plugins = self._after_plugins, None
+        if waiting is not None and waiting[0] == self.gate.changes:
+            waiting[1]()
+        if self._reload_after_plugins:
+            self._reload_after_plugins = False
+            self.reload_plugins()
 
     def _watch_plugin_folders(self) -> None:
         """Reload when a file in the local plugin folder is added, edited or removed."""

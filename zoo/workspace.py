@@ -78,7 +78,9 @@ class WorkspaceEvents:
     ``scene_changed(view)``: a new problem and run set (scene, model, seed, plugins), after
     the ``runs_changed`` and ``selection_changed`` it brings; ``playback_changed()``:
     playing, steps per frame or step limit; ``plane_changed(view)``; ``view_changed(view)``:
-    a view asked for (not every zoom); ``trail_changed(trail)``; ``lesson_changed(lesson)``.
+    a view asked for (not every zoom); ``trail_changed(trail)``; ``lesson_changed(lesson)``;
+    ``plugins_changed()``: the registry's records changed (after the events that brings),
+    so every chooser lists them again.
     """
 
     NAMES = (
@@ -90,6 +92,7 @@ class WorkspaceEvents:
         "view_changed",
         "trail_changed",
         "lesson_changed",
+        "plugins_changed",
     )
 
     def __init__(self) -> None:
@@ -293,15 +296,24 @@ class Workspace:
         self.events.selection_changed.emit(self.selected)
         self.events.scene_changed.emit(self.view)
 
-    def reload_plugins(self) -> str:
-        """Re-read the local plugin folder.  Runs whose records vanished are dropped,
+    def reload_plugins(
+        self, update: Callable[[], object] | None = None, done: str = "Local plugins reloaded"
+    ) -> str:
+        """Re-read the local plugin folder (or change the registry by ``update``: plugins
+        loaded later are added this way too).  Runs whose records vanished are dropped,
         runs whose optimizer or schedule file changed start again, and the rest go on
         where they are; if the model's own file changed, every run starts again on it.
 
-        Returns what the user should be told."""
+        Returns what the user should be told, which starts with ``done``."""
         self._ready()
         before = self._read_prints
-        self.registry.reload_local()
+        (update or self.registry.reload_local)()
+        try:
+            return self._records_changed(before, done)
+        finally:
+            self.events.plugins_changed.emit()
+
+    def _records_changed(self, before: dict[tuple[str, str], Any], done: str) -> str:
         self._read_prints = self._fingerprints()
         if self.model_name not in self.registry.models:
             self.load_scene(default_scene(self.registry, self.palette))
@@ -318,9 +330,7 @@ class Workspace:
             self.runset.remove(run_id)
         if before.get(("model", self.model_name)) != after.get(("model", self.model_name)):
             self.set_model(self.model_name, self.settings)
-            return (
-                f"Local plugins reloaded; model {self.model_name} changed, so every run restarted"
-            )
+            return f"{done}; model {self.model_name} changed, so every run restarted"
         changed = {
             run_id: config
             for run_id, config in self.runset.configs.items()
@@ -334,7 +344,7 @@ class Workspace:
         new_ids = self.runset.add_many(list(changed.values())) if changed else []
         moved = dict(zip(changed, new_ids, strict=True))
         self._runs_changed(moved.get(self.selected, self.selected))
-        parts = ["Local plugins reloaded"]
+        parts = [done]
         if changed:
             parts.append(f"{len(changed)} run(s) of changed records restarted")
         if gone:

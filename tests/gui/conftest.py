@@ -39,14 +39,14 @@ def settings_folder(tmp_path_factory):
 
 @pytest.fixture
 def make_window(qtbot):
-    """``make_window(registry=None, scene=None, autoplay=True)`` → a shown MainWindow;
-    each one's timer, workers and background work are stopped after the test."""
+    """``make_window(registry=None, scene=None, autoplay=True, **options)`` → a shown
+    MainWindow; each one's timer, workers and background work are stopped after the test."""
     from zoo_gui.window import MainWindow
 
     windows = []
 
-    def make(registry=None, scene=None, autoplay=True):
-        window = MainWindow(registry, scene, autoplay=autoplay)
+    def make(registry=None, scene=None, autoplay=True, **options):
+        window = MainWindow(registry, scene, autoplay=autoplay, **options)
         qtbot.addWidget(window)
         window.resize(1300, 850)
         window.show()
