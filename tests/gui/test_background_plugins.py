@@ -310,3 +310,34 @@ def test_the_app_quits_while_an_import_never_returns(tmp_path):
     assert slow.started.exists()
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
+
+
+ANOTHER = """
+from zoo import OptimizerSpec, Param, hookimpl
+
+
+@hookimpl
+def zoo_optimizers():
+    return [OptimizerSpec(NAME, lambda p, x, h: {}, lambda p, x, s, h: (x - h["lr"] * p.grad(x), s),
+                          (Param("lr", 0.01, 1e-6, 1.0, log=True),))]
+"""
+
+
+def test_a_reload_asked_for_while_loading_runs_once_the_plugins_are_in_and_the_folder_is_watched(
+    qtbot, blocked_window, slow
+):
+    window = blocked_window
+    (slow.folder / "late.py").write_text(ANOTHER.replace("NAME", "'late_gd'"))
+    reload = next(
+        b
+        for b in window.plugins_panel.findChildren(QtWidgets.QPushButton)
+        if b.text() == "Reload local plugins"
+    )
+    qtbot.mouseClick(reload, QtCore.Qt.MouseButton.LeftButton)
+    assert "late_gd" not in window.registry.optimizers  # not while the first load runs
+    slow.release()
+    qtbot.waitUntil(lambda: "late_gd" in window.registry.optimizers, timeout=30000)
+    assert "slow_gd" in window.registry.optimizers and not window.registry.failures
+    (slow.folder / "later.py").write_text(ANOTHER.replace("NAME", "'later_gd'"))
+    qtbot.waitUntil(lambda: "later_gd" in window.registry.optimizers, timeout=30000)
+    assert not window.registry.failures
