@@ -94,8 +94,12 @@ def test_newton_lands_on_the_stationary_point_in_one_step(settings, start, regis
         "quadratic", "newton", steps=1, settings=settings, start=start, registry=registry, gtol=0
     )
     centre = np.array([settings["cx"], settings["cy"]])
-    assert np.allclose(trajectory.x[1], centre, rtol=0, atol=1e-12)
-    assert np.linalg.norm(trajectory.x[0] - centre) > 1
+    # A backward-stable solve of H d = g errs by about κ(H)·ε relative to the step taken.
+    lambdas = np.abs([settings["lambda1"], settings["lambda2"]])
+    jump = np.linalg.norm(trajectory.x[0] - centre)
+    bound = 4 * (lambdas.max() / lambdas.min()) * np.finfo(float).eps * jump
+    assert np.linalg.norm(trajectory.x[1] - centre) <= bound
+    assert jump > 1
 
 
 def _eigen_components(trajectory, problem) -> tuple[np.ndarray, np.ndarray]:
