@@ -794,10 +794,24 @@ class _InputDropper(QtCore.QObject):
 
 
 def _seconds_per_point(problem: Any) -> float:
-    """How long one loss evaluation takes, measured once at the start."""
+    """How long the loss takes per point of a grid, measured at the start: on one point,
+    then, if that was quick, on a small batch, since one point alone is mostly the call's
+    overhead (and a first call's warming up), which a batch spreads."""
     start = np.asarray(problem.start, dtype=float).reshape(1, -1)
+    seconds = _timed_loss(problem, start)
+    if seconds < _BATCH_TIMING_BELOW:
+        seconds = _timed_loss(problem, np.repeat(start, _TIMING_BATCH, axis=0)) / _TIMING_BATCH
+    return seconds
+
+
+#: A loss quicker than this on one point is timed again on a batch of ``_TIMING_BATCH``.
+_BATCH_TIMING_BELOW = 0.002
+_TIMING_BATCH = 32
+
+
+def _timed_loss(problem: Any, x: np.ndarray) -> float:
     begin = time.perf_counter()
     # A loss that fails here fails in the grid too, which says what is wrong.
     with np.errstate(all="ignore"), contextlib.suppress(Exception):
-        problem.loss(start)
+        problem.loss(x)
     return time.perf_counter() - begin
