@@ -71,3 +71,16 @@ def test_fused_mixes_tiny_and_ordinary_elements_and_keeps_non_finite_addends():
     assert values[2] == np.inf and np.isnan(values[4])
     for index in (0, 1, 3, 5):
         assert values[index] == once_rounded(a[index], b[index], c[index])
+
+
+def test_a_tiny_product_is_rounded_exactly_beside_a_nan_in_its_block():
+    a = np.full(64, 1.5)
+    b = np.full(64, 3.0)
+    c = np.full(64, 0.25)
+    a[5], b[5], c[5] = 5.0008137842539806e-151, 3.6127097958381394e-160, -2.553419530630635e-309
+    a[9] = np.nan
+    result = fused(a, b, c)
+    expected = float(Fraction(a[5]) * Fraction(b[5]) + Fraction(c[5]))
+    assert result[5] == expected
+    assert result[5] == fused(a[5:6], b[5:6], c[5:6])[0]
+    assert math.isnan(result[9])

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from zoo import EngineError, RunConfig, RunSet, build_problem
-from zoo.problem import missing_needs, row_matmul
+from zoo.problem import Problem, missing_needs, row_matmul
 from zoo.registry import load_registry
 
 REGISTRY = load_registry(local=False)
@@ -141,3 +141,27 @@ def test_row_matmul_does_not_depend_on_the_rows_around_a_row():
     for rows in ([0], [5, 6, 7], list(range(1, 63))):
         assert np.array_equal(row_matmul(x[rows], matrix), full[rows])
     np.testing.assert_allclose(full, x @ matrix, rtol=1e-12, atol=1e-12)
+
+
+class _NanGradientLeftOfZero(Problem):
+    """Flat (gradient zero) above x1 = 1; below, a slope whose gradient is NaN left of x0 = 0."""
+
+    def loss(self, x):
+        return np.where(x[:, 1] >= 1, 0.0, x[:, 0])
+
+    def grad(self, x):
+        slope = np.where(x[:, :1] < 0, np.nan, [[1.0, 0.0]])
+        return np.where(x[:, 1:] >= 1, 0.0, slope)
+
+
+def test_a_converging_run_converges_beside_a_finite_run_with_a_nan_gradient():
+    problem = _NanGradientLeftOfZero()
+    configs = [RunConfig("sgd", start=(0.0, 2.0)), RunConfig("sgd", start=(0.0, 0.0))]
+    alone = RunSet(problem, REGISTRY, gtol=1e-8)
+    alone.add(configs[0])
+    alone.step(3)
+    batched = RunSet(problem, REGISTRY, gtol=1e-8)
+    first, _ = batched.add_many(configs)
+    batched.step(3)
+    assert alone.status(0).state == batched.status(first).state
+    assert alone.steps_taken(0) == batched.steps_taken(first)

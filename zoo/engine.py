@@ -1317,8 +1317,9 @@ class RunSet:
             group.record(None, top, x_new, loss, gnorm)
             group.cache_x, group.cache = x_new, cache
             ended = False
-            if self.converging and gnorm.min() <= self.gtol:
-                done = gnorm <= self.gtol
+            # Not ``gnorm.min()``: one row's NaN would hide the others' convergence.
+            done = gnorm <= self.gtol if self.converging else None
+            if done is not None and done.any():
                 group.code[done] = CONVERGED
                 group.stop_step[done] = top
                 ended = True

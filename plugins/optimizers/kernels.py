@@ -84,7 +84,8 @@ def _fused_block(a: np.ndarray, b: np.ndarray, c: np.ndarray, out: np.ndarray) -
     error += product - (total - virtual)
     error += np.subtract(c, virtual, out=virtual)
     np.add(total, error, out=out)
-    if np.abs(product).min() < _TINY:
+    # NaN-ignoring: one NaN must not hide the block's tiny products.
+    if np.fmin.reduce(np.abs(product), axis=None) < _TINY:
         tiny = np.broadcast_to((np.abs(product) < _TINY) & (a != 0) & (b != 0), out.shape)
         if tiny.any():
             where = np.flatnonzero(tiny)
