@@ -7,10 +7,23 @@ to the last bit wherever torch's own arithmetic is correctly rounded (``docs/opt
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from zoo import OptimizerSpec, Param, hookimpl
-from zoo_plugins.optimizers.kernels import add, addcdiv, addcmul, lerp, power, sqrt
+from zoo_plugins.optimizers.kernels import (
+    SMALL,
+    add,
+    addcdiv,
+    addcmul,
+    fma,
+    from_floats,
+    lerp,
+    per_row,
+    power,
+    sqrt,
+)
 
 
 def _counter(x: np.ndarray) -> np.ndarray:
@@ -171,8 +184,14 @@ def adam_init(problem, x, hyper):
 
 
 def _adam(problem, x, state, hyper, decoupled: bool):
+    g = problem.grad(x)
+    if x.size <= SMALL:
+        try:
+            return _adam_small(x, g, state, hyper, decoupled)
+        except ArithmeticError:  # Python floats raise where numpy gives inf or NaN
+            pass
     beta1, beta2 = hyper["beta1"], hyper["beta2"]
-    x, g = _decay(x, problem.grad(x), hyper, decoupled)
+    x, g = _decay(x, g, hyper, decoupled)
     t = state["t"] + 1
     m = lerp(state["m"], g, 1 - beta1)
     v = addcmul(state["v"] * beta2, g, g, 1 - beta2)
@@ -184,6 +203,48 @@ def _adam(problem, x, state, hyper, decoupled: bool):
         v = new_state["v_max"] = np.maximum(state["v_max"], v)
     denom = sqrt(v) / correction2_sqrt + hyper["eps"]
     return addcdiv(x, m, denom, -step_size), new_state
+
+
+def _adam_small(x, g, state, hyper, decoupled: bool):
+    """``_adam`` of a few coordinates in Python floats: the same operations in the same
+    order, so the same bits, without numpy's cost per call that dominates a small step."""
+    rows, width = x.shape
+    lr, beta1, beta2, eps, decay = (
+        per_row(hyper[name], rows) for name in ("lr", "beta1", "beta2", "eps", "weight_decay")
+    )
+    xs, gs, ms, vs = (a.ravel().tolist() for a in (x, g, state["m"], state["v"]))
+    amsgrad = hyper["amsgrad"]
+    v_max = state["v_max"].ravel().tolist() if amsgrad else None
+    t = state["t"] + 1
+    decays = any(decay)  # like ``_decay``: every run of the batch, if one decays
+    out_x, out_m, out_v = [], [], []
+    for row, step in enumerate(t.tolist()):
+        b1, b2 = beta1[row], beta2[row]
+        step_size = lr[row] / (1 - pow(b1, float(step)))
+        correction2_sqrt = pow(1 - pow(b2, float(step)), 0.5)
+        weight, keep, shrink = 1 - b1, 1 - b2, 1 - lr[row] * decay[row]
+        for i in range(row * width, row * width + width):
+            xi, gi, mi = xs[i], gs[i], ms[i]
+            if decays:
+                if decoupled:
+                    xi = xi * shrink
+                else:
+                    gi = fma(decay[row], xi, gi)
+            # lerp(m, g, 1 − β₁) and addcmul(β₂v, g, g, 1 − β₂), as in ``kernels``
+            diff = gi - mi
+            mi = fma(weight, diff, mi) if weight < 0.5 else fma(weight - 1, diff, gi)
+            vi = fma(keep * gi, gi, vs[i] * b2)
+            out_m.append(mi)
+            out_v.append(vi)
+            if amsgrad:
+                old = v_max[i]
+                vi = v_max[i] = old if old >= vi or old != old else vi  # numpy's maximum
+            denom = math.sqrt(vi) / correction2_sqrt + eps[row] if vi >= 0 else math.nan
+            out_x.append(xi + -step_size * mi / denom)
+    new_state = {"t": t, "m": from_floats(out_m, x.shape), "v": from_floats(out_v, x.shape)}
+    if amsgrad:
+        new_state["v_max"] = from_floats(v_max, x.shape)
+    return from_floats(out_x, x.shape), new_state
 
 
 def adam_step(problem, x, state, hyper):

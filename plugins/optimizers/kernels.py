@@ -30,7 +30,7 @@ def fused(a, b, c):
     rationals instead.  Large arrays are worked through in blocks that stay in cache, with
     the same operations in the same order, so the result does not depend on the blocking."""
     a, b, c = np.asarray(a, dtype=float), np.asarray(b, dtype=float), np.asarray(c, dtype=float)
-    if max(a.size, b.size, c.size) <= _SMALL:
+    if max(a.size, b.size, c.size) <= SMALL:
         return _fused_small(a, b, c)
     shape = np.broadcast_shapes(a.shape, b.shape, c.shape)
     result = np.empty(shape)
@@ -97,8 +97,8 @@ def _fused_block(a: np.ndarray, b: np.ndarray, c: np.ndarray, out: np.ndarray) -
         np.copyto(out, np.broadcast_to(total, out.shape), where=~np.isfinite(out))
 
 
-#: Below this many elements Python floats beat numpy's per-call cost.
-_SMALL = 16
+#: Up to this many elements Python floats beat numpy's per-call cost.
+SMALL = 16
 
 
 def _exact(a: float, b: float, c: float) -> float:
@@ -108,7 +108,8 @@ def _exact(a: float, b: float, c: float) -> float:
     return float(Fraction(a) * Fraction(b) + Fraction(c))
 
 
-def _fma(a: float, b: float, c: float) -> float:
+def fma(a: float, b: float, c: float) -> float:
+    """``fused`` of three Python floats."""
     product = a * b
     if abs(product) < _TINY and a and b:
         return _exact(a, b, c)
@@ -129,8 +130,21 @@ def _fma(a: float, b: float, c: float) -> float:
 def _fused_small(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     """The same error-free transformations one element at a time, in Python floats."""
     pairs = np.broadcast(a, b, c)
-    values = [_fma(float(x), float(y), float(z)) for x, y, z in pairs]
+    values = [fma(float(x), float(y), float(z)) for x, y, z in pairs]
     return np.array(values, dtype=float).reshape(pairs.shape)
+
+
+def per_row(value, rows: int) -> list[float]:
+    """A hyper-parameter (one value, or a column of one per run) as ``rows`` Python floats."""
+    value = np.asarray(value, dtype=float)
+    if value.size == 1:
+        return [value.item()] * rows
+    return np.broadcast_to(value.reshape(-1, 1), (rows, 1)).ravel().tolist()
+
+
+def from_floats(values: list[float], shape: tuple[int, ...]) -> np.ndarray:
+    """Python floats as a float64 array of ``shape``."""
+    return np.array(values, dtype=float).reshape(shape)
 
 
 def sqrt(x):
@@ -191,7 +205,7 @@ def power(base, exponent) -> np.ndarray:
     if _all_equal(base, first_base) and _all_equal(exponent, first_exponent):
         shape = np.broadcast_shapes(base.shape, exponent.shape)
         value = pow(first_base, first_exponent)
-        if math.prod(shape) <= _SMALL:
+        if math.prod(shape) <= SMALL:
             return np.full(shape, value)
         return _broadcast(value, shape)
     base, exponent = np.broadcast_arrays(base, exponent)
