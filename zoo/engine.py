@@ -12,6 +12,7 @@ are marked; the others go on.  ``simulate`` is the one-call front door.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import threading
 from collections.abc import Iterable, Mapping
@@ -381,7 +382,9 @@ class Group:
         if not self.capacity:
             return
         capacity = self.capacity
-        if type(steps) is int:  # the whole batch at one step: plain integers will do
+        if capacity == math.inf:  # every point is kept
+            stride, grown = 1, False
+        elif type(steps) is int:  # the whole batch at one step: plain integers will do
             stride = _int_stride(steps, capacity)
             grown = stride > _int_stride(steps - 1, capacity)
         else:
@@ -471,9 +474,7 @@ def _shared_column(column: np.ndarray) -> np.ndarray:
 
 
 def _int_stride(last: int, capacity: float) -> int:
-    """``stride_for`` of one step number, in Python integers."""
-    if capacity == math.inf:
-        return 1
+    """``stride_for`` of one step number, in Python integers (``capacity`` finite)."""
     room = int(capacity) - 1
     need = -(-last // room)
     return 1 << max(need - 1, 0).bit_length()
@@ -1113,16 +1114,30 @@ class RunSet:
             cache["loss"] = loss
             cache["grad"] = grad
         if grad.shape[1] == 2:  # the same sums, without einsum's cost per row
+            if grad.size <= _FEW:  # the same operations in Python floats
+                norms = [math.sqrt(u * u + v * v) for u, v in grad.tolist()]
+                return loss, np.array(norms), {}
             square = grad * grad
             return loss, np.sqrt(square[:, 0] + square[:, 1]), {}
         return loss, np.sqrt(np.einsum("ij,ij->i", grad, grad)), {}
 
     def _loss_and_grad(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        problem = self.problem
-        loss = _as_float_array(guard.call(_MODEL, "loss", problem.loss, x), (len(x),))
-        if not self.track_grad:
-            return loss, None
-        return loss, _as_float_array(guard.call(_MODEL, "grad", problem.grad, x), x.shape)
+        loss, grad = guard.call(_MODEL, "evaluate", self._model_values, x)
+        loss = _as_float_array(loss, (len(x),))
+        return loss, None if grad is None else _as_float_array(grad, x.shape)
+
+    def _model_values(self, x: np.ndarray) -> tuple[Any, Any]:
+        """The model's loss and (if tracked) gradient at ``x``, in one guarded call, which
+        costs a step less than two; a failure still names the stage it happened in."""
+        problem, stage = self.problem, "loss"
+        try:
+            loss = problem.loss(x)
+            if not self.track_grad:
+                return loss, None
+            stage = "grad"
+            return loss, problem.grad(x)
+        except (Exception, SystemExit) as error:
+            raise guard.PluginFault(_MODEL, stage, guard.describe(error)) from error
 
     def _evaluate_one_by_one(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
         loss, gnorm = np.full(len(x), np.nan), np.full(len(x), np.nan)
@@ -1168,7 +1183,7 @@ class RunSet:
         if not count:
             return 0
         code, t = group.code, group.t
-        if not code.any() and (limit is None or t.max() < limit):
+        if not _any(code) and (limit is None or t.max() < limit):
             rows = None  # every run is running: the fast path
         else:
             active = code == RUNNING
@@ -1298,28 +1313,17 @@ class RunSet:
             new_state = {name: value[kept] for name, value in new_state.items()}
             if isinstance(counts, np.ndarray):
                 counts = counts[kept]
-        # NaN and ±inf fail the comparisons too, so these tests cover all three.
-        if (
-            rows is None
-            and group.lockstep
-            and np.abs(x_new).max() < DIVERGENCE_LIMIT
-            and np.isfinite(loss.sum())
-        ):
+        if rows is None and group.lockstep and _all_in_range(x_new, loss):
             top = int(group.t[0]) + 1  # the fast path: everyone ran and is fine
             group.x, group.state, group.loss, group.gnorm = x_new, new_state, loss, gnorm
             group.t = group.t + 1
-            if isinstance(counts, list):
-                for column, count in enumerate(counts):
-                    if count:
-                        group.evals[:, column] += count
-            else:
-                group.evals += counts
+            np.add(group.evals, _counts_row(counts), out=group.evals)
             group.record(None, top, x_new, loss, gnorm)
             group.cache_x, group.cache = x_new, cache
             ended = False
             # Not ``gnorm.min()``: one row's NaN would hide the others' convergence.
             done = gnorm <= self.gtol if self.converging else None
-            if done is not None and done.any():
+            if done is not None and _any(done):
                 group.code[done] = CONVERGED
                 group.stop_step[done] = top
                 ended = True
@@ -1363,7 +1367,7 @@ class RunSet:
         classify the runs that stopped just now."""
         # One comparison of the whole batch: a run can only be still if a coordinate is.
         # ``gtol=0`` asks for every step: then a still run is not stopped either.
-        if group.watch_stalls and self.gtol > 0 and (group.any_still or (x_new == x).any()):
+        if group.watch_stalls and self.gtol > 0 and (group.any_still or _any(x_new == x)):
             rows = np.arange(len(group)) if index is None else index
             same = (x_new == x).all(axis=1)
             still = np.where(same, group.still[rows] + 1, 0)
@@ -1547,6 +1551,38 @@ def _as_float_array(value: Any, shape: tuple[int, ...]) -> np.ndarray:
             raise TypeError(f"expected real numbers, got {value.dtype}")
         value = value.astype(float, copy=False)
     return value if value.shape == shape else value.reshape(shape)
+
+
+@functools.lru_cache(maxsize=64)
+def _counts_row_of(counts: tuple[int, ...]) -> np.ndarray:
+    row = np.array(counts, dtype=np.int64)
+    row.flags.writeable = False
+    return row
+
+
+def _counts_row(counts: list[int] | np.ndarray) -> np.ndarray:
+    """Evaluations to add to every run: a step's call counts (the same few lists step
+    after step, so each is made an array once), or per-run counts as they are."""
+    return _counts_row_of(tuple(counts)) if isinstance(counts, list) else counts
+
+
+#: Up to this many elements, Python does a reduction (``any``, ``max``) faster than numpy.
+_FEW = 16
+
+
+def _any(flags: np.ndarray) -> bool:
+    return any(flags.ravel().tolist()) if flags.size <= _FEW else bool(flags.any())
+
+
+def _all_in_range(x: np.ndarray, loss: np.ndarray) -> bool:
+    """Whether every coordinate is within ``DIVERGENCE_LIMIT`` and every loss finite (NaN
+    and ±inf fail both tests)."""
+    if x.size <= _FEW:
+        limit = DIVERGENCE_LIMIT
+        return all(-limit < v < limit for v in x.ravel().tolist()) and all(
+            v - v == 0 for v in loss.tolist()
+        )
+    return bool(np.abs(x).max() < DIVERGENCE_LIMIT and np.isfinite(loss.sum()))
 
 
 def _check_state(state: Any, batch: int) -> dict[str, np.ndarray]:

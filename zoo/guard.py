@@ -43,6 +43,7 @@ STAGE_VERBS = {
     "step": "step",
     "loss": "evaluate its loss",
     "grad": "evaluate its gradient",
+    "evaluate": "evaluate its loss and gradient",
     "minibatch": "draw a minibatch",
     "factor": "compute its factor",
     "f": "evaluate",
@@ -62,6 +63,7 @@ DEFAULT_BUDGETS = {
     "step": 10.0,
     "loss": 10.0,
     "grad": 10.0,
+    "evaluate": 20.0,  # the engine's own loss and gradient at a point, watched as one call
     "minibatch": 10.0,
     "factor": 10.0,
     "f": 10.0,

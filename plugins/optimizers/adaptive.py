@@ -205,14 +205,16 @@ def _adam(problem, x, state, hyper, decoupled: bool):
     return addcdiv(x, m, denom, -step_size), new_state
 
 
+_ADAM_FLOATS = ("lr", "beta1", "beta2", "eps", "weight_decay")
+
+
 def _adam_small(x, g, state, hyper, decoupled: bool):
     """``_adam`` of a few coordinates in Python floats: the same operations in the same
     order, so the same bits, without numpy's cost per call that dominates a small step."""
     rows, width = x.shape
-    lr, beta1, beta2, eps, decay = (
-        per_row(hyper[name], rows) for name in ("lr", "beta1", "beta2", "eps", "weight_decay")
-    )
-    xs, gs, ms, vs = (a.ravel().tolist() for a in (x, g, state["m"], state["v"]))
+    lr, beta1, beta2, eps, decay = per_row(hyper, _ADAM_FLOATS, rows)
+    xs, gs = x.ravel().tolist(), g.ravel().tolist()
+    ms, vs = state["m"].ravel().tolist(), state["v"].ravel().tolist()
     amsgrad = hyper["amsgrad"]
     v_max = state["v_max"].ravel().tolist() if amsgrad else None
     t = state["t"] + 1

@@ -134,12 +134,21 @@ def _fused_small(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     return np.array(values, dtype=float).reshape(pairs.shape)
 
 
-def per_row(value, rows: int) -> list[float]:
-    """A hyper-parameter (one value, or a column of one per run) as ``rows`` Python floats."""
-    value = np.asarray(value, dtype=float)
-    if value.size == 1:
-        return [value.item()] * rows
-    return np.broadcast_to(value.reshape(-1, 1), (rows, 1)).ravel().tolist()
+def per_row(hyper: dict, names: tuple[str, ...], rows: int) -> list[list[float]]:
+    """Hyper-parameters (each one value, or a column of one per run) as lists of ``rows``
+    Python floats."""
+    columns = []
+    for name in names:
+        value = hyper[name]
+        if type(value) is not np.ndarray or value.dtype != np.float64:
+            value = np.asarray(value, dtype=float)
+        if value.size == rows:
+            columns.append(value.ravel().tolist())
+        elif value.size == 1:
+            columns.append([value.item()] * rows)
+        else:
+            columns.append(np.broadcast_to(value.reshape(-1, 1), (rows, 1)).ravel().tolist())
+    return columns
 
 
 def from_floats(values: list[float], shape: tuple[int, ...]) -> np.ndarray:
