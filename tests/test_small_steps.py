@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from zoo import Problem, RunConfig, RunSet, build_problem
 from zoo_plugins.optimizers import kernels
 
 #: Gradients of every kind an update meets: ordinary, tiny (subnormal products), huge,
@@ -84,3 +85,52 @@ def test_few_runs_step_bit_for_bit_as_in_a_large_batch(name, registry, data):
             assert part_state.keys() == whole_state.keys()
             for key, value in part_state.items():
                 assert_same_bits(value, whole_state[key][part])
+
+
+class Rim(Problem):
+    """A hill, −x·x, undefined (NaN) beyond |x₀| = 2: runs climb down it outwards and
+    diverge there; a run at the top does not move, and converges."""
+
+    dim = 2
+    start = np.array([1.0, 1.0])
+    bounds = ((-3.0, 3.0), (-3.0, 3.0))
+
+    def loss(self, x):
+        return np.where(np.abs(x[:, 0]) > 2, np.nan, -(x * x).sum(axis=1))
+
+    def grad(self, x):
+        return -2 * x
+
+
+STARTS = [(-1.2, 1.0), (1.0, 1.0), (0.0, 0.0), (0.5, -0.3), (1.9, 0.2), (-1.9, 2.5)]
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "sgd", "momentum", "rmsprop", "adagrad"])
+@pytest.mark.parametrize("model", ["rosenbrock", "rim"])
+def test_a_run_alone_and_in_a_large_batch_is_the_same_bit_for_bit(name, model, registry):
+    """Alone a run takes the few-coordinate paths of the engine and the optimizer; among
+    twenty it takes numpy's: the trajectories, statuses and counts are the same, through
+    convergence, divergence and a NaN loss."""
+    problem = Rim() if model == "rim" else build_problem(model, registry=registry)
+    hyper = {"lr": 0.9} if name in ("sgd", "momentum") else {"lr": 0.05}
+    configs = [RunConfig(name, hyper, start=start, seed=seed) for seed, start in enumerate(STARTS)]
+    crowd = [RunConfig(name, hyper, start=(0.1 * k, -0.1 * k), seed=100 + k) for k in range(14)]
+    assert (len(configs) + len(crowd)) * 2 > kernels.SMALL
+
+    def trajectories(batch):
+        runs = RunSet(problem, registry)
+        ids = runs.add_many(batch)
+        runs.step(60)
+        return [runs.trajectory(run_id) for run_id in ids]
+
+    together = trajectories(configs + crowd)[: len(configs)]
+    statuses = set()
+    for config, batched in zip(configs, together, strict=True):
+        (alone,) = trajectories([config])
+        assert alone.status == batched.status
+        assert alone.evals == batched.evals
+        for field in ("x", "loss", "grad_norm"):
+            assert_same_bits(getattr(alone, field), getattr(batched, field))
+        statuses.add(alone.status.state)
+    if model == "rim":  # the cases where the paths could part
+        assert {"converged", "diverged"} <= statuses
