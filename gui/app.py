@@ -40,15 +40,21 @@ def ensure_application() -> QtWidgets.QApplication:
 
 
 def run_app(
-    scene: str | None = None, lesson: str | None = None, lab: bool = False, registry: Any = None
+    scene: str | None = None,
+    lesson: str | None = None,
+    lab: bool = False,
+    registry: Any = None,
+    load_later: Any = None,
 ) -> int:
     """Open the main window (scene file, lesson, the last session's scene, or the default
     scene) and run the loop, in the last session's size and layout.
 
     Without a ``registry`` the window opens on the built-in plugins and imports the
     others in the background (``zoo_gui.plugin_loading``); a scene naming one of them
-    opens when it is in.  A scene or lesson that cannot be opened is reported in the
-    window, which then shows the default scene.  Returns the exit code of the event loop.
+    opens when it is in.  A ``registry`` given is used as it is, with ``load_later``
+    (``zoo.registry.load_deferred``) run in the background if given.  A scene or lesson
+    that cannot be opened is reported in the window, which then shows the default
+    scene.  Returns the exit code of the event loop.
     """
     heap.steady()  # the app owns its process: keep the memory a step frees
     app = ensure_application()
@@ -56,9 +62,8 @@ def run_app(
     from zoo_gui.window import MainWindow
 
     if registry is None:
-        window = MainWindow(load_builtins(), load_later=load_deferred)
-    else:
-        window = MainWindow(registry)
+        registry, load_later = load_builtins(), load_deferred
+    window = MainWindow(registry, load_later=load_later)
     window.resize(1500, 920)
     window.restore_layout()
     window.show()

@@ -28,20 +28,25 @@ def require_display() -> None:
 
 
 def command_app(args: argparse.Namespace) -> int:
-    from zoo.registry import load_registry
-    from zoo.session import SessionError, load_scene
+    from zoo.registry import load_builtins, load_deferred, missing
+    from zoo.session import SessionError, load_scene, wanted_by_scene
 
-    registry = None  # the window imports the plugins beyond the built-ins by itself
+    registry, later = None, None  # the window imports the plugins beyond the built-ins
     if args.scene is not None:
-        registry = load_registry()
+        # The scene is checked before the window opens; only a scene naming a record that
+        # is not a built-in waits here for the other plugins.
+        registry, later = load_builtins(), load_deferred
         try:
+            if missing(registry, wanted_by_scene(load_scene(args.scene), registry)):
+                registry.adopt(load_deferred())
+                later = None
             load_scene(args.scene, registry)
         except SessionError as error:
             raise UsageError(str(error)) from None
     require_display()
     from zoo_gui.app import run_app
 
-    return run_app(scene=args.scene, registry=registry)
+    return run_app(scene=args.scene, registry=registry, load_later=later)
 
 
 def command_lab(args: argparse.Namespace) -> int:

@@ -3,7 +3,8 @@
 The window opens on the built-in plugins (``zoo.registry.load_builtins``); a
 ``PluginLoader`` runs ``zoo.registry.load_deferred`` on a daemon thread and hands the
 registry it filled to the UI thread, where the window adds it to its own
-(``Registry.adopt``) through the same path as a reload of the local folder.  The thread
+(``Registry.adopt``) through the same path as a reload of the local folder, which
+imports the same way (``zoo.registry.load_local_only``).  The thread
 is a daemon and never joined: an import stuck in C code (a ``time.sleep``, a lock) must not
 keep the app from quitting, and what it finally returns after the window closed is
 dropped."""

@@ -53,6 +53,25 @@ def scene_from_args(args: Any, registry: Any) -> Any:
     return Scene(model=model, settings=dict(settings), seed=args.seed, runs=runs)
 
 
+def registry_for(args: Any) -> Any:
+    """The built-ins, and the other plugins only if the scene or runs of ``args`` name a
+    record that is not a built-in (``zoo.registry.load_for``)."""
+    from zoo.cli import registry_for_runs
+    from zoo.registry import load_for
+    from zoo.session import SessionError, load_scene, wanted_by_scene
+
+    if not getattr(args, "scene", None):
+        return registry_for_runs(args) if getattr(args, "model", None) else load_for(lambda _: [])
+
+    def wanted(builtins: Any) -> list:
+        try:
+            return wanted_by_scene(load_scene(Path(args.scene)), builtins)
+        except SessionError:
+            return []  # ``scene_from_args`` says why
+
+    return load_for(wanted)
+
+
 @contextlib.contextmanager
 def _interrupt_between_frames() -> Any:
     """Ctrl-C is noted and acted on between frames: raised inside Qt's painting, it
@@ -99,9 +118,7 @@ def _render(args, out, size, frames, steps, given, quiet, interrupted) -> int:
 
     suffix = out.suffix.lower()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from zoo import load_registry
-
-    registry = load_registry()
+    registry = registry_for(args)
     scene = scene_from_args(args, registry)
     if steps is None:  # a scene file replays the steps it was saved with
         steps = scene.playback["step_limit"] if getattr(args, "scene", None) else DEFAULT_STEPS

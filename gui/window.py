@@ -22,7 +22,7 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from zoo.engine import EngineError, RunConfig
-from zoo.registry import KINDS, Progress, Registry, local_plugin_dirs
+from zoo.registry import KINDS, Progress, Registry, load_local_only, local_plugin_dirs
 from zoo.session import Scene, SessionError, load_scene
 from zoo.workspace import Workspace, WorkspaceBusy, default_scene, lesson_path
 from zoo_gui import experiment_view, maps_dock
@@ -98,6 +98,7 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         self._plugins_pending = load_later is not None  # until what it loads is added
         self._after_plugins: tuple[int, Callable[[], Any]] | None = None
         self._reload_after_plugins = False
+        self._reloading = False  # what is loading replaces the local folder's plugins
         self._plots_stale = True
         self._last_arrows: Any = None
         self._legend_summary = ""
@@ -129,10 +130,7 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         if load_later is None:
             self._watch_plugin_folders()
         else:  # the folder is watched once its plugins are in
-            self.plugin_loader = PluginLoader(load_later, self)
-            self.plugin_loader.importing.connect(self._importing)
-            self.plugin_loader.arrived.connect(self._plugins_arrived)
-            self.plugin_loader.start()
+            self._load_plugins(load_later)
         self.timer.start()
 
     # ================================================================== layout
@@ -627,12 +625,23 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         return True
 
     def reload_plugins(self) -> None:
-        """Re-read the local plugin folder (see ``Workspace.reload_plugins``) and show
-        the new records in every chooser; while plugins load, once they are in."""
+        """Re-read the local plugin folder on a worker thread and show the new records in
+        every chooser (see ``Workspace.reload_plugins``); while plugins load, once they
+        are in."""
         if self.plugins_loading:
             self._reload_after_plugins = True
             return
-        self._change_plugins(self.workspace.reload_plugins)
+        self._load_plugins(load_local_only, reload=True)
+
+    def _load_plugins(self, load: Callable[[Progress], Registry], reload: bool = False) -> None:
+        """Import plugins by ``load`` on a worker thread (the status bar names each) and
+        add them when they are in: all of them replace the local folder's with ``reload``."""
+        self._plugins_pending = True
+        self._reloading = reload
+        self.plugin_loader = PluginLoader(load, self)
+        self.plugin_loader.importing.connect(self._importing)
+        self.plugin_loader.arrived.connect(self._plugins_arrived)
+        self.plugin_loader.start()
 
     def _change_plugins(self, change: Callable[[], str]) -> None:
         with self.busy():
@@ -656,18 +665,23 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
             return
         if isinstance(loaded, Exception):
             self.report(f"Plugins could not be loaded: {type(loaded).__name__}: {loaded}")
-        elif not (loaded.plugins or loaded.failures):
+        elif not (self._reloading or loaded.plugins or loaded.failures):
             self._watch_plugin_folders()
         else:
             adopted: list[bool] = []
 
             def adopt() -> None:
-                self.registry.adopt(loaded)
+                if self._reloading:
+                    self.registry.replace_local(loaded)
+                else:
+                    self.registry.adopt(loaded)
                 adopted.append(True)
 
             records = sum(len(loaded.records(kind)) for kind in KINDS)
             done = f"Plugins loaded: {records} record(s) from {len(loaded.plugins)} plugin(s)"
-            if loaded.failures:
+            if self._reloading:
+                done = "Local plugins reloaded"
+            elif loaded.failures:
                 done += f", {len(loaded.failures)} failure(s) (see Plugins)"
             if self.stepper is None or self.stepper.idle(timeout=0.5):
                 self._change_plugins(lambda: self.workspace.reload_plugins(adopt, done))

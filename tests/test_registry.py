@@ -316,3 +316,32 @@ def test_loading_the_rest_touches_no_registry_but_its_own(plugin_dir, third_part
     registry.reload_local()  # adopted local plugins reload like any others
     assert {"extra_gd", "local_gd"} <= set(registry.optimizers)
     assert not registry.failures
+
+
+def test_a_local_file_without_any_hook_is_a_failure_naming_the_valid_hooks(plugin_dir, capsys):
+    from zoo.cli import main
+
+    write(plugin_dir, "empty", "import numpy as np\n\nRATE = 0.1\n")
+    write(plugin_dir, "misspelt", "def zoo_optimiser():\n    return []\n")
+    write(
+        plugin_dir,
+        "unprefixed",
+        "from zoo import hookimpl\n@hookimpl\ndef optimizers():\n    return []\n",
+    )
+    write(plugin_dir, "fine", GOOD.replace("NAME", "fine_gd"))
+    failures = {f.plugin: f.message for f in load_registry().failures}
+    valid = "zoo_activations, zoo_models, zoo_optimizers, zoo_schedules"
+    assert failures.pop("empty") == (
+        f"defines no hook of the zoo, so it adds nothing (valid hooks: {valid}, "
+        "each decorated with @zoo.hookimpl)"
+    )
+    assert (
+        failures.pop("misspelt") == f"zoo_optimiser is not a hook of the zoo (valid hooks: {valid})"
+    )
+    assert (
+        failures.pop("unprefixed") == f"optimizers is not a hook of the zoo (valid hooks: {valid})"
+    )
+    assert failures == {}
+    assert main(["plugins"]) == 0
+    listing = capsys.readouterr().out.split("Failures (3)\n", 1)[1]
+    assert f"empty ({plugin_dir / 'empty.py'}): defines no hook of the zoo" in listing

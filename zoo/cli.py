@@ -35,7 +35,16 @@ from zoo.engine import EngineError, PluginError, RunConfig, RunSet, build_proble
 from zoo.guard import PluginFault
 from zoo.limits import LimitError, check_runs, check_steps
 from zoo.map_commands import add_map_commands
-from zoo.registry import KINDS, Registry, UnknownName, load_registry, local_plugin_dirs
+from zoo.registry import (
+    KINDS,
+    Registry,
+    UnknownName,
+    Wanted,
+    load_for,
+    load_registry,
+    local_plugin_dirs,
+    wanted_record,
+)
 from zoo.specs import SpecError, resolve_values
 
 EXIT_USAGE = 2
@@ -163,6 +172,42 @@ def add_run_arguments(
     parser.add_argument("--seed", type=int, default=0, help="seed of the model's data and noise")
 
 
+def wanted_by_runs(
+    registry: Registry,
+    model: str,
+    settings: Sequence[str],
+    optimizers: Sequence[str],
+    schedule: str | None = None,
+) -> list[Wanted]:
+    """The records that ``zoo run``-like flags name (for ``load_for``): the model,
+    optimizers and schedule, with the activations their settings name.  A setting that
+    does not parse is left out: the command refuses it anyway."""
+
+    def values(items: Sequence[str]) -> dict[str, str]:
+        try:
+            return parse_assignments(items, "")
+        except UsageError:
+            return {}
+
+    wanted = wanted_record(registry, "model", model, values(settings))
+    named = [("optimizer", text) for text in optimizers]
+    if schedule:
+        named.append(("schedule", schedule))
+    for kind, text in named:
+        name, _, rest = text.partition(":")
+        wanted += wanted_record(registry, kind, name.strip(), values(rest.split(",")))
+    return wanted
+
+
+def registry_for_runs(args: argparse.Namespace) -> Registry:
+    """The registry a ``zoo run`` or ``zoo render`` of a model needs (``load_for``)."""
+    return load_for(
+        lambda builtins: wanted_by_runs(
+            builtins, args.model, args.settings, args.optimizers, args.schedule
+        )
+    )
+
+
 def runs_from_args(args: argparse.Namespace, registry: Registry) -> tuple[Any, str, dict, list]:
     """Build the problem and run configurations that ``zoo run``/``zoo render`` flags describe.
 
@@ -240,7 +285,7 @@ def command_plugins(args: argparse.Namespace) -> int:
     slow = [plugin.slow for plugin in registry.plugins if plugin.slow]
     if slow:
         print()
-        print(f"Slow imports ({len(slow)}; every command that needs records waits for them)")
+        print(f"Slow imports ({len(slow)}; every command naming one of their records waits)")
         for line in slow:
             print(f"  {line}")
     print()
@@ -305,7 +350,7 @@ def command_run(args: argparse.Namespace) -> int:
     check_steps(args.steps)
     out = writable(args.out, (".csv", ".json")) if args.out else None
     scene_out = writable(args.scene_out, (".json",), "--scene-out") if args.scene_out else None
-    registry = load_registry()
+    registry = registry_for_runs(args)
     problem, model, settings, configs = runs_from_args(args, registry)
     check_runs(len(configs), args.steps, problem.dim, full_history=True)
     runs = RunSet(problem, registry, history="full")

@@ -20,7 +20,7 @@ import numpy as np
 from zoo import maps
 from zoo.engine import EngineError, build_problem
 from zoo.limits import check_work
-from zoo.registry import UnknownName, load_registry
+from zoo.registry import UnknownName, load_for
 from zoo.specs import SpecError
 
 MAP_SUFFIXES = (".png", ".csv", ".npz")
@@ -170,6 +170,15 @@ def _progress(label: str) -> Iterator[Callable[[float], None]]:
         yield report
 
 
+def _registry(args, optimizers: list[str]):
+    """The registry a ``zoo map`` or ``zoo tune`` command line needs (``load_for``)."""
+    from zoo.cli import wanted_by_runs
+
+    return load_for(
+        lambda builtins: wanted_by_runs(builtins, args.model, args.settings, optimizers)
+    )
+
+
 def _problem(args, registry):
     from zoo.cli import parse_assignments
 
@@ -228,7 +237,7 @@ def command_map(args: argparse.Namespace) -> int:
     starts = f" × {args.starts:,} starts" if args.starts else ""
     check_work(runs, args.steps, f"--grid {args.grid} × {args.grid}{starts} × {args.steps:,} steps")
     out = _out_path(args.out, MAP_SUFFIXES)
-    registry = load_registry()
+    registry = _registry(args, [args.optimizer])
     problem = _problem(args, registry)
     optimizer, hyper = parse_named(args.optimizer, "optimizer")
     try:
@@ -432,7 +441,7 @@ def command_tune(args: argparse.Namespace) -> int:
     low, high = _numbers(args.lr, 2, "--lr", sep=":")
     if not 0 < low < high:
         raise _usage_error("--lr needs 0 < LOW < HIGH")
-    registry = load_registry()
+    registry = _registry(args, args.optimizers)
     problem = _problem(args, registry)
     named = [parse_named(text, "optimizer") for text in args.optimizers]
     try:

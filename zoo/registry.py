@@ -1,14 +1,17 @@
 """Collect records from every plugin, validate them once, and keep going past failures.
 
-Order of loading: entry points of the group ``optimizer_zoo`` (the built-ins use it
-too), then ``*.py`` files of the local plugin folder, then whatever is passed to
-``Registry.register`` at run time.  A plugin that fails to import, raises in a hook,
-returns a malformed record or reuses a taken name is recorded in ``failures`` and
-skipped; everything else still loads.
+Order of loading: the zoo's own entry points of the group ``optimizer_zoo`` (the
+built-ins), then the other distributions' entry points of that group, then ``*.py``
+files of the local plugin folder, then whatever is passed to ``Registry.register`` at
+run time.  A plugin that fails to import, raises in a hook, returns a malformed record or
+reuses a taken name is recorded in ``failures`` and skipped; everything else still loads.
 
-The app starts on the built-ins alone (``load_builtins``) and imports the rest on another
-thread (``load_deferred``) into a registry of its own, which ``Registry.adopt`` then adds:
-a third-party import may take seconds, and the window should not wait for it.
+The built-ins always load first, so a name a built-in holds is always the built-in's:
+another plugin's record or plugin of that name is refused.  That is what lets a command
+that names only built-ins skip every other import (``load_for``), and the app start on
+the built-ins alone (``load_builtins``) while it imports the rest on another thread
+(``load_deferred``) into a registry of its own, which ``Registry.adopt`` then adds: a
+third-party import may take seconds, and nothing should wait for it that does not need it.
 """
 
 from __future__ import annotations
@@ -279,8 +282,13 @@ class Registry:
 
     def reload_local(self) -> None:
         """Pick up new, edited or removed files in the local plugin folder."""
+        self.replace_local(load_local_only())
+
+    def replace_local(self, loaded: Registry) -> None:
+        """``reload_local`` with the folder already read into ``loaded``
+        (``load_local_only``, which the app runs on another thread)."""
         self.unregister_origin("local folder")
-        self.load_local()
+        self.adopt(loaded)
 
     # --------------------------------------------------------------- internals
     def _forget(self, names: set[str]) -> None:
@@ -320,7 +328,7 @@ class Registry:
             return
         self.plugins.append(PluginInfo(name, source, origin, seconds))
         provenance = Provenance(name, source)
-        for message in _hook_mistakes(self._manager, plugin, name):
+        for message in _hook_mistakes(self._manager, plugin, name, origin != "registered"):
             self._fail(name, source, message)
         for kind, hook_name in HOOK_OF_KIND.items():
             hook = getattr(self._manager.hook, hook_name)
@@ -383,9 +391,12 @@ def _import_file(module_name: str, path: Path) -> Any:
     return module
 
 
-def _hook_mistakes(manager: pluggy.PluginManager, plugin: Any, name: str) -> list[str]:
+def _hook_mistakes(
+    manager: pluggy.PluginManager, plugin: Any, name: str, needs_hook: bool = False
+) -> list[str]:
     """Hooks a plugin meant to implement but the zoo will not call: unknown or misspelt
-    ``zoo_*`` names, and hook functions without ``@zoo.hookimpl``."""
+    ``zoo_*`` names, and hook functions without ``@zoo.hookimpl``; with ``needs_hook``
+    (a file or entry point), also a plugin without a hook, which could only be a mistake."""
     valid = sorted(HOOK_OF_KIND.values())
     listing = ", ".join(valid)
     implemented = set()
@@ -403,16 +414,59 @@ def _hook_mistakes(manager: pluggy.PluginManager, plugin: Any, name: str) -> lis
             mistakes.append(f"{attribute} is not decorated with @zoo.hookimpl, so it is not called")
         else:
             mistakes.append(f"{attribute} is not a hook of the zoo (valid hooks: {listing})")
+    if needs_hook and not mistakes and not implemented & set(valid):
+        mistakes.append(
+            f"defines no hook of the zoo, so it adds nothing (valid hooks: {listing}, "
+            "each decorated with @zoo.hookimpl)"
+        )
     return mistakes
 
 
 def load_registry(*, local: bool = True) -> Registry:
-    """A registry with the built-ins, installed plugins and (by default) local plugins."""
+    """A registry with the built-ins, installed plugins and (by default) local plugins,
+    in that order."""
     registry = Registry()
-    registry.load_entry_points()
+    registry.load_entry_points(builtin=True)
+    registry.load_entry_points(builtin=False)
     if local:
         registry.load_local()
     return registry
+
+
+#: A record a command needs: ``(kind, name)``.
+Wanted = tuple[str, str]
+
+
+def load_for(wanted: Callable[[Registry], Iterable[Wanted]]) -> Registry:
+    """The built-ins, and everything ``load_registry`` loads only if a record in
+    ``wanted(builtins)`` is not a built-in.
+
+    Every name resolves as in ``load_registry``: a built-in's name is never another
+    plugin's (the built-ins load first), and any other name loads everything.  ``wanted``
+    is given the built-ins so it can look into their records (``wanted_record``)."""
+    registry = load_builtins()
+    if missing(registry, wanted(registry)):
+        registry.adopt(load_deferred())
+    return registry
+
+
+def missing(registry: Registry, wanted: Iterable[Wanted]) -> list[Wanted]:
+    """The records of ``wanted`` that ``registry`` does not hold."""
+    return [(kind, name) for kind, name in wanted if name not in registry.records(kind)]
+
+
+def wanted_record(
+    registry: Registry, kind: str, name: str, values: dict[str, Any] | None = None
+) -> list[Wanted]:
+    """``(kind, name)`` and, if ``registry`` has that record, the activations its
+    activation parameters name in ``values`` (or by default)."""
+    wanted = [(kind, name)]
+    for param in getattr(registry.records(kind).get(name), "params", ()):
+        if param.kind == "activation":
+            value = (values or {}).get(param.name, param.default)
+            if isinstance(value, str):
+                wanted.append(("activation", value))
+    return wanted
 
 
 def load_builtins() -> Registry:
@@ -428,5 +482,13 @@ def load_deferred(progress: Progress | None = None) -> Registry:
     with any other registry, so it may be loaded on another thread while those are read."""
     registry = Registry()
     registry.load_entry_points(builtin=False, progress=progress)
+    registry.load_local(progress=progress)
+    return registry
+
+
+def load_local_only(progress: Progress | None = None) -> Registry:
+    """A new registry with the local plugin folder alone, for ``Registry.replace_local``;
+    like ``load_deferred`` it shares nothing, so it may be loaded on another thread."""
+    registry = Registry()
     registry.load_local(progress=progress)
     return registry

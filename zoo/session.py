@@ -20,6 +20,7 @@ from typing import Any
 from zoo.atomic import write_bytes_atomic
 from zoo.engine import EngineError, RunConfig, RunSet, build_problem
 from zoo.limits import MOST_STEPS, LimitError, check_runs, check_work
+from zoo.registry import Wanted, wanted_record
 from zoo.specs import NAME_PATTERN, SpecError, resolve_values
 
 FORMAT = "optimizer-zoo-scene"
@@ -383,6 +384,19 @@ def _lesson(item: Any) -> dict[str, Any]:
     if not isinstance(panels, list) or not all(isinstance(p, str) for p in panels):
         raise SessionError("lesson.panels must be a list of panel names")
     return {"title": title, "text": text, "panels": list(panels)}
+
+
+def wanted_by_scene(scene: Scene, registry: Any) -> list[Wanted]:
+    """The records ``scene`` names, with the activations its settings name, for
+    ``zoo.registry.load_for``."""
+    wanted = wanted_record(registry, "model", scene.model, scene.settings)
+    for run in scene.runs:
+        wanted += wanted_record(registry, "optimizer", run.optimizer, run.hyper)
+        if run.schedule is not None:
+            wanted += wanted_record(registry, "schedule", run.schedule, run.schedule_params)
+    if scene.maps is not None:
+        wanted.append(("optimizer", scene.maps["optimizer"]))
+    return wanted
 
 
 def _check_names(scene: Scene, registry: Any) -> None:

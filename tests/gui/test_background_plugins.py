@@ -341,3 +341,25 @@ def test_a_reload_asked_for_while_loading_runs_once_the_plugins_are_in_and_the_f
     (slow.folder / "later.py").write_text(ANOTHER.replace("NAME", "'later_gd'"))
     qtbot.waitUntil(lambda: "later_gd" in window.registry.optimizers, timeout=30000)
     assert not window.registry.failures
+
+
+def test_a_reload_imports_on_a_worker_while_the_window_keeps_going(qtbot, make_window, slow):
+    slow.release()  # quick at first: the window starts with the plugin in
+    window = make_window(load_registry())
+    assert "slow_gd" in window.registry.optimizers
+    slow.release_file.unlink()
+    slow.started.unlink()
+    frames = []
+    window.timer.timeout.connect(lambda: frames.append(1))
+    window.reload_plugins()  # as the Plugins tab's button and the folder watcher do
+    qtbot.waitUntil(slow.started.exists, timeout=30000)
+    loading = LOADING.format(name="slow")
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == loading, timeout=10000)
+    assert window.plugins_loading
+    qtbot.waitUntil(lambda: len(frames) >= 5, timeout=10000)  # the UI timer keeps firing
+    assert "slow_gd" in window.registry.optimizers  # the old records serve meanwhile
+    slow.release()
+    qtbot.waitUntil(lambda: not window.plugins_loading, timeout=30000)
+    assert window.statusBar().currentMessage().startswith("Local plugins reloaded")
+    assert "slow_gd" in window.registry.optimizers and not window.registry.failures
+    assert window.registry.provenance("optimizer", "slow_gd").source == str(slow.folder / "slow.py")

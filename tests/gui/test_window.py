@@ -116,6 +116,12 @@ def test_editing_a_learning_rate_changes_that_run_and_no_other(qtbot, main_windo
         )
 
 
+def reload_and_wait(qtbot, window):
+    """Reload the local plugin folder, which imports on a worker thread, and wait for it."""
+    window.reload_plugins()
+    qtbot.waitUntil(lambda: not window.plugins_loading, timeout=10000)
+
+
 def test_a_broken_local_plugin_is_listed_while_the_app_works(
     qtbot, make_window, tmp_path, monkeypatch
 ):
@@ -140,6 +146,7 @@ def test_a_broken_local_plugin_is_listed_while_the_app_works(
         if b.text() == "Reload local plugins"
     )
     qtbot.mouseClick(reload_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.plugins_loading, timeout=10000)
     messages = window.plugins_panel.failure_messages()
     assert any("no optimizers today" in m for m in messages)
     assert any("this plugin is broken" in m for m in messages)
@@ -887,11 +894,11 @@ def test_reloading_restarts_only_runs_of_changed_records_and_redraws_a_changed_m
     local = window.add_run(zoo.RunConfig("local_gd", {"lr": 0.01}))
     others = [r for r in window.runset.configs if r != local]
     window.runset.step(20)
-    window.reload_plugins()  # nothing changed: every run goes on where it is
+    reload_and_wait(qtbot, window)  # nothing changed: every run goes on where it is
     assert {window.runset.steps_taken(r) for r in window.runset.configs} == {20}
 
     (folder / "local_gd.py").write_text(LOCAL_OPTIMIZER.format(step=0.5))
-    window.reload_plugins()  # the optimizer changed: its run starts again, alone
+    reload_and_wait(qtbot, window)  # the optimizer changed: its run starts again, alone
     assert all(window.runset.steps_taken(r) == 20 for r in others)
     (restarted,) = [r for r in window.runset.configs if r not in others]
     assert window.runset.configs[restarted].optimizer == "local_gd"
@@ -902,7 +909,7 @@ def test_reloading_restarts_only_runs_of_changed_records_and_redraws_a_changed_m
 
     before = window.canvas.grid.loss.max()
     (folder / "local_bowl.py").write_text(LOCAL_MODEL.format(scale=100.0))
-    window.reload_plugins()  # the model changed: a new landscape, every run again
+    reload_and_wait(qtbot, window)  # the model changed: a new landscape, every run again
     assert {window.runset.steps_taken(r) for r in window.runset.configs} == {0}
     qtbot.waitUntil(
         lambda: abs(window.canvas.grid.loss.max() / before - 100.0) < 1e-6, timeout=5000
