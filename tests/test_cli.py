@@ -447,3 +447,44 @@ def test_plugins_says_which_plugin_was_slow_to_import(capsys, tmp_path, monkeypa
     monkeypatch.setattr("zoo.registry.SLOW_IMPORT", 1e9)
     code, out, _ = run(capsys, "plugins")
     assert "Slow imports" not in out
+
+
+STUCK = """
+import threading
+
+from zoo import OptimizerSpec, Param, hookimpl
+
+{import_block}
+
+
+def step(problem, x, state, hyper):
+    threading.Event().wait()  # blocked in C code: no interrupt reaches it
+    return x, state
+
+
+@hookimpl
+def zoo_optimizers():
+    return [OptimizerSpec("stuck_gd", lambda p, x, h: {{}}, step, (Param("lr", 0.1, 0.0, 1.0),))]
+"""
+
+
+@pytest.mark.parametrize(
+    ("argv", "doing", "where"),
+    [
+        (("run", "quadratic", "sgd", "stuck_gd"), "optimizer 'stuck_gd' failed to step", "step"),
+        (("check", "stuck"), "optimizer 'stuck_gd' failed to pass its check", "step"),
+        (("run", "quadratic", "hanging_gd"), "plugin hanging failed to import", "<module>"),
+    ],
+)
+def test_a_plugin_call_blocked_in_c_code_ends_the_command_with_status_3(
+    tmp_path, argv, doing, where
+):
+    plugin = "hanging" if "hanging_gd" in argv else "stuck"
+    text = STUCK.format(import_block="threading.Event().wait()" if plugin == "hanging" else "")
+    (tmp_path / f"{plugin}.py").write_text(text.replace("stuck_gd", f"{plugin}_gd"))
+    env = dict(os.environ, ZOO_PLUGIN_PATH=str(tmp_path), ZOO_PLUGIN_TIMEOUT="0.3")
+    done = _zoo(*argv, env=env)
+    assert done.returncode == 3, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"zoo: error: {doing}: did not return within 0.3 s, and at 0.9 s")
+    assert f"blocked at {tmp_path / plugin}.py:" in line and f"({where}), in C code" in line

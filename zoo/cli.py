@@ -17,6 +17,7 @@ the parsed arguments returning the exit status).  The core's are listed in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import json
 import os
@@ -30,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from zoo import completion, heap, scaffold
+from zoo import completion, guard, heap, scaffold
 from zoo.engine import EngineError, PluginError, RunConfig, RunSet, build_problem
 from zoo.guard import PluginFault
 from zoo.limits import LimitError, check_runs, check_steps
@@ -57,6 +58,9 @@ SEED_LIMIT = 2**31
 #: An experiment's seed feeds numpy's generators only.
 EXPERIMENT_SEED_LIMIT = 2**63
 DEBUG_VARIABLE = "ZOO_DEBUG"
+#: Commands that end with status 3 when a plugin call is stuck where no interrupt reaches
+#: it (``zoo.guard.give_up_on_stuck``); the app's windows stay open instead.
+GIVE_UP_ON_STUCK = frozenset({"run", "check", "map", "tune", "experiment", "render"})
 
 Registrar = Callable[[Any], None]
 
@@ -726,7 +730,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise UsageError("the desktop app is not installed; see `zoo --help`")
             args = parser.parse_args(["app"])
             handler = args.handler
-        return handler(args)
+        if args.command not in GIVE_UP_ON_STUCK:
+            return handler(args)
+        with guard.give_up_on_stuck(_give_up):
+            return handler(args)
     except (UsageError, LimitError, PluginFault) as error:
         fault = _plugin_failure(error)
         if debug and fault is not None:
@@ -748,6 +755,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
         return 1
+
+
+def _give_up(origin: guard.Origin, stage: str, budget: float, where: str) -> None:
+    """End the command on a plugin call that cannot be interrupted: one line, status 3."""
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    with contextlib.suppress(Exception):
+        message = guard.stuck_message(origin, stage, budget, where)
+        print(f"zoo: error: {message}", file=sys.stderr)
+        sys.stderr.flush()
+    os._exit(EXIT_PLUGIN)
 
 
 def _plugin_failure(error: BaseException | None) -> BaseException | None:

@@ -16,6 +16,10 @@ that C call returns.  A call that catches the interrupt and goes on is interrupt
 again, and then traced so that its handler lets the next one out (``_Watchdog.caught``).
 Budgets come from the environment variable ``ZOO_PLUGIN_TIMEOUT``
 (seconds, for every stage that has one) or from ``budgets(...)``.
+
+Nothing in-process can stop a call blocked in C code, so a process that has nothing
+else to do (a command, not the app) may ask within ``give_up_on_stuck`` to be told of a
+call still running at ``HARD_LIMIT_FACTOR`` times its budget, and end itself.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import contextlib
 import ctypes
 import os
 import sys
+import sysconfig
 import threading
 import time
 import traceback
@@ -49,6 +54,11 @@ STAGE_VERBS = {
     "f": "evaluate",
     "check": "pass its check",
 }
+#: A call still running at this many times its budget is taken to be blocked where it
+#: cannot be interrupted (see ``give_up_on_stuck``).
+HARD_LIMIT_FACTOR = 3.0
+#: Told of such a call: who, the stage, the budget it overran and where it is stuck.
+Stuck = Callable[["Origin", str, float, str], object]
 #: Most records one hook may yield; a generator that never ends is cut off there.
 MAX_RECORDS_PER_HOOK = 10_000
 #: Environment variable that sets every budget below, in seconds.
@@ -124,6 +134,46 @@ class PluginTimeout(PluginFault):
         self.budget = budget
 
 
+def stuck_message(origin: Origin, stage: str, budget: float, where: str = "") -> str:
+    """What a command says when it gives up on a call that could not be interrupted."""
+    verb = STAGE_VERBS.get(stage, stage)
+    at = f" at {where}" if where else ""
+    return (
+        f"{origin} failed to {verb}: did not return within {budget:g} s, and at "
+        f"{HARD_LIMIT_FACTOR * budget:g} s is still blocked{at}, in C code (a sleep, a "
+        "lock, a read) where no interrupt reaches it; gave up"
+    )
+
+
+def _where(ident: int) -> str:
+    """``"…/plugin.py:12 (step)"``: the innermost line thread ``ident`` runs outside the
+    standard library and the zoo, which is the plugin's own, for ``stuck_message``."""
+    frame = innermost = sys._current_frames().get(ident)
+    while frame is not None and frame.f_code is not _CALL_CODE:
+        if _is_plugins(frame.f_code.co_filename):
+            break
+        frame = frame.f_back
+    if frame is None or frame.f_code is _CALL_CODE:
+        frame = innermost
+    if frame is None:
+        return ""
+    return f"{frame.f_code.co_filename}:{frame.f_lineno} ({frame.f_code.co_name})"
+
+
+def _is_plugins(filename: str) -> bool:
+    """Whether ``filename`` may be a plugin's: not the zoo's, not the standard library's
+    (though under it, an installed package's ``site-packages`` may be)."""
+    if filename.startswith(("<", _ZOO_FOLDER)):
+        return False
+    return not filename.startswith(_STDLIB) or filename.startswith(_SITE)
+
+
+_PATHS = sysconfig.get_paths()
+_ZOO_FOLDER = str(Path(__file__).parent)
+_STDLIB = (_PATHS["stdlib"], _PATHS["platstdlib"])
+_SITE = (_PATHS["purelib"], _PATHS["platlib"])
+
+
 class _Overrun(BaseException):
     """Raised by the watchdog inside an overrunning call; a BaseException, so that a
     plugin's ``except Exception`` does not swallow it.
@@ -179,12 +229,27 @@ def budgets(**seconds: float) -> Iterator[None]:
         BUDGETS.update(before)
 
 
+@contextlib.contextmanager
+def give_up_on_stuck(on_stuck: Stuck) -> Iterator[None]:
+    """Within the block, ``on_stuck(origin, stage, budget, where)`` is called on the watchdog's
+    thread for a call still running at ``HARD_LIMIT_FACTOR`` times its budget, as often
+    as the watchdog looks (the command line prints one line and exits).  Interrupts
+    reach a call in Python code long before that; one that is still running is blocked
+    in C code, which nothing in-process can stop."""
+    before, _WATCHDOG.on_stuck = _WATCHDOG.on_stuck, on_stuck
+    try:
+        yield
+    finally:
+        _WATCHDOG.on_stuck = before
+
+
 class _Watchdog:
     """One daemon thread that interrupts calls past their deadline.
 
     ``_active`` maps a thread's id to its innermost watched call ``[deadline, budget,
-    fired, thread, outer, trace]`` (``fired`` counts the interrupts sent, ``trace`` is
-    the thread's trace function before ``caught`` replaced it); a nested call is watched
+    fired, thread, outer, trace, started, origin, stage]`` (``fired`` counts the
+    interrupts sent, ``trace`` is the thread's trace function before ``caught`` replaced
+    it); a nested call is watched
     only if it must end before the call it is nested in (a formula compiled within a
     model's build), else it runs under the outer call's budget.  Entering and leaving a
     call is a dict store and pop, so a guarded call costs well under a
@@ -195,6 +260,7 @@ class _Watchdog:
 
     def __init__(self) -> None:
         self._active: dict[int, list] = {}
+        self.on_stuck: Stuck | None = None
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._set_exc = getattr(
@@ -203,15 +269,16 @@ class _Watchdog:
         if self._set_exc is not None:
             self._set_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
 
-    def enter(self, budget: float) -> list | None:
+    def enter(self, budget: float, origin: Origin, stage: str) -> list | None:
         if self._set_exc is None:
             return None
         ident = threading.get_ident()
-        deadline = time.monotonic() + budget
+        started = time.monotonic()
+        deadline = started + budget
         outer = self._active.get(ident)
         if outer is not None and outer[0] <= deadline:
             return None  # the call it is nested in ends first
-        entry = [deadline, budget, 0, ident, outer, _UNTRACED]
+        entry = [deadline, budget, 0, ident, outer, _UNTRACED, started, origin, stage]
         self._active[ident] = entry
         if self._thread is None:
             self._start()
@@ -262,6 +329,9 @@ class _Watchdog:
             for entry in entries:
                 if now <= entry[0]:
                     continue
+                on_stuck = self.on_stuck
+                if on_stuck is not None and now - entry[6] >= HARD_LIMIT_FACTOR * entry[1]:
+                    on_stuck(entry[7], entry[8], entry[1], _where(entry[3]))
                 with self._lock:
                     if self._active.get(entry[3]) is entry:
                         entry[2] += 1
@@ -289,7 +359,7 @@ def call_within(
     **kwargs: Any,
 ) -> T:
     """``call`` with a budget of its own (``None``: no budget but an outer call's)."""
-    entry = None if budget is None else _WATCHDOG.enter(budget)
+    entry = None if budget is None else _WATCHDOG.enter(budget, origin, stage)
     try:
         try:
             return function(*args, **kwargs)
@@ -348,6 +418,7 @@ def collect(origin: Origin, function: Callable[[], Any]) -> list[Any]:
 
 __all__ = [
     "BUDGETS",
+    "HARD_LIMIT_FACTOR",
     "MAX_RECORDS_PER_HOOK",
     "Origin",
     "PluginFault",
@@ -357,4 +428,6 @@ __all__ = [
     "call_within",
     "collect",
     "describe",
+    "give_up_on_stuck",
+    "stuck_message",
 ]

@@ -486,4 +486,5 @@ __all__ = [
     "save_scene",
     "scene_from_dict",
     "scene_to_dict",
+    "wanted_by_scene",
 ]
