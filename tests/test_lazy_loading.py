@@ -202,3 +202,14 @@ def test_the_app_opens_a_built_in_scene_at_once_and_imports_the_rest_behind_it(
     blocking.release()
     assert main(["app", str(other)]) == 0
     assert opened["load_later"] is None and "local_bowl" in opened["registry"].models
+
+
+def test_an_experiment_imports_no_other_plugin_unless_a_built_in_is_disabled(
+    blocking, capsys, monkeypatch
+):
+    assert zoo(capsys, "experiment", "linear_neuron", "--json")[0] == 0
+    assert blocking.imported() == []
+    blocking.release()
+    monkeypatch.setenv("ZOO_DISABLE_PLUGINS", "quadratics")  # another plugin may stand in
+    zoo(capsys, "experiment", "linear_neuron", "--json")
+    assert blocking.imported() == ["local", "third"]

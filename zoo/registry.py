@@ -450,6 +450,17 @@ def load_for(wanted: Callable[[Registry], Iterable[Wanted]]) -> Registry:
     return registry
 
 
+def load_for_builtins() -> Registry:
+    """For code that names built-in records only (the experiments): the built-ins, or
+    with a built-in plugin disabled, when another plugin may stand in, everything."""
+    registry = load_builtins()
+    disabled = disabled_plugins()
+    builtin = entry_points(group=hookspecs.PROJECT)
+    if any(entry.name in disabled and _is_builtin(entry.dist) for entry in builtin):
+        registry.adopt(load_deferred())
+    return registry
+
+
 def missing(registry: Registry, wanted: Iterable[Wanted]) -> list[Wanted]:
     """The records of ``wanted`` that ``registry`` does not hold."""
     return [(kind, name) for kind, name in wanted if name not in registry.records(kind)]

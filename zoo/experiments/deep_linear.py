@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from zoo import build_problem, load_registry, simulate
+from zoo import build_problem, simulate
 from zoo.experiments import Result, Row, checkpoint
+from zoo.registry import load_for_builtins
 
 STRENGTHS = (1.0, 0.5, 0.25)  # singular values s_α of Σ³¹, one mode each
 U0 = 1e-3  # initial strength of every mode
@@ -38,7 +39,7 @@ def plateau_time(s: float, u0: float, tau: float) -> float:
 def run(seed: int = 0) -> Result:
     # The dynamics are deterministic: a balanced start has no randomness, and with noise-free
     # whitened data every draw of inputs gives the same loss ½(w₁w₂)² − s·w₁w₂ + const.
-    registry = load_registry()
+    registry = load_for_builtins()
     balanced = np.full(2, np.sqrt(U0))  # w₁ = w₂, so u₀ = w₁w₂
     steps = np.arange(STEPS + 1)
     tau = 1.0 / LR

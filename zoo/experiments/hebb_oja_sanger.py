@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from zoo import RunConfig, RunSet, build_problem, load_registry
+from zoo import RunConfig, RunSet, build_problem
 from zoo.experiments import Result, Row
 from zoo.experiments.progress import stepped
+from zoo.registry import load_for_builtins
 
 #: The registry's pca_neuron with covariance eigenvalues 4, 2, 1, 0.5 (its further axes halve
 #: the variance each time) and 500 samples; the rows are drawn again for K = 3.
@@ -26,7 +27,7 @@ COMPONENTS = 3
 
 
 def run(seed: int = 0) -> Result:
-    registry = load_registry()
+    registry = load_for_builtins()
     # One seed for both models: the samples are drawn first, so both see the same data.
     single = build_problem("pca_neuron", {**DATA, "n_outputs": 1}, seed=seed, registry=registry)
     data, values, vectors = single.inputs, single.data_variances, single.principal_components

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from zoo import build_problem, load_registry, simulate
+from zoo import build_problem, simulate
 from zoo.experiments import Result, Row
+from zoo.registry import load_for_builtins
 
 DIM = 2  # the registry's linear neuron has two weights, so its valley can be drawn
 FEW, MANY = 1, 12  # N < D and N ≥ D
@@ -20,7 +21,7 @@ STEPS = 4000
 
 
 def run(seed: int = 0) -> Result:
-    registry = load_registry()
+    registry = load_for_builtins()
     rng = np.random.default_rng(seed)
     starts = rng.uniform(-2.5, 2.5, (2, DIM))
     rows: list[Row] = []

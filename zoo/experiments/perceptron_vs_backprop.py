@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from zoo import Problem, load_registry, simulate
+from zoo import Problem, simulate
 from zoo.experiments import Result, Row
+from zoo.registry import load_for_builtins
 
 NEGATIVES = np.linspace(-1.2, -0.8, 40)
 POSITIVES = np.concatenate([np.linspace(0.8, 1.2, 40), [-0.5]])
@@ -93,7 +94,7 @@ def errors(w: np.ndarray, inputs: np.ndarray, labels: np.ndarray) -> int:
 
 
 def run(seed: int = 0) -> Result:
-    registry = load_registry()
+    registry = load_for_builtins()
     rng = np.random.default_rng(seed)
     points = np.concatenate([NEGATIVES, POSITIVES])
     labels = np.concatenate([-np.ones(len(NEGATIVES)), np.ones(len(POSITIVES))])

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from zoo import Problem, RunConfig, RunSet, load_registry, run_normal
+from zoo import Problem, RunConfig, RunSet, run_normal
 from zoo.experiments import Result, Row, checkpoint
+from zoo.registry import load_for_builtins
 
 #: The stream of the inputs, apart from the perturbations the optimizers draw.
 INPUT_STREAM = 1
@@ -111,7 +112,7 @@ def engine_curve(
     starts = rng.standard_normal((runs, m * n))
     starts /= np.linalg.norm(starts, axis=1, keepdims=True)
     name, extra = OPTIMIZERS[method]
-    engine = RunSet(problem, load_registry(), gtol=0.0, track_grad=False, history="full")
+    engine = RunSet(problem, load_for_builtins(), gtol=0.0, track_grad=False, history="full")
     ids = [
         engine.add(
             RunConfig(

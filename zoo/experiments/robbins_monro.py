@@ -19,13 +19,14 @@ import math
 
 import numpy as np
 
-from zoo import RunConfig, RunSet, build_problem, load_registry
+from zoo import RunConfig, RunSet, build_problem
 from zoo.experiments import Result, Row
 
 # The registry has no noisy-gradient model or optimizer with noise ∝ ηₖ (SGLD's is ∝ √ηₖ, a
 # different process), so the noise is added to the registry's quadratic by this wrapper.
 from zoo.experiments.noise import GradientNoise
 from zoo.experiments.progress import stepped
+from zoo.registry import load_for_builtins
 
 CURVATURE = 1.0  # λ
 ETA0 = 0.5  # so a = λη₀ = ½, the reference's stall point 0.3581878
@@ -57,7 +58,7 @@ def variance_recursion(rates: np.ndarray, curvature: float, noise: float) -> np.
 
 
 def run(seed: int = 0) -> Result:
-    registry = load_registry()
+    registry = load_for_builtins()
     quadratic = build_problem("quadratic_1d", {"lambda1": CURVATURE}, registry=registry)
     problem = GradientNoise(quadratic, NOISE)
     schedules = {

@@ -15,9 +15,10 @@ import math
 
 import numpy as np
 
-from zoo import Problem, RunConfig, RunSet, load_registry
+from zoo import Problem, RunConfig, RunSet
 from zoo.experiments import Result, Row
 from zoo.experiments.progress import stepped
+from zoo.registry import load_for_builtins
 
 LR = 0.1
 NOISE = 1e-3
@@ -73,7 +74,7 @@ def escape_steps_noisy(noise: float, radius: float, lr: float, mu: float) -> flo
 
 
 def run(seed: int = 0) -> Result:
-    registry = load_registry()
+    registry = load_for_builtins()
     saddle = QuarticSaddle()
     mu = -float(np.linalg.eigvalsh(saddle.hess(np.zeros((1, 2)))[0])[0])
     runs = RunSet(saddle, registry, gtol=0.0, history="full")

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from zoo import build_problem, load_registry, simulate
+from zoo import build_problem, simulate
 from zoo.experiments import Result, Row, checkpoint
+from zoo.registry import load_for_builtins
 
 POINTS = 8  # n
 INPUT_DIM = 10
@@ -46,7 +47,7 @@ def predicted_residual(
 
 
 def run(seed: int = 0) -> Result:
-    registry = load_registry()
+    registry = load_for_builtins()
     steps = np.arange(STEPS + 1)
     rows: list[Row] = []
     curves: dict = {f"{name} training: ‖y − u(k)‖": {} for name in MODES.values()}
