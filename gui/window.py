@@ -638,6 +638,8 @@ class MainWindow(FilesMixin, StartPointsMixin, FrameLoopMixin, QtWidgets.QMainWi
         add them when they are in: all of them replace the local folder's with ``reload``."""
         self._plugins_pending = True
         self._reloading = reload
+        if self.plugin_loader is not None:  # its thread is done: nothing is pending
+            self.plugin_loader.deleteLater()
         self.plugin_loader = PluginLoader(load, self)
         self.plugin_loader.importing.connect(self._importing)
         self.plugin_loader.arrived.connect(self._plugins_arrived)
