@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zoo import Problem, RunConfig, RunSet, build_problem
-from zoo_plugins.optimizers import kernels
+from zoo_plugins.optimizers import adaptive
 
 #: Gradients of every kind an update meets: ordinary, tiny (subnormal products), huge,
 #: zero, infinite and NaN.
@@ -57,9 +57,11 @@ def rows_of(hyper: dict, rows: slice) -> dict:
 @settings(max_examples=150, deadline=None)
 @given(data=st.data())
 def test_few_runs_step_bit_for_bit_as_in_a_large_batch(name, registry, data):
+    """Four drawn runs step alone, as a pair and as the other two (Python floats), and in a
+    batch made larger than the few-coordinate path takes by copies of the first (numpy)."""
     spec = registry.get("optimizer", name)
     width = data.draw(st.integers(1, 3))
-    rows = kernels.SMALL // width + 1  # one more than the small path takes
+    rows = 4
     shape = (rows, width)
     cells = st.lists(ELEMENT, min_size=rows * width, max_size=rows * width)
     x = np.array(data.draw(cells)).reshape(shape)
@@ -70,12 +72,21 @@ def test_few_runs_step_bit_for_bit_as_in_a_large_batch(name, registry, data):
         value = np.array(data.draw(cells)).reshape(shape)
         state[key] = value if key == "m" else np.abs(value)
     state["t"] = np.array(data.draw(st.lists(st.integers(0, 10**6), min_size=rows, max_size=rows)))
+    copies = adaptive.FEW // width + 1 - rows  # then the batch is beyond the few
+
+    def padded(value):
+        if not isinstance(value, np.ndarray):
+            return value
+        return np.concatenate([value, np.repeat(value[:1], copies, axis=0)])
+
     with np.errstate(all="ignore"):
-        whole_x, whole_state = spec.step(Given(grad), x, state, hyper)
-        for lo, hi in ((0, 1), (1, 3), (3, rows)):  # alone, a pair, and the rest
-            if (hi - lo) * width > kernels.SMALL:
-                continue
-            part = slice(lo, hi)
+        whole_x, whole_state = spec.step(
+            Given(padded(grad)),
+            padded(x),
+            {k: padded(v) for k, v in state.items()},
+            {k: padded(v) for k, v in hyper.items()},
+        )
+        for part in (slice(0, 1), slice(1, 3), slice(3, 4)):  # alone, a pair, the last
             problem = Given(grad[part])
             part_x, part_state = spec.step(
                 problem, x[part], {k: v[part] for k, v in state.items()}, rows_of(hyper, part)
@@ -109,13 +120,13 @@ STARTS = [(-1.2, 1.0), (1.0, 1.0), (0.0, 0.0), (0.5, -0.3), (1.9, 0.2), (-1.9, 2
 @pytest.mark.parametrize("model", ["rosenbrock", "rim"])
 def test_a_run_alone_and_in_a_large_batch_is_the_same_bit_for_bit(name, model, registry):
     """Alone a run takes the few-coordinate paths of the engine and the optimizer; among
-    twenty it takes numpy's: the trajectories, statuses and counts are the same, through
+    thirty it takes numpy's: the trajectories, statuses and counts are the same, through
     convergence, divergence and a NaN loss."""
     problem = Rim() if model == "rim" else build_problem(model, registry=registry)
     hyper = {"lr": 0.9} if name in ("sgd", "momentum") else {"lr": 0.05}
     configs = [RunConfig(name, hyper, start=start, seed=seed) for seed, start in enumerate(STARTS)]
-    crowd = [RunConfig(name, hyper, start=(0.1 * k, -0.1 * k), seed=100 + k) for k in range(14)]
-    assert (len(configs) + len(crowd)) * 2 > kernels.SMALL
+    crowd = [RunConfig(name, hyper, start=(0.05 * k, -0.05 * k), seed=100 + k) for k in range(24)]
+    assert (len(configs) + len(crowd)) * 2 > adaptive.FEW
 
     def trajectories(batch):
         runs = RunSet(problem, registry)
@@ -134,3 +145,22 @@ def test_a_run_alone_and_in_a_large_batch_is_the_same_bit_for_bit(name, model, r
         statuses.add(alone.status.state)
     if model == "rim":  # the cases where the paths could part
         assert {"converged", "diverged"} <= statuses
+
+
+@pytest.mark.parametrize("name", ["adam", "adagrad", "rmsprop"])
+def test_a_run_without_weight_decay_is_not_decayed_beside_one_with(name, registry):
+    """torch skips decay where λ = 0, so 0·∞ never enters g: a run's λ = 0 holds in a
+    batch of any size beside runs with λ > 0."""
+    spec = registry.get("optimizer", name)
+    rows = adaptive.FEW + 1
+    x = np.full((rows, 1), 0.5)
+    x[0] = np.inf
+    hyper = {p.name: np.full((rows, 1), p.default) for p in spec.params if p.kind != "bool"}
+    hyper |= {p.name: p.default for p in spec.params if p.kind == "bool"}
+    hyper["weight_decay"] = np.full((rows, 1), 0.1)
+    hyper["weight_decay"][0] = 0.0
+    state = spec.init(None, x, hyper)
+    with np.errstate(all="ignore"):
+        new_x, _ = spec.step(Given(np.zeros((rows, 1))), x, state, hyper)
+    assert new_x[0, 0] == np.inf  # not NaN from 0·∞
+    assert np.isfinite(new_x[1:]).all()

@@ -13,7 +13,6 @@ import numpy as np
 
 from zoo import OptimizerSpec, Param, hookimpl
 from zoo_plugins.optimizers.kernels import (
-    SMALL,
     add,
     addcdiv,
     addcmul,
@@ -53,12 +52,15 @@ DECOUPLED = Param(
 def _decay(x, g, hyper, decoupled: bool):
     """(θ, g) after weight decay: coupled adds λθ to g, decoupled shrinks θ first.
 
-    Like torch, nothing is done without decay (which also keeps 0·∞ out of g)."""
-    if not hyper["weight_decay"].any():
+    Like torch, nothing is done to a run without decay (which also keeps 0·∞ out of its g),
+    whatever the other runs of the batch have."""
+    decay = hyper["weight_decay"]
+    if not decay.any():
         return x, g
-    if decoupled:
-        return x * (1 - hyper["lr"] * hyper["weight_decay"]), g
-    return x, add(g, x, hyper["weight_decay"])
+    if decoupled:  # θ·1 is θ: a run without decay keeps its bits
+        return x * (1 - hyper["lr"] * decay), g
+    decayed = add(g, x, decay)
+    return x, decayed if decay.all() else np.where(decay != 0, decayed, g)
 
 
 # --------------------------------------------------------------------- Adagrad
@@ -185,7 +187,7 @@ def adam_init(problem, x, hyper):
 
 def _adam(problem, x, state, hyper, decoupled: bool):
     g = problem.grad(x)
-    if x.size <= SMALL:
+    if x.size <= FEW:
         try:
             return _adam_small(x, g, state, hyper, decoupled)
         except ArithmeticError:  # Python floats raise where numpy gives inf or NaN
@@ -205,6 +207,9 @@ def _adam(problem, x, state, hyper, decoupled: bool):
     return addcdiv(x, m, denom, -step_size), new_state
 
 
+#: Up to this many coordinates in a batch, Adam steps in Python floats: numpy's cost per
+#: call, some thirty calls a step, outweighs Python's per element below about fifty.
+FEW = 48
 _ADAM_FLOATS = ("lr", "beta1", "beta2", "eps", "weight_decay")
 
 
@@ -218,7 +223,6 @@ def _adam_small(x, g, state, hyper, decoupled: bool):
     amsgrad = hyper["amsgrad"]
     v_max = state["v_max"].ravel().tolist() if amsgrad else None
     t = state["t"] + 1
-    decays = any(decay)  # like ``_decay``: every run of the batch, if one decays
     out_x, out_m, out_v = [], [], []
     for row, step in enumerate(t.tolist()):
         b1, b2 = beta1[row], beta2[row]
@@ -227,7 +231,7 @@ def _adam_small(x, g, state, hyper, decoupled: bool):
         weight, keep, shrink = 1 - b1, 1 - b2, 1 - lr[row] * decay[row]
         for i in range(row * width, row * width + width):
             xi, gi, mi = xs[i], gs[i], ms[i]
-            if decays:
+            if decay[row] != 0:  # like ``_decay``
                 if decoupled:
                     xi = xi * shrink
                 else:
