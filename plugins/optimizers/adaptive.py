@@ -247,10 +247,12 @@ def _adam_small(x, g, state, hyper, decoupled: bool):
                 vi = v_max[i] = old if old >= vi or old != old else vi  # numpy's maximum
             denom = math.sqrt(vi) / correction2_sqrt + eps[row] if vi >= 0 else math.nan
             out_x.append(xi + -step_size * mi / denom)
-    new_state = {"t": t, "m": from_floats(out_m, x.shape), "v": from_floats(out_v, x.shape)}
+    # One array for all (one allocation instead of three or four), handed out by rows.
+    block = from_floats(out_x + out_m + out_v + (v_max or []), (-1, *x.shape))
+    new_state = {"t": t, "m": block[1], "v": block[2]}
     if amsgrad:
-        new_state["v_max"] = from_floats(v_max, x.shape)
-    return from_floats(out_x, x.shape), new_state
+        new_state["v_max"] = block[3]
+    return block[0], new_state
 
 
 def adam_step(problem, x, state, hyper):
