@@ -1571,7 +1571,9 @@ _FEW = 16
 
 
 def _any(flags: np.ndarray) -> bool:
-    return any(flags.ravel().tolist()) if flags.size <= _FEW else bool(flags.any())
+    if flags.size > _FEW:
+        return bool(flags.any())
+    return any(flags.tolist() if flags.ndim == 1 else flags.ravel().tolist())
 
 
 def _all_in_range(x: np.ndarray, loss: np.ndarray) -> bool:
