@@ -272,7 +272,9 @@ class Group:
         self.code = np.empty(0, dtype=np.int8)
         self.stop_step = np.empty(0, dtype=np.int64)
         self.still = np.empty(0, dtype=np.int64)
-        self.evals = np.empty((0, len(EVAL_KINDS)), dtype=np.int64)
+        self._evals = np.empty((0, len(EVAL_KINDS)), dtype=np.int64)
+        self._counted: list[int] = []  # a step's counts, owed to every run ``_owed`` times
+        self._owed = 0
         self.row_arrays = _ROW_ARRAYS + (_HISTORY_ARRAYS if capacity else ())
         if capacity:
             self.hist_x = np.empty((0, _FIRST_CAPACITY, dim))
@@ -304,6 +306,26 @@ class Group:
 
     def __len__(self) -> int:
         return len(self.run_ids)
+
+    @property
+    def evals(self) -> np.ndarray:
+        """Evaluations per run, ``(B, len(EVAL_KINDS))``, the steps counted so far included."""
+        if self._owed:
+            self._evals += _counts_row(self._counted) * self._owed
+            self._owed = 0
+        return self._evals
+
+    @evals.setter
+    def evals(self, value: np.ndarray) -> None:
+        self._evals, self._owed = value, 0
+
+    def count_step(self, counts: list[int]) -> None:
+        """Add a step's evaluation counts to every run.  Steps after steps with the same
+        counts are added when ``evals`` is next read, in one sum, not each on its own."""
+        if self._owed and counts != self._counted:
+            self.evals  # noqa: B018 -- settles what the steps before owe
+        self._counted = counts
+        self._owed += 1
 
     def row(self, run_id: int) -> int:
         return self.rows[run_id]
@@ -379,9 +401,9 @@ class Group:
     def record(self, rows: np.ndarray | None, steps: np.ndarray | int, x, loss, gnorm) -> None:
         """Keep the new points of ``rows`` (None: all) reached at ``steps``: halve the
         kept past of a run whose budget is full, then write the point into its slot."""
-        if not self.capacity:
-            return
         capacity = self.capacity
+        if not capacity:
+            return
         if capacity == math.inf:  # every point is kept
             stride, grown = 1, False
         elif type(steps) is int:  # the whole batch at one step: plain integers will do
@@ -1317,7 +1339,10 @@ class RunSet:
             top = int(group.t[0]) + 1  # the fast path: everyone ran and is fine
             group.x, group.state, group.loss, group.gnorm = x_new, new_state, loss, gnorm
             group.t = group.t + 1
-            np.add(group.evals, _counts_row(counts), out=group.evals)
+            if isinstance(counts, list):
+                group.count_step(counts)
+            else:
+                group.evals += counts
             group.record(None, top, x_new, loss, gnorm)
             group.cache_x, group.cache = x_new, cache
             ended = False
@@ -1581,9 +1606,10 @@ def _all_in_range(x: np.ndarray, loss: np.ndarray) -> bool:
     and ±inf fail both tests)."""
     if x.size <= _FEW:
         limit = DIVERGENCE_LIMIT
-        return all(-limit < v < limit for v in x.ravel().tolist()) and all(
-            v - v == 0 for v in loss.tolist()
-        )
+        for v in x.ravel().tolist():
+            if not -limit < v < limit:
+                return False
+        return all(map(math.isfinite, loss.tolist()))
     return bool(np.abs(x).max() < DIVERGENCE_LIMIT and np.isfinite(loss.sum()))
 
 

@@ -22,7 +22,7 @@ def test_a_map_leaves_the_ui_timer_firing_and_arrives_coarse_then_fine(
 ):
     _window, dock = himmelblau_window(make_window, registry)
     dock.grid.setValue(64)
-    dock.steps.setValue(120)
+    dock.steps.setValue(400)  # long enough to be seen busy on a loaded machine too
     ticks = []
     timer = QtCore.QTimer()
     timer.setInterval(5)
