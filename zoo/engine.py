@@ -12,7 +12,6 @@ are marked; the others go on.  ``simulate`` is the one-call front door.
 from __future__ import annotations
 
 import copy
-import functools
 import math
 import threading
 from collections.abc import Iterable, Mapping
@@ -311,7 +310,9 @@ class Group:
     def evals(self) -> np.ndarray:
         """Evaluations per run, ``(B, len(EVAL_KINDS))``, the steps counted so far included."""
         if self._owed:
-            self._evals += _counts_row(self._counted) * self._owed
+            for column, count in enumerate(self._counted):
+                if count:  # most steps call one or two kinds of evaluation
+                    self._evals[:, column] += count * self._owed
             self._owed = 0
         return self._evals
 
@@ -1576,19 +1577,6 @@ def _as_float_array(value: Any, shape: tuple[int, ...]) -> np.ndarray:
             raise TypeError(f"expected real numbers, got {value.dtype}")
         value = value.astype(float, copy=False)
     return value if value.shape == shape else value.reshape(shape)
-
-
-@functools.lru_cache(maxsize=64)
-def _counts_row_of(counts: tuple[int, ...]) -> np.ndarray:
-    row = np.array(counts, dtype=np.int64)
-    row.flags.writeable = False
-    return row
-
-
-def _counts_row(counts: list[int] | np.ndarray) -> np.ndarray:
-    """Evaluations to add to every run: a step's call counts (the same few lists step
-    after step, so each is made an array once), or per-run counts as they are."""
-    return _counts_row_of(tuple(counts)) if isinstance(counts, list) else counts
 
 
 #: Up to this many elements, Python does a reduction (``any``, ``max``) faster than numpy.
