@@ -232,11 +232,12 @@ def test_zoo_map_writes_the_files_it_names_with_the_documented_shapes(tmp_path, 
     capsys.readouterr()
 
     out = tmp_path / "rates.npz"
-    argv = ["map", "quadratic", "momentum", "--over", "lr,momentum", "--grid", "6"]
+    argv = ["map", "quadratic", "momentum:nesterov=true", "--over", "lr,momentum", "--grid", "6"]
     argv += ["--range", "lr=0.01:0.3", "--steps", "50", "--out", str(out), "--json"]
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["kind"] == "hyper" and summary["x"]["log"] and not summary["y"]["log"]
+    assert summary["hyper"] == {"nesterov": True}  # typed, not the text typed
     arrays = np.load(out)
     assert {"rate", "steps_to_tol", "final_loss", "diverged"} <= set(arrays.files)
     assert arrays["rate"].shape == (6, 6)

@@ -241,9 +241,10 @@ def command_map(args: argparse.Namespace) -> int:
     problem = _problem(args, registry)
     optimizer, hyper = parse_named(args.optimizer, "optimizer")
     try:
-        registry.get("optimizer", optimizer)
+        spec = registry.get("optimizer", optimizer)
     except UnknownName as error:
         raise _usage_error(str(error)) from None
+    hyper = _typed(spec, hyper)
     over = [part.strip() for part in args.over.split(",") if part.strip()]
     basin = over == ["start"]
     if not basin and len(over) != 2:
@@ -269,6 +270,16 @@ def command_map(args: argparse.Namespace) -> int:
         if out is not None:
             print(f"wrote {out}")
     return 0
+
+
+def _typed(spec: Any, hyper: dict[str, str]) -> dict[str, Any]:
+    """The typed values of ``hyper`` (text from the command line), so that summaries and
+    files hold numbers; names ``spec`` lacks are left for the engine to refuse."""
+    params = {param.name: param for param in spec.params}
+    try:
+        return {k: params[k].coerce(v) if k in params else v for k, v in hyper.items()}
+    except SpecError as error:
+        raise _usage_error(f"optimizer {spec.name}: {error}") from None
 
 
 def _compute_map(args, problem, registry, optimizer, hyper, over, basin, progress):
