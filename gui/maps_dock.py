@@ -4,8 +4,9 @@ The map is computed by ``zoo.maps`` in a worker thread on its own copy of the pr
 the window keeps animating; a coarse picture arrives first, then the full one.  Cancel
 stops the worker within a few steps.  A click on a cell adds that run to the canvas: a
 start for a basin map, the cell's two hyper-parameters (or a hyper-parameter and a batch
-size) for a hyper-parameter map.  A basin map can also be laid over the loss image of the
-canvas.
+size) for a hyper-parameter map.  Each axis of a hyper-parameter map has its own range,
+the parameter's default range until the user types another.  A basin map can also be laid
+over the loss image of the canvas.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from zoo.engine import EngineError, RunConfig, build_problem
 from zoo.map_image import colourise, legend
 from zoo.workspace import compatible_optimizers
 from zoo_gui.layout import place_dock
+from zoo_gui.map_ranges import AxisRow, number_text
 
 #: Workers still running; they outlive a closed dock so Qt never destroys a running thread.
 _RUNNING: set[QtCore.QThread] = set()
@@ -128,8 +130,8 @@ class MapsDock(ComputingDock):
         self.kind.addItem("Basins of attraction", "basin")
         self.kind.addItem("Two hyper-parameters", "hyper")
         self.optimizer = QtWidgets.QComboBox()
-        self.x_param = QtWidgets.QComboBox()
-        self.y_param = QtWidgets.QComboBox()
+        self.x_axis, self.y_axis = AxisRow("x"), AxisRow("y")
+        self.x_param, self.y_param = self.x_axis.param, self.y_axis.param
         self.grid = QtWidgets.QSpinBox()
         self.grid.setRange(4, 512)
         self.grid.setValue(128)
@@ -162,8 +164,8 @@ class MapsDock(ComputingDock):
         form = QtWidgets.QFormLayout()
         form.addRow("Map", self.kind)
         form.addRow("Optimizer", self.optimizer)
-        form.addRow("x axis", self.x_param)
-        form.addRow("y axis", self.y_param)
+        form.addRow("x axis", self.x_axis)
+        form.addRow("y axis", self.y_axis)
         form.addRow("Cells per side", self.grid)
         form.addRow("Steps", self.steps)
         form.addRow("Colour by", self.quantity)
@@ -184,6 +186,8 @@ class MapsDock(ComputingDock):
 
         self.kind.currentIndexChanged.connect(self._kind_changed)
         self.optimizer.currentIndexChanged.connect(self._optimizer_changed)
+        for row in (self.x_axis, self.y_axis):
+            row.param.currentTextChanged.connect(lambda _name, row=row: self._reset_range(row))
         self.quantity.currentIndexChanged.connect(self._redraw)
         self.on_canvas.toggled.connect(self._redraw)
         self.compute_button.clicked.connect(self.compute)
@@ -234,9 +238,36 @@ class MapsDock(ComputingDock):
             if len(floats) > index:
                 combo.setCurrentIndex(index)
 
+    def _reset_range(self, row: AxisRow) -> None:
+        """The default range of the parameter just chosen (what ``zoo map`` uses unasked)."""
+        name, problem = row.param.currentText(), self.workspace.problem
+        params = self._params()
+        if problem is None or (name not in params and name != maps.BATCH_SIZE):
+            row.clear_range()
+            return
+        if name == maps.BATCH_SIZE:
+            low, high, log = maps.batch_range(problem)
+        else:
+            low, high, log = maps.default_range(params[name])
+        least, most = maps.range_limits(name, params, problem)
+        row.show_range(
+            low, high, log, log_choice=most is None or most > 0, limits=_limits_text(least, most)
+        )
+
+    def _params(self) -> dict[str, Any]:
+        spec = self._spec()
+        return {p.name: p for p in spec.params if p.kind == "float"} if spec else {}
+
+    def _axis(self, row: AxisRow) -> tuple[str, float, float, bool]:
+        """The axis a row describes, checked; ``ValueError`` says what is wrong."""
+        name = row.param.currentText()
+        low, high, log = row.typed()
+        limits = maps.range_limits(name, self._params(), self.workspace.problem)
+        return maps.checked_range(name, low, high, log, limits)
+
     def _kind_changed(self, *_args: Any) -> None:
         kind = self.kind.currentData()
-        for widget in (self.x_param, self.y_param):
+        for widget in (self.x_axis, self.y_axis):
             widget.setEnabled(kind == "hyper")
         self.on_canvas.setEnabled(kind == "basin")
         self.quantity.blockSignals(True)
@@ -255,8 +286,9 @@ class MapsDock(ComputingDock):
         return {}
 
     def settings(self) -> dict[str, Any]:
-        """The dock's settings as plain data (what a scene saves)."""
-        return {
+        """The dock's settings as plain data (what a scene saves); an axis's range only
+        when it is one a map can use."""
+        settings = {
             "kind": self.kind.currentData(),
             "optimizer": self.optimizer.currentText(),
             "x": self.x_param.currentText(),
@@ -265,6 +297,13 @@ class MapsDock(ComputingDock):
             "steps": self.steps.value(),
             "quantity": self.quantity.currentText(),
         }
+        for key, row in (("x", self.x_axis), ("y", self.y_axis)):
+            try:
+                _, low, high, log = self._axis(row)
+            except (KeyError, ValueError):
+                continue
+            settings[f"{key}_range"] = {"low": low, "high": high, "log": log}
+        return settings
 
     def apply_settings(self, settings: dict[str, Any]) -> None:
         """Show ``settings`` (from a scene); names that do not apply are left as they are."""
@@ -274,6 +313,12 @@ class MapsDock(ComputingDock):
         for combo, key in ((self.optimizer, "optimizer"), (self.x_param, "x"), (self.y_param, "y")):
             if combo.findText(str(settings.get(key, ""))) >= 0:
                 combo.setCurrentText(str(settings[key]))
+        for key, row in (("x", self.x_axis), ("y", self.y_axis)):
+            axis = settings.get(f"{key}_range")
+            if axis is not None and row.param.currentText() == settings.get(key):
+                row.low.setText(number_text(axis["low"]))
+                row.high.setText(number_text(axis["high"]))
+                row.log.setChecked(bool(axis["log"]))
         self.grid.setValue(int(settings.get("grid", self.grid.value())))
         self.steps.setValue(int(settings.get("steps", self.steps.value())))
         if self.quantity.findText(str(settings.get("quantity", ""))) >= 0:
@@ -286,28 +331,26 @@ class MapsDock(ComputingDock):
         if ws.problem is None or not self.optimizer.currentText():
             self.status.setText("No model or optimizer to map.")
             return False
-        self.cancel()
-        ws.maps = self.settings()
         kind, name, hyper = self.kind.currentData(), self.optimizer.currentText(), self._hyper()
         grid, steps = self.grid.value(), self.steps.value()
         model, settings, seed, registry = ws.model_name, dict(ws.settings), ws.seed, ws.registry
         view = ws.view if ws.view is not None else None
         axes = None
         if kind == "hyper":
-            spec = self._spec()
-            params = {p.name: p for p in spec.params}
             x, y = self.x_param.currentText(), self.y_param.currentText()
-            known = {*params, maps.BATCH_SIZE}
+            known = {*self._params(), maps.BATCH_SIZE}
             if x == y or x not in known or y not in known:
                 self.status.setText("Choose two different float hyper-parameters.")
                 return False
-            axes = [
-                (n, *(maps.batch_range(ws.problem) if n == maps.BATCH_SIZE else
-                      maps.default_range(params[n])))
-                for n in (x, y)
-            ]  # fmt: skip
+            try:
+                axes = [self._axis(row) for row in (self.x_axis, self.y_axis)]
+            except ValueError as error:
+                self.status.setText(f"Not computed: {error}")
+                return False
             hyper = {k: v for k, v in hyper.items() if k not in (x, y)}
             start = ws.selected_config().start if ws.selected_config() else None
+        self.cancel()
+        ws.maps = self.settings()
 
         def run(progress, stop):
             problem = build_problem(model, settings, seed=seed, registry=registry)
@@ -437,6 +480,13 @@ class MapsDock(ComputingDock):
             self.status.setText(f"Cannot write {path.name}: {error.strerror or error}")
             return
         self.status.setText(f"Wrote {path.name}.")
+
+
+def _limits_text(least: float | None, most: float | None) -> str:
+    """What a parameter's declared range allows, for the range fields' tooltip."""
+    low = "−∞" if least is None else number_text(least)
+    high = "∞" if most is None else number_text(most)
+    return f"From {low} to {high}; low < high, and low > 0 on a log axis"
 
 
 def _positions(axis: maps.Axis) -> np.ndarray:

@@ -462,3 +462,21 @@ def test_final_loss_is_coloured_by_its_gap_above_e_star():
     assert np.abs(rgb[1] - rgb[2]).sum() > 100 and np.abs(rgb[0] - rgb[1]).sum() > 100
     assert tuple(rgb[3]) == (253, 231, 37)  # diverged: the scale's far end
     assert [label for label, _ in legend(result, "final_loss")] == ["E* + 1e-13", "E* + 0.01"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--range", "lr=1e-3:100"], "--range lr: high 100 is above the largest allowed, 10"),
+        (["--range", "momentum=-0.5:0.5"], "--range momentum: low -0.5 is below the smallest"),
+        (["--log", "momentum"], "--range momentum: a log axis needs low > 0, got 0"),
+        (["--range", "momentum=0.5:0.1"], "--range momentum: the range needs low < high"),
+    ],
+)
+def test_bad_ranges_are_refused_as_the_app_refuses_them(argv, message, capsys):
+    from zoo.cli import main
+
+    assert main(["map", "quadratic", "sgd", "--over", "lr,momentum", *argv, "--grid", "2"]) == 2
+    error = capsys.readouterr().err
+    assert error == f"zoo: error: {error.removeprefix('zoo: error: ')}" and error.count("\n") == 1
+    assert message in error

@@ -329,3 +329,69 @@ def test_a_full_disk_leaves_the_old_file_byte_identical(tmp_path, monkeypatch, f
 def test_saving_into_a_missing_folder_says_so(tmp_path):
     with pytest.raises(SessionError, match="does not exist"):
         save_scene(example_scene(), tmp_path / "nowhere" / "scene.json")
+
+
+MAPS = {
+    "kind": "hyper",
+    "optimizer": "sgd",
+    "x": "lr",
+    "y": "momentum",
+    "grid": 16,
+    "steps": 50,
+    "quantity": "rate",
+    "x_range": {"low": 0.001, "high": 1.0, "log": True},
+    "y_range": {"low": 0.0, "high": 0.99, "log": False},
+}
+
+
+def with_maps(**changes) -> dict:
+    data = base()
+    data["maps"] = {**MAPS, **changes}
+    return data
+
+
+def test_map_ranges_survive_a_file_round_trip(tmp_path, registry):
+    scene = example_scene()
+    scene.maps = dict(MAPS)
+    save_scene(scene, tmp_path / "scene.json")
+    assert load_scene(tmp_path / "scene.json", registry).maps == MAPS
+
+
+def span(low, high, log=False, **more) -> dict:
+    return {"low": low, "high": high, "log": log, **more}
+
+
+@pytest.mark.parametrize(
+    "changes, reason",
+    [
+        ({"x_range": [0.001, 1.0]}, "maps.x_range must be an object"),
+        ({"x_range": span(1.0, 0.001, True)}, "maps.x_range: lr: the range needs low < high"),
+        ({"x_range": span(0.0, 1.0, True)}, "maps.x_range: lr: a log axis needs low > 0"),
+        ({"y_range": span("0", 0.99)}, "maps.y_range.low and .high must be finite numbers"),
+        ({"y_range": span(0.0, 0.99, "no")}, "maps.y_range.log must be true or false"),
+        ({"y_range": span(0.0, 0.99, step=0.1)}, "maps.y_range has unknown field 'step'"),
+        (
+            {"y": "batch_size", "y_range": span(1.5, 8, True)},
+            "maps.y_range: batch_size: sizes are whole numbers",
+        ),
+        ({"x": None}, "maps.x_range is given without maps.x"),
+    ],
+)
+def test_malformed_map_ranges_are_refused_with_the_field_named(changes, reason):
+    with pytest.raises(SessionError) as error:
+        scene_from_dict(with_maps(**changes))
+    assert reason in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "changes, reason",
+    [
+        ({"x_range": span(0.001, 100.0, True)}, "maps.x_range: lr: high 100 is above the largest"),
+        ({"y_range": span(-0.5, 0.9)}, "maps.y_range: momentum: low -0.5 is below the smallest"),
+    ],
+)
+def test_map_ranges_beyond_the_declared_range_are_refused(changes, reason, registry):
+    scene_from_dict(with_maps(), registry)
+    with pytest.raises(SessionError) as error:
+        scene_from_dict(with_maps(**changes), registry)
+    assert reason in str(error.value)

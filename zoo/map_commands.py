@@ -76,7 +76,9 @@ def add_map_commands(commands: Any) -> None:
         action="append",
         default=[],
         metavar="NAME=LOW:HIGH",
-        help="axis range of a hyper-parameter or of batch_size (repeatable)",
+        help="axis range of a hyper-parameter or of batch_size (repeatable): LOW < HIGH within "
+        "the parameter's declared limits, LOW > 0 on a log axis, whole sizes for batch_size "
+        "(default: the parameter's default range)",
     )
     mapping.add_argument(
         "--linear", action="append", default=[], metavar="NAME", help="a linear axis"
@@ -202,13 +204,18 @@ def _float_param(registry, optimizer: str, name: str):
 
 
 def _axis(args, registry, problem, optimizer: str, name: str) -> tuple[str, float, float, bool]:
-    if name == maps.BATCH_SIZE:
-        try:
+    """An axis of ``--over``: the default range, then ``--linear``/``--log`` and ``--range``,
+    checked as the app checks its range fields (``maps.checked_range``)."""
+    try:
+        if name == maps.BATCH_SIZE:
             low, high, log = maps.batch_range(problem)
-        except ValueError as error:
-            raise _usage_error(f"--over: {error}") from None
-    else:
-        low, high, log = maps.default_range(_float_param(registry, optimizer, name))
+            params = {}
+        else:
+            params = {name: _float_param(registry, optimizer, name)}
+            low, high, log = maps.default_range(params[name])
+        limits = maps.range_limits(name, params, problem)
+    except ValueError as error:
+        raise _usage_error(f"--over: {error}") from None
     if name in args.linear:
         log = False
     if name in args.log:
@@ -216,11 +223,10 @@ def _axis(args, registry, problem, optimizer: str, name: str) -> tuple[str, floa
     ranges = dict(item.partition("=")[::2] for item in args.ranges)
     if name in ranges:
         low, high = _numbers(ranges[name], 2, f"--range {name}", sep=":")
-    if not low < high:
-        raise _usage_error(f"--range {name}: needs LOW < HIGH")
-    if log and low <= 0:
-        raise _usage_error(f"--range {name}: a log axis needs LOW > 0")
-    return name, float(low), float(high), log
+    try:
+        return maps.checked_range(name, low, high, log, limits)
+    except ValueError as error:
+        raise _usage_error(f"--range {error}") from None
 
 
 # --------------------------------------------------------------------- zoo map

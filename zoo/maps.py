@@ -621,6 +621,37 @@ def batch_range(problem: Problem) -> tuple[float, float, bool]:
     return 1.0, float(problem.n_samples), True
 
 
+def range_limits(name: str, params: Mapping[str, Any], problem: Problem) -> tuple[Any, Any]:
+    """The ends an axis may not pass (None: unbounded): a hyper-parameter's declared
+    ``low``/``high``, or 1 to the sample count for ``BATCH_SIZE``."""
+    if name == BATCH_SIZE:
+        return 1.0, batch_range(problem)[1]
+    return params[name].low, params[name].high
+
+
+def checked_range(
+    name: str, low: float, high: float, log: bool, limits: tuple[Any, Any] = (None, None)
+) -> tuple[str, float, float, bool]:
+    """The axis ``(name, low, high, log)`` if a map can use it, else ``ValueError`` naming
+    the axis: finite ends, low < high within ``limits``, positive on a log axis, and whole
+    sizes for ``BATCH_SIZE``.  The app's range fields and ``zoo map --range`` both mean this."""
+    low, high = float(low), float(high)
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise ValueError(f"{name}: the range needs two finite numbers")
+    if not low < high:
+        raise ValueError(f"{name}: the range needs low < high, got {low:g} to {high:g}")
+    if log and low <= 0:
+        raise ValueError(f"{name}: a log axis needs low > 0, got {low:g}")
+    if name == BATCH_SIZE and not (low.is_integer() and high.is_integer()):
+        raise ValueError(f"{name}: sizes are whole numbers, got {low:g} to {high:g}")
+    least, most = limits
+    if least is not None and low < least:
+        raise ValueError(f"{name}: low {low:g} is below the smallest allowed, {least:g}")
+    if most is not None and high > most:
+        raise ValueError(f"{name}: high {high:g} is above the largest allowed, {most:g}")
+    return name, low, high, bool(log)
+
+
 def batch_sizes(low: float, high: float, count: int, log: bool = True) -> np.ndarray:
     """Whole batch sizes from ``low`` to ``high``: ``count`` evenly spaced values (in log
     when ``log``), rounded, each size once, so a short range has fewer than ``count``."""
@@ -898,6 +929,7 @@ __all__ = [
     "basin_maps",
     "batch_range",
     "batch_sizes",
+    "checked_range",
     "default_range",
     "hyper_map",
     "hyper_maps",
@@ -905,5 +937,6 @@ __all__ = [
     "known_minima",
     "outcomes",
     "random_starts",
+    "range_limits",
     "sensitivity",
 ]

@@ -20,6 +20,7 @@ from typing import Any
 from zoo.atomic import write_bytes_atomic
 from zoo.engine import EngineError, RunConfig, RunSet, build_problem
 from zoo.limits import MOST_STEPS, LimitError, check_runs, check_work
+from zoo.maps import checked_range
 from zoo.registry import Wanted, wanted_record
 from zoo.specs import NAME_PATTERN, SpecError, resolve_values
 
@@ -347,7 +348,8 @@ def _maps(item: Any) -> dict[str, Any]:
     """Map settings: kind, optimizer, the two axes of a hyper-parameter map, size, colour."""
     if not isinstance(item, dict):
         raise SessionError("'maps' must be an object")
-    _no_unknown(item, {"kind", "optimizer", "x", "y", *MAP_LIMITS, "quantity"}, "maps")
+    known = {"kind", "optimizer", "x", "y", "x_range", "y_range", *MAP_LIMITS, "quantity"}
+    _no_unknown(item, known, "maps")
     if item.get("kind") not in ("basin", "hyper"):
         raise SessionError("maps.kind must be 'basin' or 'hyper'")
     out: dict[str, Any] = {"kind": item["kind"]}
@@ -355,6 +357,8 @@ def _maps(item: Any) -> dict[str, Any]:
     for key in ("x", "y"):
         if item.get(key):
             out[key] = _name(item[key], f"maps.{key}")
+        if item.get(f"{key}_range") is not None:
+            out[f"{key}_range"] = _map_range(item[f"{key}_range"], out.get(key), key)
     for key, (low, high) in MAP_LIMITS.items():
         value = item.get(key)
         if value is not None:
@@ -372,6 +376,26 @@ def _maps(item: Any) -> dict[str, Any]:
             raise SessionError(f"maps.quantity must be one of {', '.join(MAP_QUANTITIES)}")
         out["quantity"] = item["quantity"]
     return out
+
+
+def _map_range(item: Any, name: str | None, key: str) -> dict[str, Any]:
+    """An axis range ``{"low", "high", "log"}``, checked as ``zoo map --range`` is."""
+    where = f"maps.{key}_range"
+    if not isinstance(item, dict):
+        raise SessionError(f"{where} must be an object with 'low', 'high' and 'log'")
+    _no_unknown(item, {"low", "high", "log"}, where)
+    low, high, log = item.get("low"), item.get("high"), item.get("log", False)
+    if not (_is_number(low) and _is_number(high)):
+        raise SessionError(f"{where}.low and .high must be finite numbers")
+    if not isinstance(log, bool):
+        raise SessionError(f"{where}.log must be true or false")
+    if name is None:
+        raise SessionError(f"{where} is given without maps.{key}")
+    try:
+        _, low, high, log = checked_range(name, low, high, log)
+    except ValueError as error:
+        raise SessionError(f"{where}: {error}") from None
+    return {"low": low, "high": high, "log": log}
 
 
 def _lesson(item: Any) -> dict[str, Any]:
@@ -425,6 +449,25 @@ def _check_names(scene: Scene, registry: Any) -> None:
                 raise SessionError(f"{where}: schedule_params given without a schedule")
     except (KeyError, SpecError) as error:
         raise SessionError(str(error)) from None
+    if scene.maps is not None:
+        _check_map_ranges(scene.maps, registry)
+
+
+def _check_map_ranges(settings: dict[str, Any], registry: Any) -> None:
+    """Refuse a map range beyond the declared low/high of the optimizer's hyper-parameter."""
+    spec = registry.optimizers.get(settings["optimizer"])
+    params = {p.name: p for p in spec.params} if spec is not None else {}
+    for key in ("x", "y"):
+        axis = settings.get(f"{key}_range")
+        param = params.get(settings.get(key, ""))
+        if axis is None or param is None:
+            continue
+        try:
+            checked_range(
+                param.name, axis["low"], axis["high"], axis["log"], (param.low, param.high)
+            )
+        except ValueError as error:
+            raise SessionError(f"maps.{key}_range: {error}") from None
 
 
 def _no_unknown(item: dict, allowed: set[str], where: str) -> None:

@@ -99,7 +99,9 @@ def test_a_scene_brings_its_map_settings_and_saves_them_again(make_window, regis
                 "grid": 32, "steps": 150, "quantity": "diverged"}  # fmt: skip
     window = make_window(registry, Scene(model="quadratic", runs=[], maps=settings), False)
     dock = show_maps(window)
-    assert dock.settings() == settings
+    defaults = {"x_range": {"low": 1e-4, "high": 1.0, "log": True},
+                "y_range": {"low": 0.0, "high": 0.999, "log": False}}  # fmt: skip
+    assert dock.settings() == {**settings, **defaults}  # the parameters' default ranges
     dock.grid.setValue(48)
     assert dock.compute()
     dock.cancel()
@@ -115,7 +117,7 @@ def test_a_batch_size_map_offers_its_axis_on_data_models_and_a_click_runs_that_s
                 "grid": 6, "steps": 20, "quantity": "final_loss"}  # fmt: skip
     window = make_window(registry, Scene(model="logistic", runs=[], maps=settings), False)
     dock = show_maps(window)
-    assert dock.settings() == settings
+    assert dock.settings()["y_range"] == {"low": 1.0, "high": 40.0, "log": True}
     with qtbot.waitSignal(dock.shown, timeout=60_000):
         assert dock.compute()
     qtbot.waitUntil(lambda: not dock.busy(), timeout=60_000)
