@@ -16,31 +16,31 @@ def number_text(value: float) -> str:
 
 
 class AxisRow(QtWidgets.QWidget):
-    """``param`` (a combo of names), ``low`` and ``high`` (line edits) and ``log``."""
+    """A row across the dock (the parameter's name is never cut short): "x axis",
+    ``param`` (a combo of names), ``low`` and ``high`` (line edits) and ``log``."""
 
     def __init__(self, axis: str) -> None:
         super().__init__()
         self.axis = axis
         self.param = QtWidgets.QComboBox()
-        self.param.setMinimumContentsLength(6)
-        self.param.setSizeAdjustPolicy(
-            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-        )
+        self.param.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.low = QtWidgets.QLineEdit()
         self.high = QtWidgets.QLineEdit()
         for edit, end in ((self.low, "low"), (self.high, "high")):
             edit.setPlaceholderText(end)
-            edit.setMinimumWidth(56)
-            edit.setMaximumWidth(96)
+            edit.setMinimumWidth(48)
+            edit.setMaximumWidth(88)
             edit.setAccessibleName(f"{axis} axis {end}")
         self.log = QtWidgets.QCheckBox("log")
         self.log.setToolTip("Space the cells evenly in log (a log axis needs low > 0)")
         row = QtWidgets.QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.param, 1)
-        row.addWidget(self.low)
+        row.setSpacing(4)
+        row.addWidget(QtWidgets.QLabel(f"{axis} axis"))
+        row.addWidget(self.param)
+        row.addWidget(self.low, 1)
         row.addWidget(QtWidgets.QLabel("to"))
-        row.addWidget(self.high)
+        row.addWidget(self.high, 1)
         row.addWidget(self.log)
 
     def show_range(self, low: float, high: float, log: bool, log_choice: bool, limits: str) -> None:
