@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from zoo import Problem, RunSet, build_problem, load_registry, maps, theory
-from zoo.map_image import colourise, legend
+from zoo.map_image import MISSING, colourise, legend
 from zoo.workspace import LESSONS
 
 
@@ -462,6 +462,26 @@ def test_final_loss_is_coloured_by_its_gap_above_e_star():
     assert np.abs(rgb[1] - rgb[2]).sum() > 100 and np.abs(rgb[0] - rgb[1]).sum() > 100
     assert tuple(rgb[3]) == (253, 231, 37)  # diverged: the scale's far end
     assert [label for label, _ in legend(result, "final_loss")] == ["E* + 1e-13", "E* + 0.01"]
+
+
+def test_a_scale_legend_names_its_grey_cells():
+    """Cells without a value are grey; the legend says whether their runs diverged."""
+    axis = maps.Axis("lr", np.array([0.1, 1.0]), True)
+    rate = np.array([[0.5, 0.9], [np.nan, np.nan]])
+
+    def result(diverged):
+        data = {"rate": rate, "diverged": np.array(diverged, dtype=float)}
+        return maps.MapResult(kind="hyper", x=axis, y=maps.Axis("momentum", np.array([0, 0.5])),
+                              data=data, optimizer="sgd", hyper={}, steps=1, e_star=0.0,
+                              minima=np.empty((0, 2)))  # fmt: skip
+
+    def labels(diverged):
+        return [label for label, _ in legend(result(diverged), "rate")]
+
+    assert labels([[0, 0], [1, 0.5]]) == ["0.5", "0.9", "diverged"]
+    assert labels([[0, 0], [1, 0]]) == ["0.5", "0.9", "diverged, or no value"]
+    assert labels([[0, 0], [0, 0]]) == ["0.5", "0.9", "no value"]
+    assert tuple(colourise(result([[0, 0], [1, 1]]), "rate")[1, 0]) == MISSING
 
 
 @pytest.mark.parametrize(

@@ -122,12 +122,29 @@ def legend(result: MapResult, quantity: str) -> list[tuple[str, tuple[int, int, 
             if (values == code).any():
                 entries.append((CLASS_NAMES[code], colour))
         return entries
-    span = value_range(shown(result, quantity), quantity in LOG_SCALED)
+    log = quantity in LOG_SCALED
+    values = shown(result, quantity)
+    span = value_range(values, log)
     if span is None:
         return [("no value", MISSING)]
     ends = scale_colours(np.array([0.0, 1.0]))
     above = "E* + " if quantity == "final_loss" else ""
-    return [(f"{above}{end:.3g}", tuple(int(c) for c in ends[i])) for i, end in enumerate(span)]
+    entries = [(f"{above}{end:.3g}", tuple(int(c) for c in ends[i])) for i, end in enumerate(span)]
+    with np.errstate(invalid="ignore"):
+        grey = ~(np.isfinite(values) & ((values > 0) if log else True))
+    if quantity == "final_loss":
+        grey &= ~np.isposinf(values)  # diverged: the scale's far end, not grey
+    if grey.any():
+        entries.append((_grey_label(result, grey), MISSING))
+    return entries
+
+
+def _grey_label(result: MapResult, grey: np.ndarray) -> str:
+    """What the grey cells of a scale are: runs that diverged, or no value to show."""
+    diverged = result.data.get("diverged")
+    if diverged is None or diverged.shape != grey.shape or not (diverged[grey] > 0).any():
+        return "no value"
+    return "diverged" if (diverged[grey] > 0).all() else "diverged, or no value"
 
 
 def picture(result: MapResult, quantity: str, scale: int | tuple[int, int] = 1) -> np.ndarray:
