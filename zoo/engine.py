@@ -309,11 +309,7 @@ class Group:
     @property
     def evals(self) -> np.ndarray:
         """Evaluations per run, ``(B, len(EVAL_KINDS))``, the steps counted so far included."""
-        if self._owed:
-            for column, count in enumerate(self._counted):
-                if count:  # most steps call one or two kinds of evaluation
-                    self._evals[:, column] += count * self._owed
-            self._owed = 0
+        self._pay_owed()
         return self._evals
 
     @evals.setter
@@ -323,10 +319,18 @@ class Group:
     def count_step(self, counts: list[int]) -> None:
         """Add a step's evaluation counts to every run.  Steps after steps with the same
         counts are added when ``evals`` is next read, in one sum, not each on its own."""
-        if self._owed and counts != self._counted:
-            self.evals  # noqa: B018 -- settles what the steps before owe
+        if counts != self._counted:
+            self._pay_owed()
         self._counted = counts
         self._owed += 1
+
+    def _pay_owed(self) -> None:
+        """Add the owed steps' counts, only to the kinds a step called."""
+        if self._owed:
+            for column, count in enumerate(self._counted):
+                if count:
+                    self._evals[:, column] += count * self._owed
+            self._owed = 0
 
     def row(self, run_id: int) -> int:
         return self.rows[run_id]
